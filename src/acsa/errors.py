@@ -1,0 +1,29 @@
+"""The project's own error types.
+
+Every error a user can cause (bad data, bad config, unreadable checkpoint) is
+raised as an :class:`AcsaError` whose message is one line naming the place
+(file, row, column or config key) and what to do. The CLI prints that line
+and exits with code 2; anything else is a bug in acsa.
+"""
+
+from __future__ import annotations
+
+
+class AcsaError(Exception):
+    """Base class of errors caused by user input; the message is one line."""
+
+
+class DataError(AcsaError):
+    """A data file is missing, unreadable or holds invalid content."""
+
+
+class ConfigError(AcsaError):
+    """A configuration key is unknown, missing or out of range."""
+
+
+class CheckpointError(AcsaError):
+    """A saved model or checkpoint is missing, incomplete or unsafe to load."""
+
+
+class TrainingError(AcsaError):
+    """Training cannot go on (for example a non-finite loss)."""
