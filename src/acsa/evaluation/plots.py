@@ -1,0 +1,171 @@
+"""PNG plots of an evaluation and of a training run (matplotlib, Agg renderer).
+
+Figures are built with ``matplotlib.figure.Figure`` rather than pyplot: no
+global backend is switched (a notebook importing acsa keeps its own), no
+display is needed, and no figure stays registered in pyplot after saving, so
+long runs do not accumulate open figures. Each function returns the path.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+__all__ = ["plot_confusion_matrices", "plot_per_aspect_f1", "plot_training_curves"]
+
+_SHORT_LABELS = ("none", "neg", "neu", "pos")
+# Trainer bookkeeping entries that are not curves worth drawing
+_EVAL_NON_SCORES = ("eval_runtime", "eval_samples_per_second", "eval_steps_per_second")
+
+
+def _save(fig: Figure, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(fig)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    return path
+
+
+def plot_per_aspect_f1(metrics: Mapping[str, Any], path: str | Path) -> Path:
+    """Grouped bars per aspect: aspect-detection F1 and pair F1, overall values as lines."""
+    per_aspect: Mapping[str, Mapping[str, Any]] = metrics.get("per_aspect", {})
+    names = list(per_aspect)
+    det = [float(per_aspect[a].get("aspect_f1", 0.0)) for a in names]
+    pair = [float(per_aspect[a].get("pair_f1", 0.0)) for a in names]
+    x = np.arange(len(names))
+    width = 0.38
+    fig = Figure(figsize=(max(6.0, 0.8 * len(names) + 2), 4.2))
+    ax = fig.subplots()
+    ax.bar(x - width / 2, det, width, label="aspect detection F1", color="#4c72b0")
+    ax.bar(x + width / 2, pair, width, label="pair F1", color="#dd8452")
+    if "aspect_f1" in metrics:
+        ax.axhline(float(metrics["aspect_f1"]), color="#4c72b0", ls="--", lw=1,
+                   label=f"overall detection {float(metrics['aspect_f1']):.3f}")
+    if "pair_f1" in metrics:
+        ax.axhline(float(metrics["pair_f1"]), color="#dd8452", ls="--", lw=1,
+                   label=f"overall pair {float(metrics['pair_f1']):.3f}")
+    ax.set_xticks(x)
+    ax.set_xticklabels(names, rotation=35, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("F1")
+    ax.set_title("F1 per aspect")
+    ax.legend(fontsize=8, loc="lower left")
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_confusion_matrices(metrics: Mapping[str, Any], path: str | Path) -> Path:
+    """One 4x4 confusion matrix per aspect (rows gold, columns predicted), counts annotated.
+
+    Colour is the row-normalized fraction, so rare gold classes stay visible
+    next to the dominant ``none`` row.
+    """
+    confusion: Mapping[str, Sequence[Sequence[int]]] = metrics.get("confusion", {})
+    names = list(confusion)
+    ncols = min(4, max(1, len(names)))
+    nrows = max(1, math.ceil(len(names) / ncols))
+    fig = Figure(figsize=(3.1 * ncols, 3.0 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for ax in axes.flat[len(names):]:
+        ax.axis("off")
+    if not names:
+        axes[0, 0].text(0.5, 0.5, "no aspects", ha="center", va="center")
+    for ax, name in zip(axes.flat, names, strict=False):
+        cm = np.asarray(confusion[name], dtype=np.int64)
+        rows = cm.sum(axis=1, keepdims=True)
+        frac = np.divide(cm, rows, out=np.zeros(cm.shape), where=rows > 0)
+        ax.imshow(frac, cmap="Blues", vmin=0.0, vmax=1.0)
+        for i in range(cm.shape[0]):
+            for j in range(cm.shape[1]):
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
+                        color="white" if frac[i, j] > 0.6 else "black")
+        ticks = range(cm.shape[0])
+        ax.set_xticks(ticks)
+        ax.set_yticks(ticks)
+        ax.set_xticklabels(_SHORT_LABELS[: cm.shape[1]], fontsize=8)
+        ax.set_yticklabels(_SHORT_LABELS[: cm.shape[0]], fontsize=8)
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("predicted", fontsize=8)
+        ax.set_ylabel("gold", fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) \
+        and math.isfinite(float(v))
+
+
+def _series(
+    entries: Sequence[Mapping[str, Any]], key: str, x_key: str
+) -> tuple[list[float], list[float]]:
+    xs, ys = [], []
+    for i, e in enumerate(entries):
+        if key in e and _is_number(e[key]):
+            x = e.get(x_key, i)
+            xs.append(float(x) if _is_number(x) else float(i))
+            ys.append(float(e[key]))
+    return xs, ys
+
+
+def plot_training_curves(log_history: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
+    """Loss parts, learning rate and evaluation F1 scores from ``Trainer.state.log_history``.
+
+    Training entries contribute every key ending in ``loss`` (``loss``,
+    ``classification_loss``, ``contrastive_loss``, ...), evaluation entries
+    ``eval_*loss`` and every ``eval_*f1`` score; the end-of-training summary
+    (``train_runtime``, ``train_loss``) is skipped. The x axis is ``step``
+    when entries carry it, else ``epoch``. Missing keys leave a panel empty
+    with a note instead of failing.
+    """
+    entries = [e for e in log_history if isinstance(e, Mapping) and "train_runtime" not in e]
+    x_key = "step" if any("step" in e for e in entries) else "epoch"
+    train = [e for e in entries if not any(str(k).startswith("eval_") for k in e)]
+    evals = [e for e in entries if any(str(k).startswith("eval_") for k in e)]
+
+    def keys(group: Sequence[Mapping[str, Any]], pred: Any) -> list[str]:
+        seen: dict[str, None] = {}
+        for e in group:
+            for k, v in e.items():
+                if pred(str(k)) and _is_number(v):
+                    seen[str(k)] = None
+        return list(seen)
+
+    loss_keys = keys(train, lambda k: k.endswith("loss"))
+    eval_loss_keys = keys(evals, lambda k: k.endswith("loss"))
+    score_keys = keys(
+        evals, lambda k: k.endswith("f1") and k not in _EVAL_NON_SCORES
+    )
+
+    fig = Figure(figsize=(15, 4.2))
+    ax_loss, ax_lr, ax_eval = fig.subplots(1, 3)
+    for k in loss_keys:
+        ax_loss.plot(*_series(train, k, x_key), label=k, lw=1.2)
+    for k in eval_loss_keys:
+        ax_loss.plot(*_series(evals, k, x_key), label=k, marker="o", ls="--")
+    ax_loss.set_title("loss")
+    lr_x, lr_y = _series(train, "learning_rate", x_key)
+    if lr_y:
+        ax_lr.plot(lr_x, lr_y, color="#55a868")
+        ax_lr.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
+    ax_lr.set_title("learning rate")
+    for k in score_keys:
+        ax_eval.plot(*_series(evals, k, x_key), label=k, marker="o")
+    ax_eval.set_title("evaluation")
+    for ax, has in ((ax_loss, loss_keys or eval_loss_keys), (ax_lr, lr_y), (ax_eval, score_keys)):
+        ax.set_xlabel(x_key)
+        ax.grid(alpha=0.3)
+        if has:
+            if ax is not ax_lr:
+                ax.legend(fontsize=8)
+        else:
+            ax.text(0.5, 0.5, "no data logged", ha="center", va="center",
+                    transform=ax.transAxes, color="gray")
+    fig.tight_layout()
+    return _save(fig, path)
