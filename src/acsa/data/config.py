@@ -1,0 +1,156 @@
+"""The ``data:`` section of the YAML config.
+
+Example::
+
+    data:
+      dir: ../shared/data/vi-smartphone-reviews
+      train: train.csv
+      validation: validation.csv   # omit to split train (validation_fraction, split_seed)
+      test: test.csv
+      label_aliases: {Posititve: Positive}
+
+Relative file paths are resolved against ``dir`` when it is set, else against
+the folder of the config file (see :meth:`DataConfig.resolve_paths`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from acsa.data.label_space import POLARITIES, LabelScheme, LabelSpace
+
+DEFAULT_ASPECTS: tuple[str, ...] = (
+    "Battery",
+    "Camera",
+    "Performance",
+    "Display",
+    "Design",
+    "Packaging",
+    "Price",
+    "Shop_Service",
+    "Shipping",
+    "General",
+    "Others",
+)
+
+Polarity = Literal["negative", "neutral", "positive"]
+
+
+def _default_label_names() -> dict[str, str]:
+    return {"negative": "Negative", "neutral": "Neutral", "positive": "Positive"}
+
+
+class DataConfig(BaseModel):
+    """Where the data lives, how it is spelled and what to do with its defects."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dir: Path | None = Field(
+        default=None, description="base folder for relative file paths (else the config's folder)"
+    )
+    train: Path | None = Field(default=None, description="training file (.csv, .jsonl, .json)")
+    validation: Path | None = Field(
+        default=None, description="validation file; when absent, a stratified split of train"
+    )
+    test: Path | None = Field(default=None, description="test file (optional)")
+    validation_fraction: float = Field(default=0.1, gt=0.0, lt=1.0)
+    split_seed: int = Field(default=42, ge=0)
+    format: Literal["auto", "wide_csv", "label_list"] = Field(
+        default="auto", description="auto: .csv -> wide_csv, .jsonl/.json -> label_list"
+    )
+    text_column: str = Field(default="data", min_length=1, description="text column (wide CSV)")
+    text_key: str = Field(default="text", min_length=1, description="text key (label list)")
+    labels_key: str = Field(default="labels", min_length=1, description="labels key (label list)")
+    aspects: list[str] = Field(default_factory=lambda: list(DEFAULT_ASPECTS), min_length=1)
+    label_scheme: LabelScheme = "with_none"
+    label_names: dict[Polarity, str] = Field(default_factory=_default_label_names)
+    label_aliases: dict[str, str] = Field(default_factory=dict)
+    missing_values: list[str] = Field(
+        default_factory=list, description="cell values meaning 'label unknown' (mask False)"
+    )
+    conflict_policy: Literal["error", "skip", "first", "map"] = "error"
+    conflict_label: Polarity | None = None
+    aspect_separator: str = Field(default="#", min_length=1)
+    duplicates: Literal["warn", "drop", "error"] = "warn"
+    max_text_chars: int = Field(default=10_000, ge=1)
+    extra_columns: Literal["error", "ignore"] = "error"
+
+    @field_validator("aspects")
+    @classmethod
+    def _check_aspects(cls, aspects: list[str]) -> list[str]:
+        seen: dict[str, str] = {}
+        for name in aspects:
+            if not name.strip():
+                raise ValueError("aspect names must not be empty")
+            key = name.strip().casefold()
+            if key in seen:
+                raise ValueError(
+                    f"aspect {name!r} is listed twice (aspect names are compared ignoring case)"
+                )
+            seen[key] = name
+        return [a.strip() for a in aspects]
+
+    @field_validator("label_names")
+    @classmethod
+    def _check_label_names(cls, names: dict[str, str]) -> dict[str, str]:
+        missing = [p for p in POLARITIES if p not in names]
+        if missing:
+            raise ValueError(
+                f"label_names needs a spelling for each of {', '.join(POLARITIES)}; "
+                f"missing: {', '.join(missing)}"
+            )
+        spellings = [names[p] for p in POLARITIES]
+        if any(not s.strip() for s in spellings):
+            raise ValueError("label_names spellings must not be empty")
+        if len(set(spellings)) != len(spellings):
+            raise ValueError(f"label_names spellings must differ, got {spellings}")
+        return {p: names[p] for p in POLARITIES}
+
+    @model_validator(mode="after")
+    def _check_cross_fields(self) -> DataConfig:
+        spellings = set(self.label_names.values())
+        targets = spellings | set(POLARITIES) | {"none"}
+        for alias, target in self.label_aliases.items():
+            if target not in targets:
+                raise ValueError(
+                    f"label_aliases maps {alias!r} to {target!r}, which is not a label; "
+                    f"use one of {', '.join(sorted(spellings))} or none"
+                )
+            if alias in spellings:
+                raise ValueError(f"label_aliases key {alias!r} is already a label spelling")
+        clash = spellings & set(self.missing_values)
+        if clash:
+            raise ValueError(f"missing_values must not contain label spellings: {sorted(clash)}")
+        if self.conflict_policy == "map" and self.conflict_label is None:
+            raise ValueError(
+                "conflict_policy 'map' needs conflict_label (negative, neutral or positive)"
+            )
+        return self
+
+    @property
+    def label_space(self) -> LabelSpace:
+        """The label space of these aspects under ``label_scheme``."""
+        return LabelSpace(tuple(self.aspects), self.label_scheme)
+
+    def resolve_paths(self, base: Path) -> DataConfig:
+        """Return a copy whose file paths are absolute.
+
+        ``dir`` (if relative) is resolved against ``base`` (normally the config
+        file's folder); the files are resolved against ``dir`` when it is set,
+        else against ``base``. ``~`` is expanded.
+        """
+        base = Path(base).expanduser()
+        root = base if self.dir is None else _join(base, self.dir)
+        update: dict[str, Path | None] = {"dir": None if self.dir is None else root}
+        for key in ("train", "validation", "test"):
+            value = getattr(self, key)
+            update[key] = None if value is None else _join(root, value)
+        return self.model_copy(update=update)
+
+
+def _join(base: Path, path: Path) -> Path:
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else (base / path).resolve()

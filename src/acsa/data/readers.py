@@ -1,0 +1,612 @@
+"""Readers for labelled review files: wide CSV and JSON-lines label lists.
+
+Both return :class:`LabeledReviews` with canonical labels
+(``0 none, 1 negative, 2 neutral, 3 positive``) and a mask that is ``False``
+where a label is unknown. Every problem with a file raises
+:class:`~acsa.errors.DataError` with one line naming the file, the row (or
+line) and the column (or key), and the fix.
+
+Matching rules (the same in both formats):
+
+* aspect names (CSV headers, the aspect part of ``ASPECT#POLARITY``) are
+  matched to ``data.aspects`` ignoring case and surrounding spaces;
+* label spellings are case-sensitive: a cell must equal one of
+  ``data.label_names``, a key of ``data.label_aliases`` or of
+  ``data.missing_values`` after surrounding spaces are stripped; an empty
+  cell means "aspect not mentioned".
+
+Row numbers are those a user sees: in a CSV the header is row 1 and the first
+review row 2 (a spreadsheet's numbering; when a quoted text spans several
+lines the message also gives the line); in JSON lines, the line number.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from acsa.data.config import DataConfig
+from acsa.data.label_space import NEGATIVE, NEUTRAL, NONE, POLARITIES, POSITIVE
+from acsa.errors import DataError
+
+logger = logging.getLogger("acsa.data")
+
+_POLARITY_CODE = {"negative": NEGATIVE, "neutral": NEUTRAL, "positive": POSITIVE}
+_CODE_NAME = {NONE: "none", NEGATIVE: "negative", NEUTRAL: "neutral", POSITIVE: "positive"}
+_MISSING = -1  # internal marker of an unknown label before it becomes mask=False
+_DELIMITERS = (";", "\t", "|")
+
+
+@dataclass
+class DroppedRow:
+    """A review left out while reading (duplicate, conflicting labels...)."""
+
+    row: int
+    reason: str
+
+
+@dataclass
+class LabeledReviews:
+    """Reviews of one split with canonical labels.
+
+    Attributes:
+        texts: review texts, as in the file.
+        labels: ``int64 [N, A]`` canonical labels (0 where the mask is False).
+        mask: ``bool [N, A]``; False where the label is unknown.
+        source: the file the reviews come from.
+        rows: 1-based row (CSV, header = 1) or line (JSON lines) of each review.
+        aspects: aspect names, in the order of the label columns.
+        dropped: reviews left out while reading, with the reason.
+    """
+
+    texts: list[str]
+    labels: np.ndarray
+    mask: np.ndarray
+    source: Path
+    rows: list[int]
+    aspects: tuple[str, ...]
+    dropped: list[DroppedRow] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        n, a = len(self.texts), len(self.aspects)
+        if self.labels.shape != (n, a) or self.mask.shape != (n, a) or len(self.rows) != n:
+            raise ValueError(
+                f"inconsistent shapes: {n} texts, {len(self.rows)} rows, labels "
+                f"{self.labels.shape}, mask {self.mask.shape}, {a} aspects"
+            )
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def subset(self, indices: Sequence[int] | np.ndarray) -> LabeledReviews:
+        """The reviews at ``indices`` (same source and aspects; no dropped rows)."""
+        idx = np.asarray(indices, dtype=np.int64)
+        return LabeledReviews(
+            texts=[self.texts[i] for i in idx],
+            labels=self.labels[idx],
+            mask=self.mask[idx],
+            source=self.source,
+            rows=[self.rows[i] for i in idx],
+            aspects=self.aspects,
+        )
+
+
+def text_key(text: str) -> str:
+    """Key under which two texts count as duplicates: whitespace runs collapsed."""
+    return " ".join(text.split())
+
+
+def load_split(path: Path | str, config: DataConfig) -> LabeledReviews:
+    """Read one labelled file (wide CSV or JSON-lines label list).
+
+    The format is ``config.format``, or with ``auto`` taken from the suffix:
+    ``.csv`` (wide CSV), ``.jsonl`` / ``.json`` (label list). Duplicated texts
+    are handled by ``config.duplicates``.
+
+    Raises:
+        DataError: the file is missing, unreadable or holds invalid content.
+    """
+    path = Path(path)
+    fmt = _detect_format(path, config)
+    text = _read_text(path)
+    if fmt == "wide_csv":
+        reviews = _parse_wide_csv(path, text, config)
+    else:
+        reviews = _parse_label_list(path, text, config)
+    return _apply_duplicate_policy(reviews, config)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _where(path: Path) -> str:
+    return str(path)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split("\n"))
+
+
+def _fail(message: str) -> DataError:
+    return DataError(_one_line(message))
+
+
+def _quote(value: str, limit: int = 40) -> str:
+    shown = value if len(value) <= limit else value[:limit] + "..."
+    return repr(shown)
+
+
+def _detect_format(path: Path, config: DataConfig) -> str:
+    if config.format != "auto":
+        return config.format
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "wide_csv"
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        return "label_list"
+    raise _fail(
+        f"{_where(path)}: cannot tell the format from the suffix {path.suffix!r}; "
+        "use .csv (wide CSV) or .jsonl (label list), or set data.format: wide_csv or label_list"
+    )
+
+
+def _read_text(path: Path) -> str:
+    """Read a file as UTF-8 (a BOM is allowed), with one-line errors for the usual faults."""
+    where = _where(path)
+    if not path.exists():
+        raise _fail(f"{where}: file not found; check data.dir and the file name in the config")
+    if path.is_dir():
+        raise _fail(
+            f"{where}: is a directory, expected a file; point the config at a .csv or "
+            ".jsonl file inside it"
+        )
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise _fail(
+            f"{where}: cannot be read ({exc.strerror or exc}); check its permissions"
+        ) from None
+    if not raw.strip():
+        raise _fail(f"{where}: the file is empty; it needs a header row and at least one review")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _fail(
+            f"{where}: the file is UTF-16 encoded (byte-order mark found); save it as UTF-8 "
+            "(in Excel: 'CSV UTF-8')"
+        )
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        head = raw[:2000]
+        if head.count(b"\x00") * 4 >= len(head):
+            raise _fail(
+                f"{where}: the file looks UTF-16 encoded (every other byte is NUL); "
+                "save it as UTF-8"
+            )
+        line = raw.count(b"\n", 0, nul) + 1
+        raise _fail(
+            f"{where} line {line} (byte offset {nul}): NUL byte found; the file is binary "
+            "or corrupted; remove the NUL bytes and save it as UTF-8 text"
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        bad = raw[exc.start : exc.start + 4].hex(" ")
+        raise _fail(
+            f"{where} line {line} (byte offset {exc.start}): bytes are not valid UTF-8 "
+            f"({bad}); save the file as UTF-8 (in Excel: 'CSV UTF-8')"
+        ) from None
+
+
+# --------------------------------------------------------------------------- labels
+
+
+class _LabelLookup:
+    """Maps label spellings to canonical codes, with helpful errors for unknown ones."""
+
+    def __init__(self, config: DataConfig) -> None:
+        self.spellings = [config.label_names[p] for p in POLARITIES]
+        table: dict[str, int] = {config.label_names[p]: _POLARITY_CODE[p] for p in POLARITIES}
+        for alias, target in config.label_aliases.items():
+            if target in table:
+                table[alias] = table[target]
+            elif target in _POLARITY_CODE:
+                table[alias] = _POLARITY_CODE[target]
+            else:  # "none": the alias means "not mentioned"
+                table[alias] = NONE
+        for value in config.missing_values:
+            table[value] = _MISSING
+        self.table = table
+
+    def code(self, value: str) -> int | None:
+        return self.table.get(value.strip())
+
+    def unknown(self, value: str, allow_empty: bool) -> str:
+        """The message tail for an unknown label ``value``."""
+        value = value.strip()
+        expected = ", ".join(sorted(self.spellings)) + (" or empty" if allow_empty else "")
+        folded = {s.casefold(): s for s in self.spellings}
+        if value.casefold() in folded:
+            target = folded[value.casefold()]
+            return (
+                f"label {_quote(value)} has the wrong case (labels are case-sensitive; "
+                f"expected one of {expected}); add it to data.label_aliases, "
+                f"e.g. {{{value}: {target}}}"
+            )
+        close = difflib.get_close_matches(value, self.spellings, n=1, cutoff=0.6)
+        hint = (
+            f"add it to data.label_aliases, e.g. {{{value}: {close[0]}}}"
+            if close
+            else "add it to data.label_aliases (e.g. {"
+            + f"{value}: {self.spellings[-1]}"
+            + "}) or to data.missing_values if it means 'unknown'"
+        )
+        return f"unknown label {_quote(value)} (expected one of {expected}); {hint}"
+
+
+def _aspect_index(config: DataConfig) -> dict[str, int]:
+    return {a.strip().casefold(): i for i, a in enumerate(config.aspects)}
+
+
+def _finish(
+    path: Path,
+    config: DataConfig,
+    texts: list[str],
+    codes: list[list[int]],
+    rows: list[int],
+    dropped: list[DroppedRow],
+) -> LabeledReviews:
+    num_aspects = len(config.aspects)
+    if not texts:
+        detail = f" ({len(dropped)} dropped: {dropped[0].reason})" if dropped else ""
+        raise _fail(
+            f"{_where(path)}: no reviews found (header only or zero rows){detail}; "
+            "add labelled reviews to the file"
+        )
+    arr = np.asarray(codes, dtype=np.int64).reshape(len(texts), num_aspects)
+    mask = arr != _MISSING
+    labels = np.where(mask, arr, NONE).astype(np.int64)
+    return LabeledReviews(
+        texts=texts,
+        labels=labels,
+        mask=mask,
+        source=path,
+        rows=rows,
+        aspects=tuple(config.aspects),
+        dropped=dropped,
+    )
+
+
+def _check_text(text: object, where: str, config: DataConfig) -> str:
+    if not isinstance(text, str):
+        raise _fail(f"{where}: the text must be a string, got {type(text).__name__}")
+    if text == "":
+        raise _fail(f"{where}: the review text is empty; fill it in or remove the row")
+    if not text.strip():
+        raise _fail(f"{where}: the review text is only whitespace; fill it in or remove the row")
+    if len(text) > config.max_text_chars:
+        raise _fail(
+            f"{where}: the text has {len(text)} characters, more than data.max_text_chars = "
+            f"{config.max_text_chars}; shorten it or raise data.max_text_chars"
+        )
+    return text
+
+
+# --------------------------------------------------------------------------- wide CSV
+
+
+@contextmanager
+def _csv_field_limit(chars: int) -> Iterator[None]:
+    # csv's default limit (131072) would reject long texts before our own check can
+    # name the row, so lift it for the duration of one read.
+    old = csv.field_size_limit()
+    csv.field_size_limit(max(old, chars + 1))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
+
+
+def _csv_place(path: Path, row: int, line: int) -> str:
+    return f"{_where(path)} row {row}" + (f" (line {line})" if line != row else "")
+
+
+def _csv_error(path: Path, row: int, line: int, exc: csv.Error) -> DataError:
+    place = _csv_place(path, row, line)
+    text = str(exc)
+    if "unexpected end of data" in text or "newline inside string" in text:
+        return _fail(
+            f"{place}: a quoted field opened here is never closed; add the closing "
+            'quote (a quote inside a quoted text is written "")'
+        )
+    if "field larger than field limit" in text:
+        return _fail(
+            f"{place}: a field is too long; a quoted field opened here is probably never "
+            "closed, or the text exceeds data.max_text_chars"
+        )
+    if "expected after" in text:
+        return _fail(
+            f"{place}: malformed quoting ({text}); a quote inside a quoted text must be "
+            'doubled ("")'
+        )
+    return _fail(f"{place}: malformed CSV ({text}); save the file as a comma-separated CSV")
+
+
+def _columns_list(header: Sequence[str], limit: int = 15) -> str:
+    shown = [repr(h) for h in header[:limit]]
+    more = f", ... ({len(header)} in all)" if len(header) > limit else ""
+    return ", ".join(shown) + more
+
+
+def _parse_wide_csv(path: Path, text: str, config: DataConfig) -> LabeledReviews:
+    where = _where(path)
+    lookup = _LabelLookup(config)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    with _csv_field_limit(max(config.max_text_chars, 1_000_000)):
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise _fail(f"{where}: the file is empty; it needs a header row") from None
+        except csv.Error as exc:
+            raise _csv_error(path, 1, 1, exc) from None
+        names = [h.strip() for h in header]
+        col_of = _map_header(path, names, config)
+        text_col, aspect_cols = col_of
+
+        texts: list[str] = []
+        codes: list[list[int]] = []
+        rows: list[int] = []
+        row = 1
+        while True:
+            line = reader.line_num + 1
+            row += 1
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                raise _csv_error(path, row, line, exc) from None
+            if not record:
+                continue  # a blank line: not a review
+            place = _csv_place(path, row, line)
+            if len(record) != len(header):
+                raise _fail(
+                    f"{place}: {len(record)} fields but the header has {len(header)}; "
+                    "quote texts that contain commas and check for a missing quote"
+                )
+            review = _check_text(record[text_col], f"{place}, column {names[text_col]!r}", config)
+            cell_codes = []
+            for aspect_col in aspect_cols:
+                cell = record[aspect_col]
+                if not cell.strip():
+                    cell_codes.append(NONE)
+                    continue
+                code = lookup.code(cell)
+                if code is None:
+                    raise _fail(
+                        f"{place}, column {names[aspect_col]!r}: "
+                        + lookup.unknown(cell, allow_empty=True)
+                    )
+                cell_codes.append(code)
+            texts.append(review)
+            codes.append(cell_codes)
+            rows.append(row)
+    return _finish(path, config, texts, codes, rows, [])
+
+
+def _map_header(path: Path, names: list[str], config: DataConfig) -> tuple[int, list[int]]:
+    """Find the text column and one column per aspect; reject duplicates and extras."""
+    where = _where(path)
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        key = name.casefold()
+        if key in seen:
+            raise _fail(
+                f"{where} row 1: column {name!r} appears twice (columns {seen[key] + 1} and "
+                f"{i + 1}); rename or remove one of them"
+            )
+        seen[key] = i
+    text_key_ = config.text_column.strip().casefold()
+    if text_key_ not in seen:
+        if len(names) == 1:
+            for delim in _DELIMITERS:
+                if delim in names[0]:
+                    shown = "tab" if delim == "\t" else repr(delim)
+                    raise _fail(
+                        f"{where} row 1: the header is one column containing {shown}; the "
+                        f"file seems to use {shown} as delimiter; save it comma-separated"
+                    )
+        raise _fail(
+            f"{where} row 1: no text column {config.text_column!r} (columns: "
+            f"{_columns_list(names)}); set data.text_column to the column holding the text"
+        )
+    text_col = seen[text_key_]
+    aspect_cols: list[int] = []
+    missing: list[str] = []
+    for aspect in config.aspects:
+        idx = seen.get(aspect.casefold())
+        if idx is None or idx == text_col:
+            missing.append(aspect)
+        else:
+            aspect_cols.append(idx)
+    if missing:
+        listed = ", ".join(repr(m) for m in missing)
+        raise _fail(
+            f"{where} row 1: no column for aspect {listed} (columns: {_columns_list(names)}); "
+            "add the column or remove the aspect from data.aspects"
+        )
+    if config.extra_columns == "error":
+        used = {text_col, *aspect_cols}
+        for i, name in enumerate(names):
+            if i not in used:
+                shown = repr(name) if name else f"number {i + 1} (no name)"
+                raise _fail(
+                    f"{where} row 1: unknown column {shown}; add it to data.aspects or set "
+                    "data.extra_columns: ignore"
+                )
+    return text_col, aspect_cols
+
+
+# --------------------------------------------------------------------------- label lists
+
+
+def _iter_json_records(path: Path, text: str) -> Iterator[tuple[int, str, object]]:
+    """Yield ``(line or item number, place, record)`` from JSON lines or a JSON array."""
+    where = _where(path)
+    if text.lstrip().startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise _fail(
+                f"{where} line {exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno}); "
+                "fix the JSON or write one object per line (.jsonl)"
+            ) from None
+        for i, item in enumerate(items, start=1):
+            yield i, f"{where} item {i}", item
+        return
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        place = f"{where} line {lineno}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise _fail(
+                f"{place}: not valid JSON ({exc.msg}, column {exc.colno}); each line must be "
+                'one object like {"text": "...", "labels": ["Battery#Positive"]}'
+            ) from None
+        yield lineno, place, record
+
+
+def _parse_label_list(path: Path, text: str, config: DataConfig) -> LabeledReviews:
+    lookup = _LabelLookup(config)
+    aspect_of = _aspect_index(config)
+    sep = config.aspect_separator
+    num_aspects = len(config.aspects)
+    texts: list[str] = []
+    codes: list[list[int]] = []
+    rows: list[int] = []
+    dropped: list[DroppedRow] = []
+    for row, place, record in _iter_json_records(path, text):
+        if not isinstance(record, dict):
+            raise _fail(
+                f"{place}: expected a JSON object with keys {config.text_key!r} and "
+                f"{config.labels_key!r}, got {type(record).__name__}"
+            )
+        if config.text_key not in record:
+            raise _fail(
+                f"{place}: missing key {config.text_key!r} (keys: {sorted(record)[:10]}); "
+                "add the review text under it or set data.text_key"
+            )
+        review = _check_text(record[config.text_key], f"{place}, key {config.text_key!r}", config)
+        if config.labels_key not in record:
+            raise _fail(
+                f"{place}: missing key {config.labels_key!r}; give a list such as "
+                '["Battery#Positive"] ([] for a review that mentions no aspect) or set '
+                "data.labels_key"
+            )
+        entries = record[config.labels_key]
+        lkey = f"{place}, key {config.labels_key!r}"
+        if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+            raise _fail(
+                f'{lkey}: expected a list of strings like "Battery{sep}Positive", got '
+                f"{_quote(json.dumps(entries, ensure_ascii=False))}"
+            )
+        found: dict[int, list[int]] = {}
+        for entry in entries:
+            if sep not in entry:
+                raise _fail(
+                    f"{lkey}: label {_quote(entry)} has no {sep!r} between aspect and polarity; "
+                    f"write it as ASPECT{sep}POLARITY (separator: data.aspect_separator)"
+                )
+            aspect, polarity = entry.rsplit(sep, 1)
+            a = aspect_of.get(aspect.strip().casefold())
+            if a is None:
+                raise _fail(
+                    f"{lkey}: unknown aspect {_quote(aspect.strip())} in {_quote(entry)} "
+                    f"(expected one of {', '.join(config.aspects)}); add it to data.aspects"
+                )
+            code = lookup.code(polarity)
+            if code is None:
+                raise _fail(f"{lkey}, label {_quote(entry)}: " + lookup.unknown(polarity, False))
+            values = found.setdefault(a, [])
+            if code not in values:
+                values.append(code)
+        row_codes = [NONE] * num_aspects
+        skip_reason = None
+        for a, values in found.items():
+            if len(values) == 1:
+                row_codes[a] = values[0]
+                continue
+            names = ", ".join(_CODE_NAME.get(v, "unknown") for v in values)
+            if config.conflict_policy == "error":
+                raise _fail(
+                    f"{lkey}: aspect {config.aspects[a]!r} has two polarities ({names}); fix "
+                    "the line or set data.conflict_policy to skip, first or map"
+                )
+            if config.conflict_policy == "skip":
+                skip_reason = f"aspect {config.aspects[a]!r} has two polarities ({names})"
+                break
+            if config.conflict_policy == "first":
+                row_codes[a] = values[0]
+            else:
+                assert config.conflict_label is not None  # checked by DataConfig
+                row_codes[a] = _POLARITY_CODE[config.conflict_label]
+        if skip_reason is not None:
+            dropped.append(DroppedRow(row, skip_reason))
+            continue
+        texts.append(review)
+        codes.append(row_codes)
+        rows.append(row)
+    return _finish(path, config, texts, codes, rows, dropped)
+
+
+# --------------------------------------------------------------------------- duplicates
+
+
+def duplicate_groups(texts: Sequence[str]) -> list[list[int]]:
+    """Indices of texts that occur more than once (by :func:`text_key`), first-seen order."""
+    groups: dict[str, list[int]] = {}
+    for i, t in enumerate(texts):
+        groups.setdefault(text_key(t), []).append(i)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def _apply_duplicate_policy(reviews: LabeledReviews, config: DataConfig) -> LabeledReviews:
+    groups = duplicate_groups(reviews.texts)
+    if not groups:
+        return reviews
+    where = _where(reviews.source)
+    if config.duplicates == "error":
+        first = groups[0]
+        rows = " and ".join(str(reviews.rows[i]) for i in first[:2])
+        raise _fail(
+            f"{where} rows {rows}: the same text occurs twice ({len(groups)} duplicated texts "
+            "in all); remove the copies or set data.duplicates: warn or drop"
+        )
+    if config.duplicates == "warn":
+        logger.warning(
+            "%s: %d texts occur more than once (rows %s); set data.duplicates: drop to keep "
+            "only the first",
+            where,
+            len(groups),
+            ", ".join("/".join(str(reviews.rows[i]) for i in g) for g in groups[:5]),
+        )
+        return reviews
+    drop = {i: g[0] for g in groups for i in g[1:]}
+    keep = [i for i in range(len(reviews)) if i not in drop]
+    kept = reviews.subset(keep)
+    kept.dropped = list(reviews.dropped) + [
+        DroppedRow(reviews.rows[i], f"duplicate of row {reviews.rows[first]}")
+        for i, first in sorted(drop.items())
+    ]
+    return kept

@@ -1,0 +1,299 @@
+"""Loading all splits, splitting off validation, and the data report.
+
+:func:`load_splits` is what training calls; :func:`validate_splits` builds the
+:class:`DataReport` that ``acsa validate-data`` prints (label counts per split
+and aspect, duplicated texts, texts shared between splits, dropped rows).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from acsa.data.config import DataConfig
+from acsa.data.label_space import NONE
+from acsa.data.readers import DroppedRow, LabeledReviews, duplicate_groups, load_split, text_key
+from acsa.errors import ConfigError, DataError
+
+logger = logging.getLogger("acsa.data")
+
+COUNT_COLUMNS: tuple[str, ...] = ("none", "negative", "neutral", "positive", "missing")
+SPLIT_ORDER: tuple[str, ...] = ("train", "validation", "test")
+
+
+@dataclass
+class SplitReport:
+    """Statistics of one split.
+
+    Attributes:
+        counts: ``int64 [A, 5]``: cells per aspect labelled none, negative,
+            neutral, positive, and missing (mask False).
+        duplicates: rows of each group of texts that occur more than once
+            (whitespace runs collapsed before comparing).
+        exact_duplicates: how many of those groups are character-for-character copies.
+    """
+
+    name: str
+    source: str
+    num_reviews: int
+    aspects: tuple[str, ...]
+    counts: np.ndarray
+    duplicates: list[list[int]] = field(default_factory=list)
+    exact_duplicates: int = 0
+    dropped: list[DroppedRow] = field(default_factory=list)
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "note": self.note,
+            "num_reviews": self.num_reviews,
+            "label_counts": {
+                aspect: dict(zip(COUNT_COLUMNS, map(int, self.counts[i]), strict=True))
+                for i, aspect in enumerate(self.aspects)
+            },
+            "duplicates": self.duplicates,
+            "exact_duplicates": self.exact_duplicates,
+            "dropped": [{"row": d.row, "reason": d.reason} for d in self.dropped],
+        }
+
+
+@dataclass
+class Overlap:
+    """Texts present in two splits: ``rows`` holds (row in first, row in second) pairs."""
+
+    first: str
+    second: str
+    rows: list[tuple[int, int]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"first": self.first, "second": self.second, "rows": [list(p) for p in self.rows]}
+
+
+@dataclass
+class DataReport:
+    """What :func:`validate_splits` found; print it with rich or dump :meth:`to_dict`."""
+
+    splits: dict[str, SplitReport]
+    overlaps: list[Overlap] = field(default_factory=list)
+
+    def overlap(self, first: str, second: str) -> Overlap | None:
+        for o in self.overlaps:
+            if {o.first, o.second} == {first, second}:
+                return o
+        return None
+
+    @property
+    def warnings(self) -> list[str]:
+        """One line per finding worth a user's attention."""
+        lines: list[str] = []
+        for split in self.splits.values():
+            if split.duplicates:
+                groups = ", ".join("/".join(map(str, g)) for g in split.duplicates[:5])
+                more = ", ..." if len(split.duplicates) > 5 else ""
+                lines.append(
+                    f"{split.name} ({split.source}): {len(split.duplicates)} texts occur more "
+                    f"than once ({split.exact_duplicates} exact copies), rows {groups}{more}"
+                )
+            reasons = Counter(d.reason.split(" of row")[0] for d in split.dropped)
+            for reason, count in reasons.items():
+                lines.append(f"{split.name}: {count} reviews dropped ({reason})")
+        for o in self.overlaps:
+            if o.rows:
+                pairs = ", ".join(f"{a}/{b}" for a, b in o.rows[:5])
+                lines.append(
+                    f"{len(o.rows)} text(s) occur in both {o.first} and {o.second} "
+                    f"(rows {pairs}{', ...' if len(o.rows) > 5 else ''})"
+                )
+        return lines
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "splits": {name: s.to_dict() for name, s in self.splits.items()},
+            "overlaps": [o.to_dict() for o in self.overlaps],
+            "warnings": self.warnings,
+        }
+
+    def to_table(self) -> Any:
+        """A ``rich.table.Table``: one row per split and aspect with the label counts."""
+        from rich.table import Table
+
+        table = Table(title="Label counts per split and aspect")
+        table.add_column("split")
+        table.add_column("aspect")
+        for name in COUNT_COLUMNS:
+            table.add_column(name, justify="right")
+        for split in self.splits.values():
+            for i, aspect in enumerate(split.aspects):
+                first = i == 0
+                table.add_row(
+                    f"{split.name} ({split.num_reviews})" if first else "",
+                    aspect,
+                    *(str(int(c)) for c in split.counts[i]),
+                    end_section=i == len(split.aspects) - 1,
+                )
+        return table
+
+    def __rich__(self) -> Any:
+        from rich.console import Group
+        from rich.text import Text
+
+        parts: list[Any] = [self.to_table()]
+        parts.extend(Text(f"warning: {line}") for line in self.warnings)
+        return Group(*parts)
+
+
+def label_counts(reviews: LabeledReviews) -> np.ndarray:
+    """``int64 [A, 5]``: none, negative, neutral, positive and missing cells per aspect."""
+    num_aspects = len(reviews.aspects)
+    counts = np.zeros((num_aspects, len(COUNT_COLUMNS)), dtype=np.int64)
+    for a in range(num_aspects):
+        known = reviews.labels[:, a][reviews.mask[:, a]]
+        counts[a, :4] = np.bincount(known, minlength=4)[:4]
+        counts[a, 4] = int((~reviews.mask[:, a]).sum())
+    return counts
+
+
+def validate_splits(
+    splits: dict[str, LabeledReviews], notes: dict[str, str] | None = None
+) -> DataReport:
+    """Label statistics, duplicates, overlaps between splits and dropped rows."""
+    notes = notes or {}
+    reports: dict[str, SplitReport] = {}
+    for name, reviews in splits.items():
+        groups = duplicate_groups(reviews.texts)
+        exact = sum(1 for g in groups if len({reviews.texts[i] for i in g}) == 1)
+        reports[name] = SplitReport(
+            name=name,
+            source=str(reviews.source),
+            num_reviews=len(reviews),
+            aspects=reviews.aspects,
+            counts=label_counts(reviews),
+            duplicates=[[reviews.rows[i] for i in g] for g in groups],
+            exact_duplicates=exact,
+            dropped=list(reviews.dropped),
+            note=notes.get(name, ""),
+        )
+    overlaps: list[Overlap] = []
+    for first, second in combinations(list(splits), 2):
+        a, b = splits[first], splits[second]
+        rows_of: dict[str, int] = {}
+        for text, row in zip(a.texts, a.rows, strict=True):
+            rows_of.setdefault(text_key(text), row)
+        pairs = [
+            (rows_of[text_key(t)], row)
+            for t, row in zip(b.texts, b.rows, strict=True)
+            if text_key(t) in rows_of
+        ]
+        overlaps.append(Overlap(first, second, pairs))
+    return DataReport(reports, overlaps)
+
+
+def split_train_validation(
+    reviews: LabeledReviews, fraction: float, seed: int
+) -> tuple[LabeledReviews, LabeledReviews]:
+    """Split off a validation set, stratified on each review's rarest (aspect, label) pair.
+
+    Deterministic for a given ``seed``. Reviews that mention no aspect share
+    one stratum; strata with a single review are pooled.
+    """
+    from sklearn.model_selection import train_test_split
+
+    n = len(reviews)
+    if n < 2:
+        raise DataError(
+            f"{reviews.source}: {n} review(s), too few to split off a validation set; "
+            "add reviews or set data.validation"
+        )
+    # copies of one text go to the same side, so validation never scores a training text
+    group_of: dict[str, int] = {}
+    groups = np.array([group_of.setdefault(text_key(t), len(group_of)) for t in reviews.texts])
+    if len(group_of) < 2:
+        raise DataError(
+            f"{reviews.source}: all reviews have the same text, too few to split off a "
+            "validation set; add reviews or set data.validation"
+        )
+    firsts = np.unique(groups, return_index=True)[1]
+    keys = _strata(reviews.subset(firsts))
+    n_groups = len(firsts)
+    n_val = min(max(1, round(n_groups * fraction)), n_groups - 1)
+    try:
+        _, val_groups = train_test_split(
+            np.arange(n_groups), test_size=n_val, random_state=seed, stratify=keys
+        )
+    except ValueError:
+        # too few reviews per stratum for the requested size: fall back to a plain split
+        _, val_groups = train_test_split(np.arange(n_groups), test_size=n_val, random_state=seed)
+    is_val = np.isin(groups, val_groups)
+    train_idx, val_idx = np.flatnonzero(~is_val), np.flatnonzero(is_val)
+    train = reviews.subset(np.sort(train_idx))
+    train.dropped = list(reviews.dropped)
+    return train, reviews.subset(np.sort(val_idx))
+
+
+def _strata(reviews: LabeledReviews) -> np.ndarray:
+    num_aspects = len(reviews.aspects)
+    mentioned = reviews.mask & (reviews.labels != NONE)
+    pair_ids = np.where(mentioned, np.arange(num_aspects) * 4 + reviews.labels, -1)
+    freq = Counter(pair_ids[mentioned].tolist())
+    keys = np.full(len(reviews), -1, dtype=np.int64)
+    for i, row in enumerate(pair_ids):
+        present = row[row >= 0]
+        if present.size:
+            keys[i] = min(present.tolist(), key=lambda p: (freq[p], p))
+    counts = Counter(keys.tolist())
+    rare = [k for k, c in counts.items() if c < 2]
+    if rare:
+        pooled = -2 if len(rare) > 1 else counts.most_common(1)[0][0]
+        keys[np.isin(keys, rare)] = pooled
+    return keys
+
+
+def load_and_validate(
+    data_config: DataConfig, base_dir: Path | str
+) -> tuple[dict[str, LabeledReviews], DataReport]:
+    """Load train, validation (or split it from train) and test, and build the report."""
+    config = data_config.resolve_paths(Path(base_dir))
+    if config.train is None:
+        raise ConfigError("data.train: missing; set it to the training file (.csv or .jsonl)")
+    splits: dict[str, LabeledReviews] = {"train": load_split(config.train, config)}
+    notes: dict[str, str] = {}
+    if config.validation is not None:
+        splits["validation"] = load_split(config.validation, config)
+    else:
+        splits["train"], splits["validation"] = split_train_validation(
+            splits["train"], config.validation_fraction, config.split_seed
+        )
+        notes["validation"] = (
+            f"split from train (data.validation_fraction={config.validation_fraction}, "
+            f"data.split_seed={config.split_seed})"
+        )
+    if config.test is not None:
+        splits["test"] = load_split(config.test, config)
+    report = validate_splits(splits, notes)
+    for overlap in report.overlaps:
+        if overlap.rows:
+            logger.warning(
+                "%d text(s) occur in both %s and %s (rows %s)",
+                len(overlap.rows),
+                overlap.first,
+                overlap.second,
+                ", ".join(f"{a}/{b}" for a, b in overlap.rows[:5]),
+            )
+    return splits, report
+
+
+def load_splits(data_config: DataConfig, base_dir: Path | str) -> dict[str, LabeledReviews]:
+    """Load the splits named in ``data_config`` (paths resolved against ``base_dir``).
+
+    Returns ``{"train", "validation"[, "test"]}``; validation is split from
+    train when ``data.validation`` is absent. Overlaps between splits are
+    logged as warnings; use :func:`load_and_validate` to get the full report.
+    """
+    return load_and_validate(data_config, base_dir)[0]
