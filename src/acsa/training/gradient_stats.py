@@ -1,0 +1,440 @@
+"""What the loss sees: gradient-norm histograms per class, and GHM-C's state, per epoch.
+
+The gradient norm of a cell is ``g = 1 - p_t`` (softmax over the classes of
+one aspect; the gradient of cross-entropy w.r.t. the logits has L1 norm
+``2 (1 - p_t)``, so ``g`` stays in [0, 1], GUIDE.md section 3). It is cheap
+to compute from the logits the loss already has, so it is tracked with any
+loss, which lets runs with different losses be compared on the same axis.
+
+* :class:`GradientNormTracker` accumulates, over an epoch, a histogram of
+  ``g`` per target class (``none / negative / neutral / positive``) and, when
+  the loss is or contains a GHM-C module (one with ``ema_counts`` and
+  ``bin_edges`` buffers), the mean GHM-C weight per class.
+* :class:`GradientStatsCallback` (a ``transformers.TrainerCallback``) writes
+  the epoch's statistics to TensorBoard and appends them to
+  ``gradient_stats.jsonl`` in the run directory, then starts a new epoch.
+* :func:`plot_ghm` renders the evolution over epochs to a PNG
+  (``acsa plot-ghm RUN_DIR``).
+
+The trainer calls ``tracker.update(logits, targets, mask, loss_fn)`` from
+``compute_loss`` in training mode only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+
+from acsa.data.label_space import CANONICAL_CLASSES
+from acsa.errors import DataError
+
+STATS_FILE = "gradient_stats.jsonl"
+PLOT_FILE = "ghm_histogram.png"
+
+
+def find_ghm_module(loss_fn: object) -> nn.Module | None:
+    """The first submodule of ``loss_fn`` that carries GHM-C statistics, if any.
+
+    Recognised by its buffers rather than its class, so that the compatibility
+    wrappers and a combined loss holding a GHM-C part are found as well.
+    """
+    if not isinstance(loss_fn, nn.Module):
+        return None
+    for module in loss_fn.modules():
+        if isinstance(getattr(module, "ema_counts", None), torch.Tensor) and isinstance(
+            getattr(module, "bin_edges", None), torch.Tensor
+        ):
+            return module
+    return None
+
+
+def ghm_cell_weights(
+    g: torch.Tensor, valid: torch.Tensor, ema_counts: torch.Tensor, bin_edges: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """GHM-C weights ``beta = N / (R_bin * n_valid_bins)`` of each cell from the EMA counts.
+
+    Args:
+        g: gradient norms ``[B, A]`` in [0, 1].
+        valid: ``[B, A]`` bool, the cells the loss counts.
+        ema_counts: ``[M]`` (statistics shared across aspects) or ``[A, M]``
+            (per aspect, where ``N`` and the valid bins are taken per aspect).
+        bin_edges: ``[M + 1]`` bin edges on [0, 1].
+
+    Returns:
+        ``(weights [B, A], defined [B, A])``; a cell whose bin has no count yet
+        (before the loss's first update) has no defined weight.
+    """
+    num_bins = bin_edges.numel() - 1
+    edges = bin_edges.to(device=g.device, dtype=g.dtype)
+    idx = torch.bucketize(g.contiguous(), edges[1:-1].contiguous(), right=True)
+    idx = idx.clamp_(0, num_bins - 1)
+    ema = ema_counts.to(device=g.device, dtype=torch.float32)
+    valid_f = valid.to(torch.float32)
+    if ema.dim() == 1:
+        r = ema[idx]
+        batch_hist = torch.bincount(idx[valid], minlength=num_bins)
+        n_valid_bins = (batch_hist > 0).sum().clamp_min(1).to(torch.float32)
+        n_cells = valid_f.sum()
+    else:
+        num_aspects = ema.shape[0]
+        aspect_ids = torch.arange(num_aspects, device=g.device).expand_as(idx)
+        r = ema[aspect_ids, idx]
+        flat = (aspect_ids * num_bins + idx)[valid]
+        batch_hist = torch.bincount(flat, minlength=num_aspects * num_bins).view(
+            num_aspects, num_bins
+        )
+        n_valid_bins = (batch_hist > 0).sum(dim=1).clamp_min(1).to(torch.float32)
+        n_cells = valid_f.sum(dim=0)
+    defined = valid & (r > 0)
+    weights = n_cells / (r.clamp_min(1e-12) * n_valid_bins)
+    return torch.where(defined, weights, torch.zeros_like(weights)), defined
+
+
+class GradientNormTracker:
+    """Per-epoch histogram of ``g = 1 - p_t`` per target class (and GHM-C weights).
+
+    Args:
+        bins: number of equal bins on [0, 1].
+        class_names: names of the scheme's classes in index order; defaults to
+            the canonical ``none, negative, neutral, positive``.
+    """
+
+    def __init__(self, bins: int = 10, class_names: Sequence[str] | None = None) -> None:
+        if bins < 1:
+            raise ValueError(f"bins must be a positive integer, got {bins}")
+        self.bins = bins
+        self.class_names = tuple(class_names) if class_names is not None else CANONICAL_CLASSES
+        self.ghm: nn.Module | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new epoch."""
+        self._counts: torch.Tensor | None = None  # [C, bins]
+        self._g_sum: torch.Tensor | None = None  # [C]
+        self._w_sum: torch.Tensor | None = None  # [C]
+        self._w_num: torch.Tensor | None = None  # [C]
+
+    @torch.no_grad()
+    def update(
+        self,
+        logits: torch.Tensor,
+        targets: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        loss_fn: object | None = None,
+    ) -> None:
+        """Add one training batch: ``logits [B, A, C]``, ``targets [B, A]``, ``mask [B, A]``."""
+        num_classes = logits.shape[-1]
+        # float32: half-precision softmax rounds p_t near 1 and shifts the first bin
+        probs = torch.softmax(logits.detach().float(), dim=-1)
+        targets = targets.detach().long()
+        valid = (targets >= 0) & (targets < num_classes)
+        if mask is not None:
+            valid &= mask.detach().bool()
+        safe_t = targets.clamp(0, num_classes - 1)
+        g = (1.0 - probs.gather(-1, safe_t.unsqueeze(-1)).squeeze(-1)).clamp_(0.0, 1.0)
+        bin_idx = (g * self.bins).long().clamp_(0, self.bins - 1)
+        t_valid = safe_t[valid]
+        flat = t_valid * self.bins + bin_idx[valid]
+        counts = torch.bincount(flat, minlength=num_classes * self.bins).view(num_classes, -1)
+        g_sum = torch.zeros(num_classes, dtype=torch.float64, device=g.device)
+        g_sum.index_add_(0, t_valid, g[valid].double())
+        if self._counts is None:
+            self._counts = torch.zeros_like(counts, dtype=torch.float64)
+            self._g_sum = torch.zeros_like(g_sum)
+        self._counts += counts
+        self._g_sum += g_sum
+
+        ghm = find_ghm_module(loss_fn) if loss_fn is not None else None
+        if ghm is not None:
+            self.ghm = ghm
+            weights, defined = ghm_cell_weights(g, valid, ghm.ema_counts, ghm.bin_edges)
+            w_sum = torch.zeros(num_classes, dtype=torch.float64, device=g.device)
+            w_sum.index_add_(0, safe_t[defined], weights[defined].double())
+            w_num = torch.bincount(safe_t[defined], minlength=num_classes).double()
+            if self._w_sum is None:
+                self._w_sum = torch.zeros_like(w_sum)
+                self._w_num = torch.zeros_like(w_num)
+            self._w_sum += w_sum
+            self._w_num += w_num
+
+    def _synced(self) -> list[torch.Tensor | None]:
+        parts = [self._counts, self._g_sum, self._w_sum, self._w_num]
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            # every rank saw a different shard of the data; the epoch's histogram is their sum
+            for t in parts:
+                if t is not None:
+                    torch.distributed.all_reduce(t)
+        return parts
+
+    def summary(self) -> dict[str, Any] | None:
+        """The epoch's statistics as plain JSON-ready data; ``None`` before any update.
+
+        Under ``torch.distributed`` every rank must call this (it all-reduces).
+        """
+        if self._counts is None:
+            return None
+        counts, g_sum, w_sum, w_num = self._synced()
+        assert counts is not None and g_sum is not None
+        names = self._names(counts.shape[0])
+        per_class = counts.cpu().numpy()
+        totals = per_class.sum(axis=1)
+        edges = np.linspace(0.0, 1.0, self.bins + 1)
+        g_mean = g_sum.cpu().numpy() / np.maximum(totals, 1)
+        out: dict[str, Any] = {
+            "bins": self.bins,
+            "bin_edges": edges.round(6).tolist(),
+            "classes": list(names),
+            "num_cells": int(totals.sum()),
+            "total": [int(x) for x in per_class.sum(axis=0)],
+            "counts": {n: [int(x) for x in per_class[i]] for i, n in enumerate(names)},
+            "mean_g": {
+                n: (float(g_mean[i]) if totals[i] > 0 else None) for i, n in enumerate(names)
+            },
+            "ghm": None,
+        }
+        if self.ghm is not None:
+            ghm_info: dict[str, Any] = {
+                "ema_counts": self.ghm.ema_counts.detach().float().cpu().numpy().round(4).tolist(),
+                "bin_edges": self.ghm.bin_edges.detach().float().cpu().numpy().round(6).tolist(),
+                "mean_weight": None,
+            }
+            if w_sum is not None and w_num is not None:
+                ws, wn = w_sum.cpu().numpy(), w_num.cpu().numpy()
+                ghm_info["mean_weight"] = {
+                    n: (float(ws[i] / wn[i]) if wn[i] > 0 else None) for i, n in enumerate(names)
+                }
+            out["ghm"] = ghm_info
+        return out
+
+    def _names(self, num_classes: int) -> tuple[str, ...]:
+        if len(self.class_names) == num_classes:
+            return self.class_names
+        return tuple(f"class{i}" for i in range(num_classes))
+
+
+def _add_raw_histogram(writer: Any, tag: str, counts: Sequence[float], step: int) -> None:
+    counts_arr = np.asarray(counts, dtype=np.float64)
+    num = float(counts_arr.sum())
+    if num <= 0:
+        return
+    edges = np.linspace(0.0, 1.0, counts_arr.size + 1)
+    centers = (edges[:-1] + edges[1:]) / 2
+    nonzero = np.nonzero(counts_arr)[0]
+    writer.add_histogram_raw(
+        tag,
+        min=float(edges[nonzero[0]]),
+        max=float(edges[nonzero[-1] + 1]),
+        num=num,
+        sum=float((centers * counts_arr).sum()),
+        sum_squares=float((centers**2 * counts_arr).sum()),
+        bucket_limits=edges[1:].tolist(),
+        bucket_counts=counts_arr.tolist(),
+        global_step=step,
+    )
+
+
+class GradientStatsCallback(TrainerCallback):
+    """Logs the tracker's statistics at each epoch end and starts a new epoch.
+
+    Args:
+        tracker: the tracker the trainer's ``compute_loss`` updates.
+        output_dir: where ``gradient_stats.jsonl`` goes; defaults to
+            ``args.output_dir``.
+        log_dir: TensorBoard directory; defaults to ``$TENSORBOARD_LOGGING_DIR``
+            (as Hugging Face's TensorBoard callback) or ``output_dir/tensorboard``.
+    """
+
+    def __init__(
+        self,
+        tracker: GradientNormTracker,
+        output_dir: str | Path | None = None,
+        log_dir: str | Path | None = None,
+    ) -> None:
+        self.tracker = tracker
+        self.output_dir = Path(output_dir) if output_dir is not None else None
+        self.log_dir = Path(log_dir) if log_dir is not None else None
+        self._writer: Any = None
+
+    def _resolve_dirs(self, args: TrainingArguments) -> tuple[Path, Path]:
+        out = self.output_dir or Path(args.output_dir)
+        log = self.log_dir
+        if log is None:
+            env = os.environ.get("TENSORBOARD_LOGGING_DIR")
+            log = Path(env).expanduser() if env else out / "tensorboard"
+        return out, log
+
+    def on_train_begin(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
+        self.tracker.reset()
+
+    def on_epoch_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
+        summary = self.tracker.summary()
+        self.tracker.reset()
+        if summary is None or not state.is_world_process_zero:
+            return
+        epoch = int(round(state.epoch or 0.0))
+        summary = {"epoch": epoch, "global_step": int(state.global_step), **summary}
+        out_dir, log_dir = self._resolve_dirs(args)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with (out_dir / STATS_FILE).open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(summary) + "\n")
+        self._log_tensorboard(log_dir, summary, epoch)
+
+    def _log_tensorboard(self, log_dir: Path, summary: dict[str, Any], epoch: int) -> None:
+        if self._writer is None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._writer = SummaryWriter(log_dir=str(log_dir))
+        w = self._writer
+        _add_raw_histogram(w, "gradient_norm/all", summary["total"], epoch)
+        for name, counts in summary["counts"].items():
+            _add_raw_histogram(w, f"gradient_norm/{name}", counts, epoch)
+        for name, value in summary["mean_g"].items():
+            if value is not None:
+                w.add_scalar(f"gradient_norm_mean/{name}", value, epoch)
+        ghm = summary.get("ghm")
+        if ghm is not None:
+            ema = np.asarray(ghm["ema_counts"], dtype=np.float64)
+            _add_raw_histogram(w, "ghm/ema_counts", ema.reshape(-1, ema.shape[-1]).sum(0), epoch)
+            for name, value in (ghm["mean_weight"] or {}).items():
+                if value is not None:
+                    w.add_scalar(f"ghm/mean_weight/{name}", value, epoch)
+        w.flush()
+
+    def on_train_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+def read_gradient_stats(run_dir: str | Path) -> list[dict[str, Any]]:
+    """The per-epoch records of a run, one per epoch (a resumed run's later record wins)."""
+    path = Path(run_dir) / STATS_FILE
+    if not path.is_file():
+        raise DataError(
+            f"{path}: no gradient statistics; train with a pipeline that registers "
+            "GradientStatsCallback, or pass the run's output directory"
+        )
+    by_epoch: dict[int, dict[str, Any]] = {}
+    with path.open(encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                by_epoch[int(record["epoch"])] = record
+            except (ValueError, KeyError, TypeError) as exc:
+                raise DataError(f"{path}, line {line_no}: not a statistics record ({exc})") from exc
+    if not by_epoch:
+        raise DataError(f"{path}: the file holds no epoch records")
+    return [by_epoch[e] for e in sorted(by_epoch)]
+
+
+def plot_ghm(run_dir: str | Path, output: str | Path | None = None) -> Path:
+    """Render the evolution of the gradient-norm histogram (and GHM-C state) to a PNG.
+
+    Panels: the share of cells per ``g`` bin over epochs (heatmap, log colour
+    scale, since most cells sit in the first bin); the mean ``g`` per class;
+    with GHM-C, the EMA bin counts over epochs and the mean weight per class.
+
+    Returns the path of the PNG (``RUN_DIR/ghm_histogram.png`` by default).
+    """
+    from matplotlib.colors import LogNorm
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    records = read_gradient_stats(run_dir)
+    epochs = [r["epoch"] for r in records]
+    totals = np.array([r["total"] for r in records], dtype=np.float64)
+    share = totals / np.maximum(totals.sum(axis=1, keepdims=True), 1)
+    has_ghm = any(r.get("ghm") for r in records)
+    nrows = 2 if has_ghm else 1
+    fig = Figure(figsize=(12, 4.2 * nrows), layout="constrained")
+    axes = fig.subplots(nrows, 2, squeeze=False)
+    edges = records[-1]["bin_edges"]
+    ext = [edges[0], edges[-1], epochs[0] - 0.5, epochs[-1] + 0.5]
+
+    ax = axes[0][0]
+    positive = share[share > 0]
+    vmin = max(float(positive.min()) if positive.size else 1e-6, 1e-6)
+    im = ax.imshow(
+        np.where(share > 0, share, np.nan),
+        aspect="auto",
+        origin="lower",
+        extent=ext,
+        norm=LogNorm(vmin=vmin, vmax=1.0),
+        cmap="viridis",
+        interpolation="nearest",
+    )
+    ax.set_xlabel("gradient norm g = 1 - p_t")
+    ax.set_ylabel("epoch")
+    ax.set_title("share of cells per g bin (all classes)")
+    fig.colorbar(im, ax=ax, label="share of cells")
+
+    ax = axes[0][1]
+    for name in records[-1]["classes"]:
+        values = [r["mean_g"].get(name) for r in records]
+        ax.plot(epochs, [math.nan if v is None else v for v in values], marker="o", label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("mean g")
+    ax.set_title("mean gradient norm per target class")
+    ax.legend()
+
+    if has_ghm:
+        ghm_records = [(r["epoch"], r["ghm"]) for r in records if r.get("ghm")]
+        ema = np.array(
+            [
+                np.asarray(g["ema_counts"], dtype=np.float64)
+                .reshape(-1, len(g["bin_edges"]) - 1)
+                .sum(0)
+                for _, g in ghm_records
+            ]
+        )
+        g_epochs = [e for e, _ in ghm_records]
+        g_edges = ghm_records[-1][1]["bin_edges"]
+        ax = axes[1][0]
+        im = ax.imshow(
+            ema,
+            aspect="auto",
+            origin="lower",
+            extent=[g_edges[0], g_edges[-1], g_epochs[0] - 0.5, g_epochs[-1] + 0.5],
+            cmap="magma",
+            interpolation="nearest",
+        )
+        ax.set_xlabel("GHM-C bin (g)")
+        ax.set_ylabel("epoch")
+        ax.set_title("GHM-C EMA bin counts at epoch end (summed over aspects)")
+        fig.colorbar(im, ax=ax, label="EMA count")
+        ax = axes[1][1]
+        for name in records[-1]["classes"]:
+            values = [(g.get("mean_weight") or {}).get(name) for _, g in ghm_records]
+            ax.plot(
+                g_epochs, [math.nan if v is None else v for v in values], marker="o", label=name
+            )
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("mean GHM-C weight")
+        ax.set_title("mean GHM-C weight per target class")
+        ax.legend()
+
+    for ax in axes[:, 0]:
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    for ax in axes[:, 1]:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    path = Path(output) if output is not None else Path(run_dir) / PLOT_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    return path
