@@ -1,0 +1,127 @@
+"""Model configuration: the YAML ``model:`` section (pydantic v2, unknown keys rejected).
+
+The section is a union discriminated by ``encoder``:
+
+* ``encoder: offline`` (default) -- a small sequence model trained from scratch on
+  the training texts; needs no download (GUIDE.md section 6).
+* ``encoder: huggingface`` -- any ``AutoModel`` checkpoint by hub name or local
+  path. ``local_files_only`` is true unless the user sets it false explicitly,
+  so nothing is downloaded by default.
+
+Both share the ``head:`` sub-section (hidden layer, dropout, projection head).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class HeadConfig(BaseModel):
+    """Classification head over the pooled review vector, plus an optional projection head.
+
+    Args:
+        hidden_dim: width of the shared hidden layer (0 = no hidden layer, a
+            single linear map from the pooled vector to ``A * C`` logits).
+        dropout: dropout before and after the hidden layer.
+        projection_dim: output width of the projection head used by
+            contrastive losses; ``0`` or ``null`` disables it (then the model
+            returns no ``projections``).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    hidden_dim: int = Field(default=256, ge=0, le=8192)
+    dropout: float = Field(default=0.3, ge=0.0, lt=1.0)
+    projection_dim: int | None = Field(default=128, ge=0, le=4096)
+
+
+class OfflineModelConfig(BaseModel):
+    """The offline default: syllable embeddings with character n-gram features, a
+    bidirectional GRU, per-aspect attention plus max/mean pooling, and a bag of
+    word uni/bi-gram embeddings beside it.
+
+    Args:
+        lowercase: lowercase texts before tokenizing (Unicode NFC is always applied).
+        max_length: tokens kept per review (longer reviews are truncated).
+        min_count: a token seen fewer times in the training texts maps to ``<unk>``
+            (its character n-grams still describe it).
+        embedding_dim: width of token, character n-gram and bag embeddings.
+        char_ngram_min, char_ngram_max: lengths of the hashed character n-grams of
+            each token (with boundary marks); ``char_buckets`` = hash table rows
+            (0 disables character features).
+        max_char_ngrams: cap on the character n-grams kept per token.
+        bag_ngram_max: word n-gram orders in the bag path (1 = unigrams,
+            2 = uni+bigrams, 0 disables the bag path).
+        bag_min_count: minimum training count of a bag n-gram to get its own row.
+        rnn_hidden: GRU hidden size per direction.
+        rnn_layers: stacked GRU layers.
+        aspect_attention: add one attention-pooled context vector per aspect.
+        embedding_dropout: dropout on token representations before the GRU.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    encoder: Literal["offline"] = "offline"
+    lowercase: bool = True
+    max_length: int = Field(default=200, ge=8, le=4096)
+    min_count: int = Field(default=1, ge=1)
+    embedding_dim: int = Field(default=160, ge=8, le=2048)
+    char_ngram_min: int = Field(default=2, ge=1, le=8)
+    char_ngram_max: int = Field(default=4, ge=1, le=8)
+    char_buckets: int = Field(default=65536, ge=0, le=4_194_304)
+    max_char_ngrams: int = Field(default=24, ge=1, le=256)
+    bag_ngram_max: int = Field(default=2, ge=0, le=3)
+    bag_min_count: int = Field(default=2, ge=1)
+    rnn_hidden: int = Field(default=128, ge=8, le=2048)
+    rnn_layers: int = Field(default=1, ge=1, le=4)
+    aspect_attention: bool = True
+    embedding_dropout: float = Field(default=0.25, ge=0.0, lt=1.0)
+    head: HeadConfig = Field(default_factory=HeadConfig)
+
+
+class HuggingFaceModelConfig(BaseModel):
+    """A transformer encoder from the Hugging Face ``AutoModel`` family.
+
+    Args:
+        name_or_path: hub name (e.g. ``5CD-AI/Vietnamese-Sentiment-visobert``) or a
+            local directory holding the config, weights and tokenizer files.
+        pooling: ``cls`` (first token) or ``mean`` (mask-aware mean of the last layer).
+        max_length: tokens kept per review (truncation at encode time).
+        dropout: dropout on the pooled vector, before the head.
+        local_files_only: never contact the hub (default). Set false explicitly to
+            allow a download.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    encoder: Literal["huggingface"]
+    name_or_path: str = Field(min_length=1)
+    pooling: Literal["cls", "mean"] = "cls"
+    max_length: int = Field(default=256, ge=8, le=8192)
+    dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
+    local_files_only: bool = True
+    head: HeadConfig = Field(default_factory=HeadConfig)
+
+
+ModelConfig = Annotated[OfflineModelConfig | HuggingFaceModelConfig, Field(discriminator="encoder")]
+"""Type of the ``model:`` section: a pydantic field type; see :func:`parse_model_config`."""
+
+_ADAPTER: TypeAdapter[OfflineModelConfig | HuggingFaceModelConfig] = TypeAdapter(ModelConfig)
+
+
+def parse_model_config(data: dict[str, Any] | None) -> OfflineModelConfig | HuggingFaceModelConfig:
+    """Validate a ``model:`` mapping; an empty or missing mapping gives the offline default.
+
+    Raises:
+        pydantic.ValidationError: on unknown keys or out-of-range values.
+    """
+    data = dict(data or {})
+    data.setdefault("encoder", "offline")
+    return _ADAPTER.validate_python(data)
+
+
+def model_config_to_dict(config: OfflineModelConfig | HuggingFaceModelConfig) -> dict[str, Any]:
+    """JSON-ready dict of a model config (round-trips through :func:`parse_model_config`)."""
+    return config.model_dump(mode="json")

@@ -1,0 +1,253 @@
+"""``AcsaModel``: encoder + multi-aspect head, saved as safetensors plus JSON (never pickle).
+
+Checkpoint directory written by :meth:`AcsaModel.save_pretrained`::
+
+    model.safetensors     all weights (encoder, head, projection head)
+    acsa_model.json       model config, label space, aspect names, sizes, acsa version
+    featurizer.json       offline encoder: vocabularies and tokenization options
+    tokenizer/            Hugging Face encoder: the tokenizer files
+    backbone/config.json  Hugging Face encoder: the backbone architecture
+
+:meth:`AcsaModel.from_pretrained` needs nothing else (no training config, no
+original Hugging Face checkpoint, no network).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+import acsa
+from acsa.data.label_space import LabelSpace
+from acsa.errors import CheckpointError
+from acsa.models.config import (
+    HuggingFaceModelConfig,
+    OfflineModelConfig,
+    model_config_to_dict,
+    parse_model_config,
+)
+from acsa.models.featurizer import Featurizer
+from acsa.models.heads import AspectHead
+from acsa.models.hf_encoder import HFEncoder
+from acsa.models.hf_featurizer import HFFeaturizer
+from acsa.models.offline_encoder import OfflineEncoder
+from acsa.models.offline_featurizer import OfflineFeaturizer
+
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "acsa_model.json"
+TOKENIZER_DIR = "tokenizer"
+BACKBONE_DIR = "backbone"
+_FORMAT = "acsa-model"
+_FORMAT_VERSION = 1
+# keys a Trainer batch may carry that belong to the loss, not to the encoder
+_NON_FEATURE_KEYS = frozenset({"labels", "label_mask", "mask", "num_items_in_batch"})
+
+AnyModelConfig = OfflineModelConfig | HuggingFaceModelConfig
+
+
+class AcsaModel(nn.Module):
+    """Encoder + :class:`~acsa.models.heads.AspectHead`.
+
+    ``forward(**features)`` takes the tensors of ``featurizer.collate`` and
+    returns ``{"logits": [B, A, C]}`` plus ``"projections": [B, P]`` (unnormalised)
+    when the head has a projection. Keys ``labels``, ``label_mask``, ``mask`` and
+    ``num_items_in_batch`` are ignored so a Trainer batch can be passed whole.
+
+    Args:
+        encoder: :class:`OfflineEncoder` or :class:`HFEncoder` (has ``output_dim``).
+        model_config: the validated ``model:`` section.
+        label_space: aspects and label scheme (sets ``A`` and ``C``).
+        featurizer: kept so :meth:`save_pretrained` writes a complete checkpoint.
+        sizes: vocabulary sizes the offline encoder was built with (saved for reload).
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        model_config: AnyModelConfig,
+        label_space: LabelSpace,
+        featurizer: Featurizer | None = None,
+        sizes: dict[str, int] | None = None,
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.model_config = model_config
+        self.label_space = label_space
+        self.featurizer = featurizer
+        self.sizes = dict(sizes or {})
+        self.head = AspectHead(
+            encoder.output_dim, label_space.num_aspects, label_space.num_classes, model_config.head
+        )
+
+    @property
+    def aspects(self) -> tuple[str, ...]:
+        return self.label_space.aspects
+
+    def forward(self, **features: torch.Tensor) -> dict[str, torch.Tensor]:
+        inputs = {k: v for k, v in features.items() if k not in _NON_FEATURE_KEYS}
+        return self.head(self.encoder(**inputs))
+
+    def create_optimizer(self, learning_rate: float, weight_decay: float) -> torch.optim.Optimizer:
+        """AdamW with no weight decay on biases, norms and embedding tables.
+
+        Plain ``torch.optim.AdamW`` over all parameters also works (the Trainer's
+        default); this only keeps decay off parameters where it hurts rare
+        tokens. Returns one standard optimizer, so schedulers and resume work.
+        """
+        decay, no_decay = [], []
+        for name, param in self.named_parameters():
+            if not param.requires_grad:
+                continue
+            if param.ndim < 2 or "embedding" in name or "norm" in name.lower():
+                no_decay.append(param)
+            else:
+                decay.append(param)
+        groups = [
+            {"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ]
+        return torch.optim.AdamW([g for g in groups if g["params"]], lr=learning_rate)
+
+    # ------------------------------------------------------------------ saving
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """Write weights, JSON config and featurizer files into ``directory``."""
+        from safetensors.torch import save_file
+
+        if self.featurizer is None:
+            raise CheckpointError("model has no featurizer attached; build it with build_model")
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        save_file(state, str(out / WEIGHTS_FILE), metadata={"format": "pt"})
+        meta = {
+            "format": _FORMAT,
+            "format_version": _FORMAT_VERSION,
+            "acsa_version": acsa.__version__,
+            "model_config": model_config_to_dict(self.model_config),
+            "label_space": self.label_space.to_dict(),
+            "aspects": list(self.label_space.aspects),
+            "sizes": self.sizes,
+        }
+        (out / CONFIG_FILE).write_text(
+            json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8"
+        )
+        if isinstance(self.encoder, HFEncoder):
+            self.featurizer.save(out / TOKENIZER_DIR)
+            self.encoder.save_backbone_config(out / BACKBONE_DIR)
+        else:
+            self.featurizer.save(out)
+        return out
+
+    @classmethod
+    def from_pretrained(
+        cls, directory: str | Path, map_location: str | torch.device = "cpu"
+    ) -> tuple[AcsaModel, Featurizer]:
+        """Load a directory written by :meth:`save_pretrained`; returns ``(model, featurizer)``.
+
+        The model is in eval mode. Raises :class:`CheckpointError` (one line) when
+        a file is missing or corrupt; nothing is unpickled.
+        """
+        from safetensors.torch import load_file
+
+        root = Path(directory)
+        if not root.is_dir():
+            raise CheckpointError(f"{root}: model directory not found")
+        meta_path = root / CONFIG_FILE
+        if not meta_path.is_file():
+            raise CheckpointError(f"{meta_path}: missing; not a saved acsa model directory")
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            if meta.get("format") != _FORMAT:
+                raise ValueError("wrong format tag")
+            model_config = parse_model_config(meta["model_config"])
+            label_space = LabelSpace.from_dict(meta["label_space"])
+            sizes = {str(k): int(v) for k, v in dict(meta.get("sizes") or {}).items()}
+        except Exception as exc:  # any decode/validation problem means the file is corrupt
+            raise CheckpointError(
+                f"{meta_path}: unreadable model description ({type(exc).__name__});"
+                " save the model again"
+            ) from None
+
+        featurizer: Featurizer
+        if isinstance(model_config, HuggingFaceModelConfig):
+            featurizer = HFFeaturizer.load(root / TOKENIZER_DIR, model_config.max_length)
+            encoder: nn.Module = HFEncoder.from_backbone_config(root / BACKBONE_DIR, model_config)
+        else:
+            featurizer = OfflineFeaturizer.load(root)
+            try:
+                encoder = OfflineEncoder(
+                    model_config,
+                    sizes["vocab_size"],
+                    sizes["bag_size"],
+                    sizes["char_size"],
+                    label_space.num_aspects,
+                )
+            except KeyError as exc:
+                raise CheckpointError(
+                    f"{meta_path}: missing size {exc.args[0]!r}; save the model again"
+                ) from None
+        model = cls(encoder, model_config, label_space, featurizer, sizes)
+
+        weights = root / WEIGHTS_FILE
+        if not weights.is_file():
+            raise CheckpointError(f"{weights}: missing; the checkpoint is incomplete")
+        try:
+            state = load_file(str(weights), device=str(map_location))
+        except Exception as exc:
+            raise CheckpointError(
+                f"{weights}: corrupt weights file ({type(exc).__name__}); save the model again"
+            ) from None
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError:
+            expected, found = set(model.state_dict()), set(state)
+            detail = (
+                f"{len(expected - found)} missing and {len(found - expected)} unexpected tensors"
+                if expected != found
+                else "tensor shapes differ from the saved config"
+            )
+            raise CheckpointError(f"{weights}: does not match {CONFIG_FILE} ({detail})") from None
+        model.to(map_location)
+        model.eval()
+        return model, featurizer
+
+
+def build_model(
+    model_config: AnyModelConfig | dict[str, Any] | None,
+    label_space: LabelSpace,
+    train_texts: Sequence[str],
+) -> tuple[AcsaModel, Featurizer]:
+    """Build a fresh model and its featurizer.
+
+    The offline featurizer is fitted on ``train_texts`` only; the Hugging Face
+    path loads tokenizer and pretrained backbone from ``name_or_path``
+    (``train_texts`` unused). Set the torch seed before calling for reproducible
+    initial weights.
+    """
+    if not isinstance(model_config, OfflineModelConfig | HuggingFaceModelConfig):
+        model_config = parse_model_config(model_config)
+    if isinstance(model_config, HuggingFaceModelConfig):
+        featurizer: Featurizer = HFFeaturizer.from_name_or_path(
+            model_config.name_or_path, model_config.max_length, model_config.local_files_only
+        )
+        encoder: nn.Module = HFEncoder.from_pretrained(model_config)
+        return AcsaModel(encoder, model_config, label_space, featurizer), featurizer
+    offline = OfflineFeaturizer.fit(model_config, train_texts)
+    sizes = {
+        "vocab_size": offline.vocab_size,
+        "bag_size": offline.bag_size,
+        "char_size": offline.char_size,
+    }
+    encoder = OfflineEncoder(
+        model_config,
+        sizes["vocab_size"],
+        sizes["bag_size"],
+        sizes["char_size"],
+        label_space.num_aspects,
+    )
+    return AcsaModel(encoder, model_config, label_space, offline, sizes), offline

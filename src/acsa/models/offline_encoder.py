@@ -1,0 +1,114 @@
+"""The offline encoder: a BiGRU over syllable embeddings enriched with character n-grams.
+
+Token representation = token embedding + mean of its hashed character n-gram
+embeddings (so misspelled or unseen syllables still get a useful vector). A
+bidirectional GRU reads the review; the pooled review vector concatenates
+
+* max and mean pooling of the GRU states (mask-aware),
+* one attention-pooled context per aspect (each aspect learns where to look,
+  which matters when a review praises one aspect and criticises another),
+* the mean embedding of the review's known word uni/bi-grams (a lexical
+  shortcut the GRU would otherwise have to learn).
+
+The bag-of-n-grams alone plateaus near TF-IDF + logistic regression (GUIDE.md
+section 6); the sequence part sees order and negation scope.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from acsa.models.config import OfflineModelConfig
+
+
+class OfflineEncoder(nn.Module):
+    """Encode padded offline features into a pooled vector ``[B, output_dim]``.
+
+    Args:
+        config: offline model config.
+        vocab_size: token ids (including pad 0 and unknown 1).
+        bag_size: bag n-gram ids (including pad 0 and unknown 1); unused when
+            ``config.bag_ngram_max == 0``.
+        char_size: character n-gram ids (including pad 0); 0 disables them.
+        num_aspects: number of attention queries when ``config.aspect_attention``.
+    """
+
+    def __init__(
+        self,
+        config: OfflineModelConfig,
+        vocab_size: int,
+        bag_size: int,
+        char_size: int,
+        num_aspects: int,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        dim = config.embedding_dim
+        self.token_embedding = nn.Embedding(vocab_size, dim, padding_idx=0)
+        self.char_embedding = (
+            nn.EmbeddingBag(char_size, dim, mode="mean", padding_idx=0) if char_size > 0 else None
+        )
+        self.bag_embedding = (
+            nn.EmbeddingBag(bag_size, dim, mode="mean", padding_idx=0)
+            if config.bag_ngram_max > 0
+            else None
+        )
+        self.embedding_dropout = nn.Dropout(config.embedding_dropout)
+        self.rnn = nn.GRU(
+            dim,
+            config.rnn_hidden,
+            num_layers=config.rnn_layers,
+            batch_first=True,
+            bidirectional=True,
+            dropout=config.embedding_dropout if config.rnn_layers > 1 else 0.0,
+        )
+        state = 2 * config.rnn_hidden
+        self.aspect_queries = nn.Linear(state, num_aspects) if config.aspect_attention else None
+        self.output_dim = 2 * state + (num_aspects * state if config.aspect_attention else 0)
+        self.output_dim += dim if self.bag_embedding is not None else 0
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        # small embeddings keep early GRU inputs in the tanh/sigmoid linear range
+        for emb in (self.token_embedding, self.char_embedding, self.bag_embedding):
+            if emb is not None:
+                nn.init.normal_(emb.weight, std=0.1)
+                with torch.no_grad():
+                    emb.weight[0].zero_()
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        char_ids: torch.Tensor | None = None,
+        bag_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        if attention_mask is None:
+            attention_mask = (input_ids != 0).long()
+        batch, width = input_ids.shape
+        x = self.token_embedding(input_ids)
+        if self.char_embedding is not None and char_ids is not None:
+            chars = self.char_embedding(char_ids.reshape(batch * width, -1))
+            x = x + chars.reshape(batch, width, -1)
+        x = self.embedding_dropout(x)
+
+        lengths = attention_mask.sum(dim=1).clamp(min=1).cpu()
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        states, _ = self.rnn(packed)
+        states, _ = pad_packed_sequence(states, batch_first=True, total_length=width)
+
+        mask = attention_mask.bool().unsqueeze(-1)  # [B, T, 1]
+        neg = torch.finfo(states.dtype).min
+        max_pool = states.masked_fill(~mask, neg).max(dim=1).values
+        mean_pool = (states * mask).sum(dim=1) / lengths.to(states.device).unsqueeze(1)
+        pooled = [max_pool, mean_pool]
+        if self.aspect_queries is not None:
+            scores = self.aspect_queries(states).masked_fill(~mask, neg)  # [B, T, A]
+            weights = torch.softmax(scores, dim=1)
+            contexts = torch.einsum("bta,btd->bad", weights, states)
+            pooled.append(contexts.reshape(batch, -1))
+        if self.bag_embedding is not None and bag_ids is not None:
+            pooled.append(self.bag_embedding(bag_ids))
+        return torch.cat(pooled, dim=1)

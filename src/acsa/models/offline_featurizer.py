@@ -1,0 +1,179 @@
+"""Featurizer of the offline encoder: syllable ids, per-token character n-grams, word n-gram bag.
+
+Fitted on the training texts only. Features per text:
+
+* ``input_ids``: token ids (``0`` pad, ``1`` unknown), at most ``max_length``;
+* ``char_ids`` / ``char_counts``: hashed character n-gram ids of every token,
+  flattened, and how many belong to each token (ids start at 1, 0 is padding);
+* ``bag_ids``: ids of the word 1..n-grams seen at least ``bag_min_count`` times in
+  training (``1`` when none is known).
+
+``collate`` returns ``input_ids`` and ``attention_mask`` ``[B, T]``, ``char_ids``
+``[B, T, K]`` and ``bag_ids`` ``[B, L]``, all padded with 0.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from acsa.errors import CheckpointError
+from acsa.models.config import OfflineModelConfig
+from acsa.models.featurizer import Features, Featurizer, pad_2d
+from acsa.models.text import char_ngrams, stable_hash, tokenize, word_ngrams
+
+FEATURIZER_FILE = "featurizer.json"
+PAD, UNK = 0, 1
+_FORMAT_VERSION = 1
+
+
+class OfflineFeaturizer(Featurizer):
+    """Vocabulary + hashing featurizer for :class:`~acsa.models.offline_encoder.OfflineEncoder`.
+
+    Args:
+        config: the offline model config (tokenization and feature options).
+        vocab: token strings for ids 2.. (from :meth:`fit`).
+        bag_vocab: word n-gram strings for bag ids 2.. (from :meth:`fit`).
+    """
+
+    kind = "offline"
+
+    def __init__(
+        self,
+        config: OfflineModelConfig,
+        vocab: Sequence[str] = (),
+        bag_vocab: Sequence[str] = (),
+    ) -> None:
+        self.config = config
+        self.vocab = list(vocab)
+        self.bag_vocab = list(bag_vocab)
+        self._token_index = {t: i + 2 for i, t in enumerate(self.vocab)}
+        self._bag_index = {g: i + 2 for i, g in enumerate(self.bag_vocab)}
+        self._char_cache: dict[str, list[int]] = {}
+
+    # sizes the encoder needs
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab) + 2
+
+    @property
+    def bag_size(self) -> int:
+        return len(self.bag_vocab) + 2
+
+    @property
+    def char_size(self) -> int:
+        return self.config.char_buckets + 1 if self.config.char_buckets > 0 else 0
+
+    @classmethod
+    def fit(cls, config: OfflineModelConfig, texts: Sequence[str]) -> OfflineFeaturizer:
+        """Build the vocabularies from the training texts (never from validation or test)."""
+        token_counts: Counter[str] = Counter()
+        bag_counts: Counter[str] = Counter()
+        for text in texts:
+            tokens = tokenize(text, config.lowercase)[: config.max_length]
+            token_counts.update(tokens)
+            if config.bag_ngram_max > 0:
+                bag_counts.update(set(word_ngrams(tokens, config.bag_ngram_max)))
+        # sorted by count then string so the ids do not depend on hash seeds or text order
+        vocab = [
+            t
+            for t, c in sorted(token_counts.items(), key=lambda x: (-x[1], x[0]))
+            if c >= config.min_count
+        ]
+        bag_vocab = [
+            g
+            for g, c in sorted(bag_counts.items(), key=lambda x: (-x[1], x[0]))
+            if c >= config.bag_min_count
+        ]
+        return cls(config, vocab, bag_vocab)
+
+    def _chars(self, token: str) -> list[int]:
+        ids = self._char_cache.get(token)
+        if ids is None:
+            cfg = self.config
+            ids = [
+                stable_hash(g) % cfg.char_buckets + 1
+                for g in char_ngrams(token, cfg.char_ngram_min, cfg.char_ngram_max)
+            ][: cfg.max_char_ngrams]
+            if len(self._char_cache) < 500_000:
+                self._char_cache[token] = ids
+        return ids
+
+    def encode(self, texts: Sequence[str]) -> list[Features]:
+        cfg = self.config
+        out: list[Features] = []
+        for text in texts:
+            tokens = tokenize(text, cfg.lowercase)[: cfg.max_length]
+            input_ids = [self._token_index.get(t, UNK) for t in tokens] or [UNK]
+            feats: Features = {"input_ids": input_ids}
+            if cfg.char_buckets > 0:
+                char_ids: list[int] = []
+                counts: list[int] = []
+                for t in tokens:
+                    ids = self._chars(t)
+                    char_ids.extend(ids)
+                    counts.append(len(ids))
+                feats["char_ids"] = char_ids
+                feats["char_counts"] = counts or [0]
+            if cfg.bag_ngram_max > 0:
+                bag = [
+                    self._bag_index[g]
+                    for g in word_ngrams(tokens, cfg.bag_ngram_max)
+                    if g in self._bag_index
+                ]
+                feats["bag_ids"] = bag or [UNK]
+            out.append(feats)
+        return out
+
+    def collate(self, features: Sequence[Features]) -> dict[str, torch.Tensor]:
+        input_ids = pad_2d([f["input_ids"] for f in features])
+        batch = {"input_ids": input_ids, "attention_mask": (input_ids != PAD).long()}
+        if self.config.char_buckets > 0:
+            width = input_ids.shape[1]
+            k = max([1, *(max(f["char_counts"]) for f in features)])
+            chars = torch.zeros((len(features), width, k), dtype=torch.long)
+            for i, f in enumerate(features):
+                flat = f["char_ids"]
+                start = 0
+                for j, n in enumerate(f["char_counts"]):
+                    if n:
+                        chars[i, j, :n] = torch.as_tensor(flat[start : start + n])
+                    start += n
+            batch["char_ids"] = chars
+        if self.config.bag_ngram_max > 0:
+            batch["bag_ids"] = pad_2d([f["bag_ids"] for f in features])
+        return batch
+
+    def save(self, directory: str | Path) -> None:
+        path = Path(directory) / FEATURIZER_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload: dict[str, Any] = {
+            "kind": self.kind,
+            "format_version": _FORMAT_VERSION,
+            "config": self.config.model_dump(mode="json"),
+            "vocab": self.vocab,
+            "bag_vocab": self.bag_vocab,
+        }
+        path.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: str | Path) -> OfflineFeaturizer:
+        path = Path(directory) / FEATURIZER_FILE
+        if not path.is_file():
+            raise CheckpointError(f"{path}: featurizer file missing; save the model again")
+        try:
+            payload = json.loads(path.read_text(encoding="utf-8"))
+            config = OfflineModelConfig.model_validate(payload["config"])
+            vocab, bag_vocab = payload["vocab"], payload["bag_vocab"]
+            if not all(isinstance(v, list) for v in (vocab, bag_vocab)):
+                raise TypeError("vocabularies must be lists")
+        except Exception as exc:  # any decoding/validation problem means a corrupt file
+            raise CheckpointError(
+                f"{path}: unreadable featurizer file ({type(exc).__name__}); save the model again"
+            ) from None
+        return cls(config, vocab, bag_vocab)
