@@ -197,9 +197,15 @@ def _naive(gold: np.ndarray, pred: np.ndarray, mask: np.ndarray) -> dict[str, fl
     pp, pr, pf = prf(tp, fp, fn)
     ap, ar, af = prf(dtp, dfp, dfn)
     return {
-        "pair_precision": pp, "pair_recall": pr, "pair_f1": pf,
-        "pair_tp": tp, "pair_fp": fp, "pair_fn": fn,
-        "aspect_precision": ap, "aspect_recall": ar, "aspect_f1": af,
+        "pair_precision": pp,
+        "pair_recall": pr,
+        "pair_f1": pf,
+        "pair_tp": tp,
+        "pair_fp": fp,
+        "pair_fn": fn,
+        "aspect_precision": ap,
+        "aspect_recall": ar,
+        "aspect_f1": af,
     }
 
 

@@ -231,9 +231,7 @@ def compute_metrics(
     gold, pred, valid = _check_inputs(gold, pred, mask)
     aspects = [str(a) for a in aspects]
     if len(aspects) != gold.shape[1]:
-        raise ValueError(
-            f"got {len(aspects)} aspect names for {gold.shape[1]} label columns"
-        )
+        raise ValueError(f"got {len(aspects)} aspect names for {gold.shape[1]} label columns")
 
     g, p = gold[valid], pred[valid]
     aspect_p, aspect_r, aspect_f = _binary_prf(g != NONE, p != NONE)
@@ -247,7 +245,10 @@ def compute_metrics(
         col = valid[:, j]
         ga, pa = gold[col, j], pred[col, j]
         per_aspect[name] = _aspect_metrics(
-            ga, pa, int(counts.tp[:, j].sum()), int(counts.fp[:, j].sum()),
+            ga,
+            pa,
+            int(counts.tp[:, j].sum()),
+            int(counts.fp[:, j].sum()),
             int(counts.fn[:, j].sum()),
         )
         confusion[name] = _confusion(ga, pa)

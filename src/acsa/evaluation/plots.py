@@ -45,17 +45,29 @@ def plot_per_aspect_f1(metrics: Mapping[str, Any], path: str | Path) -> Path:
     ax.bar(x - width / 2, det, width, label="aspect detection F1", color="#4c72b0")
     ax.bar(x + width / 2, pair, width, label="pair F1", color="#dd8452")
     if "aspect_f1" in metrics:
-        ax.axhline(float(metrics["aspect_f1"]), color="#4c72b0", ls="--", lw=1,
-                   label=f"overall detection {float(metrics['aspect_f1']):.3f}")
+        ax.axhline(
+            float(metrics["aspect_f1"]),
+            color="#4c72b0",
+            ls="--",
+            lw=1,
+            label=f"overall detection {float(metrics['aspect_f1']):.3f}",
+        )
     if "pair_f1" in metrics:
-        ax.axhline(float(metrics["pair_f1"]), color="#dd8452", ls="--", lw=1,
-                   label=f"overall pair {float(metrics['pair_f1']):.3f}")
+        ax.axhline(
+            float(metrics["pair_f1"]),
+            color="#dd8452",
+            ls="--",
+            lw=1,
+            label=f"overall pair {float(metrics['pair_f1']):.3f}",
+        )
     ax.set_xticks(x)
     ax.set_xticklabels(names, rotation=35, ha="right")
-    ax.set_ylim(0, 1.05)
+    # headroom above 1.0 keeps the legend clear of the bars
+    ax.set_ylim(0, 1.2)
+    ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_ylabel("F1")
     ax.set_title("F1 per aspect")
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="upper center", ncol=2, frameon=False)
     ax.grid(axis="y", alpha=0.3)
     return _save(fig, path)
 
@@ -72,7 +84,7 @@ def plot_confusion_matrices(metrics: Mapping[str, Any], path: str | Path) -> Pat
     nrows = max(1, math.ceil(len(names) / ncols))
     fig = Figure(figsize=(3.1 * ncols, 3.0 * nrows))
     axes = fig.subplots(nrows, ncols, squeeze=False)
-    for ax in axes.flat[len(names):]:
+    for ax in axes.flat[len(names) :]:
         ax.axis("off")
     if not names:
         axes[0, 0].text(0.5, 0.5, "no aspects", ha="center", va="center")
@@ -83,8 +95,15 @@ def plot_confusion_matrices(metrics: Mapping[str, Any], path: str | Path) -> Pat
         ax.imshow(frac, cmap="Blues", vmin=0.0, vmax=1.0)
         for i in range(cm.shape[0]):
             for j in range(cm.shape[1]):
-                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
-                        color="white" if frac[i, j] > 0.6 else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(cm[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if frac[i, j] > 0.6 else "black",
+                )
         ticks = range(cm.shape[0])
         ax.set_xticks(ticks)
         ax.set_yticks(ticks)
@@ -98,8 +117,11 @@ def plot_confusion_matrices(metrics: Mapping[str, Any], path: str | Path) -> Pat
 
 
 def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) \
+    return (
+        isinstance(v, (int, float, np.integer, np.floating))
+        and not isinstance(v, bool)
         and math.isfinite(float(v))
+    )
 
 
 def _series(
@@ -139,9 +161,7 @@ def plot_training_curves(log_history: Sequence[Mapping[str, Any]], path: str | P
 
     loss_keys = keys(train, lambda k: k.endswith("loss"))
     eval_loss_keys = keys(evals, lambda k: k.endswith("loss"))
-    score_keys = keys(
-        evals, lambda k: k.endswith("f1") and k not in _EVAL_NON_SCORES
-    )
+    score_keys = keys(evals, lambda k: k.endswith("f1") and k not in _EVAL_NON_SCORES)
 
     fig = Figure(figsize=(15, 4.2))
     ax_loss, ax_lr, ax_eval = fig.subplots(1, 3)
@@ -165,7 +185,14 @@ def plot_training_curves(log_history: Sequence[Mapping[str, Any]], path: str | P
             if ax is not ax_lr:
                 ax.legend(fontsize=8)
         else:
-            ax.text(0.5, 0.5, "no data logged", ha="center", va="center",
-                    transform=ax.transAxes, color="gray")
+            ax.text(
+                0.5,
+                0.5,
+                "no data logged",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+                color="gray",
+            )
     fig.tight_layout()
     return _save(fig, path)

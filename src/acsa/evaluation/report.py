@@ -193,9 +193,7 @@ def format_prediction_line(
     """
     mentions = _mentions(pred_row, aspects)
     labels = (
-        "; ".join(f"{a}: {s}" for a, s in mentions.items())
-        if mentions
-        else "(no aspect mentioned)"
+        "; ".join(f"{a}: {s}" for a, s in mentions.items()) if mentions else "(no aspect mentioned)"
     )
     if max_text_chars == 0:
         return labels
@@ -244,8 +242,13 @@ def format_metrics_table(metrics: Mapping[str, Any], title: str | None = "Test m
 
     def cells(m: Mapping[str, Any]) -> list[str]:
         keys = (
-            "aspect_precision", "aspect_recall", "aspect_f1",
-            "pair_precision", "pair_recall", "pair_f1", "sentiment_macro_f1",
+            "aspect_precision",
+            "aspect_recall",
+            "aspect_f1",
+            "pair_precision",
+            "pair_recall",
+            "pair_f1",
+            "sentiment_macro_f1",
         )
         return [f"{float(m.get(k, 0.0)):.4f}" for k in keys]
 
@@ -287,8 +290,13 @@ def write_report(
     written: dict[str, Path] = {"metrics": write_metrics_json(out / "metrics.json", metrics)}
     if texts is not None and pred is not None:
         written["predictions"] = write_predictions_csv(
-            out / "predictions.csv", texts, pred, metrics["aspects"], gold=gold,
-            probabilities=probabilities, gold_mask=gold_mask,
+            out / "predictions.csv",
+            texts,
+            pred,
+            metrics["aspects"],
+            gold=gold,
+            probabilities=probabilities,
+            gold_mask=gold_mask,
         )
     if plots:
         # imported here so that `acsa predict` does not pay matplotlib's start-up
