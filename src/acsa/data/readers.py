@@ -176,7 +176,7 @@ def _read_text(path: Path) -> str:
             f"{where}: cannot be read ({exc.strerror or exc}); check its permissions"
         ) from None
     if not raw.strip():
-        raise _fail(f"{where}: the file is empty; it needs a header row and at least one review")
+        raise _fail(f"{where}: the file is empty; add labelled reviews (CSV: after a header row)")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise _fail(
             f"{where}: the file is UTF-16 encoded (byte-order mark found); save it as UTF-8 "
@@ -319,9 +319,14 @@ def _csv_place(path: Path, row: int, line: int) -> str:
     return f"{_where(path)} row {row}" + (f" (line {line})" if line != row else "")
 
 
-def _csv_error(path: Path, row: int, line: int, exc: csv.Error) -> DataError:
+def _csv_error(path: Path, row: int, line: int, exc: csv.Error, end_line: int) -> DataError:
     place = _csv_place(path, row, line)
     text = str(exc)
+    if end_line > line and "expected after" in text:
+        return _fail(
+            f"{place}: a quoted field opened here runs on to line {end_line}; it is probably "
+            'never closed: add the closing quote (a quote inside a quoted text is written "")'
+        )
     if "unexpected end of data" in text or "newline inside string" in text:
         return _fail(
             f"{place}: a quoted field opened here is never closed; add the closing "
@@ -356,7 +361,7 @@ def _parse_wide_csv(path: Path, text: str, config: DataConfig) -> LabeledReviews
         except StopIteration:
             raise _fail(f"{where}: the file is empty; it needs a header row") from None
         except csv.Error as exc:
-            raise _csv_error(path, 1, 1, exc) from None
+            raise _csv_error(path, 1, 1, exc, reader.line_num) from None
         names = [h.strip() for h in header]
         col_of = _map_header(path, names, config)
         text_col, aspect_cols = col_of
@@ -373,7 +378,7 @@ def _parse_wide_csv(path: Path, text: str, config: DataConfig) -> LabeledReviews
             except StopIteration:
                 break
             except csv.Error as exc:
-                raise _csv_error(path, row, line, exc) from None
+                raise _csv_error(path, row, line, exc, reader.line_num) from None
             if not record:
                 continue  # a blank line: not a review
             place = _csv_place(path, row, line)
@@ -461,7 +466,8 @@ def _map_header(path: Path, names: list[str], config: DataConfig) -> tuple[int, 
 def _iter_json_records(path: Path, text: str) -> Iterator[tuple[int, str, object]]:
     """Yield ``(line or item number, place, record)`` from JSON lines or a JSON array."""
     where = _where(path)
-    if text.lstrip().startswith("["):
+    # a .json file may hold one array of objects instead of one object per line
+    if path.suffix.lower() == ".json" and text.lstrip().startswith("["):
         try:
             items = json.loads(text)
         except json.JSONDecodeError as exc:
