@@ -209,6 +209,22 @@ def _naive(gold: np.ndarray, pred: np.ndarray, mask: np.ndarray) -> dict[str, fl
     }
 
 
+def _naive_sentiment_macro_f1(gold: np.ndarray, pred: np.ndarray, mask: np.ndarray) -> float:
+    cells = [
+        (int(g), int(p))
+        for g, p, m in zip(gold.ravel(), pred.ravel(), mask.ravel(), strict=True)
+        if m and g
+    ]
+    scores = []
+    for c in (1, 2, 3):
+        tp = sum(g == c and p == c for g, p in cells)
+        fp = sum(g != c and p == c for g, p in cells)
+        fn = sum(g == c and p != c for g, p in cells)
+        if tp + fp + fn:  # a polarity absent on both sides is left out
+            scores.append(2 * tp / (2 * tp + fp + fn))
+    return sum(scores) / len(scores) if scores else 0.0
+
+
 @st.composite
 def _label_arrays(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = draw(st.integers(1, 12))
@@ -229,6 +245,7 @@ def test_pair_and_detection_match_naive_loop(data: tuple[np.ndarray, ...]) -> No
     m = compute_metrics(gold, pred, aspects, mask=mask)
     for key, value in _naive(gold, pred, mask).items():
         assert m[key] == pytest.approx(value), key
+    assert m["sentiment_macro_f1"] == pytest.approx(_naive_sentiment_macro_f1(gold, pred, mask))
     # per-review counts sum to the overall ones and reproduce the F1
     tp, fp, fn = pair_counts(gold, pred, mask)
     assert (tp.sum(), fp.sum(), fn.sum()) == (m["pair_tp"], m["pair_fp"], m["pair_fn"])
