@@ -1,0 +1,172 @@
+"""Focal loss (Lin et al., ICCV 2017, arXiv:1708.02002), softmax and sigmoid forms."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ._common import (
+    as_class_table,
+    check_reduction,
+    gather_class_table,
+    inverse_frequency,
+    lift_2d,
+    prepare,
+    reduce_cells,
+    safe_pow,
+)
+
+AlphaLike = float | Tensor | None
+
+
+def focal_loss(
+    logits: Tensor,
+    targets: Tensor,
+    mask: Tensor | None = None,
+    alpha: AlphaLike = None,
+    gamma: float = 2.0,
+    reduction: str = "mean",
+) -> Tensor:
+    """Softmax focal loss per (review, aspect) cell: ``-alpha_t (1 - p_t)^gamma log p_t``.
+
+    ``p_t`` is the softmax probability of the target class among the C classes
+    of the aspect; ``gamma = 0`` and ``alpha = None`` give cross-entropy.
+
+    Args:
+        logits: ``[B, A, C]`` raw scores.
+        targets: ``[B, A]`` class indices (long).
+        mask: optional ``[B, A]`` bool, False skips the cell.
+        alpha: None (no weighting), a scalar factor, per-class ``[C]`` or
+            per-(aspect, class) ``[A, C]`` weights picked by the target class.
+        gamma: focusing parameter >= 0.
+        reduction: 'none' (``[B, A]``) | 'mean' (over valid cells) | 'sum'.
+
+    Example:
+        >>> logits, targets = torch.zeros(2, 3, 4), torch.zeros(2, 3, dtype=torch.long)
+        >>> round(focal_loss(logits, targets, gamma=0.0).item(), 4)
+        1.3863
+    """
+    check_reduction(reduction)
+    logits, targets, mask = prepare(logits, targets, mask)
+    log_pt = torch.log_softmax(logits, dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+    loss = -log_pt
+    if gamma != 0:
+        # expm1 keeps 1 - p_t accurate when p_t is close to 1.
+        loss = loss * safe_pow(-torch.expm1(log_pt), gamma)
+    if alpha is not None:
+        loss = loss * _alpha_t(alpha, targets, logits)
+    return reduce_cells(loss, mask, reduction)
+
+
+def sigmoid_focal_loss(
+    logits: Tensor,
+    targets: Tensor,
+    mask: Tensor | None = None,
+    alpha: AlphaLike = 0.25,
+    gamma: float = 2.0,
+    reduction: str = "mean",
+) -> Tensor:
+    """Sigmoid focal loss on the one-hot targets, summed over the C classes of a cell.
+
+    Every class is an independent binary problem:
+    ``-alpha_t (1 - p_t)^gamma log p_t`` with ``p_t = sigmoid(x)`` for the target
+    class and ``1 - sigmoid(x)`` for the others.
+
+    Args:
+        logits: ``[B, A, C]`` raw scores.
+        targets: ``[B, A]`` class indices (long).
+        mask: optional ``[B, A]`` bool, False skips the cell.
+        alpha: None (no weighting); a scalar in [0, 1] weighting positives by
+            ``alpha`` and negatives by ``1 - alpha`` (torchvision convention); or
+            per-class ``[C]`` / per-(aspect, class) ``[A, C]`` values in [0, 1]
+            used the same way for each class.
+        gamma: focusing parameter >= 0.
+        reduction: 'none' (``[B, A]``, summed over classes) | 'mean' (over valid
+            cells, not over cells times classes) | 'sum'.
+    """
+    check_reduction(reduction)
+    logits, targets, mask = prepare(logits, targets, mask)
+    onehot = F.one_hot(targets, logits.shape[-1]).to(logits)
+    # z = x for the positive class and -x for the others, so p_t = sigmoid(z)
+    # and 1 - p_t = sigmoid(-z) are both computed without cancellation.
+    z = logits * (2 * onehot - 1)
+    loss = -F.logsigmoid(z)
+    if gamma != 0:
+        loss = loss * safe_pow(torch.sigmoid(-z), gamma)
+    if alpha is not None:
+        a = torch.as_tensor(alpha, dtype=logits.dtype, device=logits.device)
+        loss = loss * (a * onehot + (1 - a) * (1 - onehot))
+    return reduce_cells(loss.sum(-1), mask, reduction)
+
+
+def _alpha_t(alpha: float | Tensor, targets: Tensor, like: Tensor) -> Tensor | float:
+    if isinstance(alpha, Tensor):
+        return gather_class_table(alpha.to(like), targets)
+    return float(alpha)
+
+
+class FocalLoss(nn.Module):
+    """Focal loss module, softmax (default) or sigmoid form.
+
+    Also the older scripts' ``FocalLoss(alpha, gamma, reduction)``: positional
+    arguments keep that order, and ``forward`` accepts the single-aspect shape
+    ``logits[B, C], targets[B]`` as well as ``logits[B, A, C], targets[B, A]``.
+
+    Args:
+        alpha: None, a scalar, per-class ``[C]``, per-(aspect, class) ``[A, C]``
+            (see :func:`focal_loss` / :func:`sigmoid_focal_loss`), or ``"auto"``:
+            derived from ``class_counts`` (softmax: inverse frequency
+            ``N_a / (C n_ac)``; sigmoid: ``1 - n_ac / N_a``).
+        gamma: focusing parameter >= 0.
+        reduction: 'none' | 'mean' | 'sum'.
+        use_sigmoid: sigmoid form instead of softmax.
+        class_counts: ``[A, C]`` or ``[C]`` training label counts, needed for ``"auto"``.
+    """
+
+    alpha_table: Tensor | None
+
+    def __init__(
+        self,
+        alpha: float | Tensor | list | str | None = None,
+        gamma: float = 2.0,
+        reduction: str = "mean",
+        use_sigmoid: bool = False,
+        class_counts: Tensor | None = None,
+    ) -> None:
+        super().__init__()
+        check_reduction(reduction)
+        if gamma < 0:
+            raise ValueError(f"gamma must be >= 0, got {gamma}")
+        self.gamma = float(gamma)
+        self.reduction = reduction
+        self.use_sigmoid = use_sigmoid
+        self.alpha_scalar: float | None = None
+        table: Tensor | None = None
+        if isinstance(alpha, str):
+            if alpha != "auto":
+                raise ValueError(
+                    f"alpha must be a number, a list, a tensor or 'auto', got {alpha!r}"
+                )
+            if class_counts is None:
+                raise ValueError("alpha='auto' needs class_counts (training label counts [A, C])")
+            counts = torch.as_tensor(class_counts, dtype=torch.float32)
+            if use_sigmoid:
+                table = 1 - counts / counts.sum(-1, keepdim=True).clamp_min(1)
+            else:
+                table = inverse_frequency(counts)
+        elif isinstance(alpha, (int, float)):
+            self.alpha_scalar = float(alpha)
+        else:
+            table = as_class_table(alpha, "alpha")
+        self.register_buffer("alpha_table", table)
+
+    @property
+    def alpha(self) -> float | Tensor | None:
+        return self.alpha_table if self.alpha_table is not None else self.alpha_scalar
+
+    def forward(self, logits: Tensor, targets: Tensor, mask: Tensor | None = None) -> Tensor:
+        logits, targets, mask, lifted = lift_2d(logits, targets, mask)
+        fn = sigmoid_focal_loss if self.use_sigmoid else focal_loss
+        out = fn(logits, targets, mask, self.alpha, self.gamma, self.reduction)
+        return out.squeeze(1) if lifted and self.reduction == "none" else out

@@ -1,0 +1,173 @@
+"""Gradient harmonizing loss GHM-C (Li, Liu, Wang, AAAI 2019, arXiv:1811.05181).
+
+Each valid sample ``i`` gets a gradient norm ``g_i`` in [0, 1]: ``|sigmoid(x) - y|``
+per (cell, class) in the sigmoid form, ``1 - p_t`` per cell in the softmax form
+(the gradient of softmax cross-entropy has L1 norm ``2 (1 - p_t)``, halved so that
+``g`` stays in [0, 1]). ``[0, 1]`` is cut into M equal bins ``[k/M, (k+1)/M)``,
+the last one closed, and ``R_j`` counts the samples in bin ``j`` (an exponential
+moving average over training batches when ``momentum > 0``). Then
+
+    beta_i = N / (R_{bin(i)} * n_valid_bins),    loss = sum_i beta_i * CE_i / N
+
+with N the number of valid samples and ``n_valid_bins`` the number of non-empty
+bins in the batch. The weights carry no gradient.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ._common import check_reduction, prepare
+
+
+def ghm_bin_index(g: Tensor, bins: int) -> Tensor:
+    """Bin of each gradient norm ``g`` in [0, 1]: ``floor(g * bins)``, with g = 1 in the last bin.
+
+    Example:
+        >>> ghm_bin_index(torch.tensor([0.0, 0.1, 0.5, 0.99, 1.0]), 10).tolist()
+        [0, 1, 5, 9, 9]
+    """
+    # Integer arithmetic instead of a comparison per edge: one kernel whatever M is.
+    return (g * bins).long().clamp_(0, bins - 1)
+
+
+class GHMCLoss(nn.Module):
+    """GHM-C loss on ``logits[B, A, C]``, ``targets[B, A]``, optional ``mask[B, A]``.
+
+    Args:
+        bins: number M of equal bins on [0, 1].
+        momentum: EMA factor for the bin counts, ``R <- momentum * R + (1 - momentum) * count``
+            for the bins that are non-empty in the batch; a bin seen for the first
+            time starts at its count (a zero start, as in mmdetection, would inflate
+            early weights by ``1 / (1 - momentum)``). 0 uses the batch counts only.
+        use_sigmoid: sigmoid form (every (cell, class) is a binary sample, targets
+            one-hot) instead of the softmax form (one sample per cell).
+        per_aspect: keep separate statistics per aspect (then N, the counts and
+            ``n_valid_bins`` are taken per aspect) instead of one shared histogram.
+        num_aspects: A, required with ``per_aspect`` (fixes the buffer shapes).
+        reduction: 'none' (``[B, A]``: ``beta_i * CE_i``, summed over classes in the
+            sigmoid form) | 'mean' (``sum(beta * CE) / N``; N counts valid cells in the
+            softmax form and valid (cell, class) pairs in the sigmoid form, as in the
+            paper) | 'sum'.
+
+    Buffers: ``ema_counts`` (persistent, ``[M]`` or ``[A, M]``), ``last_counts``
+    (not saved: the histogram of the latest training batch, all ranks summed) and
+    ``bin_edges`` (``[M + 1]``). They change only in training mode; in evaluation
+    mode the batch is weighted as a training step would weight it, without any
+    update and without collective communication. In training mode the batch
+    histogram is all-reduced when ``torch.distributed`` is initialized, so every
+    rank uses the global statistics.
+    """
+
+    ema_counts: Tensor
+    last_counts: Tensor
+    bin_edges: Tensor
+    _offsets: Tensor
+
+    def __init__(
+        self,
+        bins: int = 10,
+        momentum: float = 0.75,
+        use_sigmoid: bool = False,
+        per_aspect: bool = False,
+        num_aspects: int | None = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__()
+        check_reduction(reduction)
+        if int(bins) != bins or bins < 1:
+            raise ValueError(f"bins must be a positive integer, got {bins!r}")
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        if per_aspect and (num_aspects is None or num_aspects < 1):
+            raise ValueError("per_aspect=True needs num_aspects (the number A of aspects)")
+        self.bins = int(bins)
+        self.momentum = float(momentum)
+        self.use_sigmoid = use_sigmoid
+        self.per_aspect = per_aspect
+        self.num_aspects = num_aspects if per_aspect else None
+        self.reduction = reduction
+        shape = (num_aspects, self.bins) if per_aspect else (self.bins,)
+        self.register_buffer("ema_counts", torch.zeros(shape))
+        self.register_buffer("last_counts", torch.zeros(shape), persistent=False)
+        self.register_buffer(
+            "bin_edges", torch.linspace(0.0, 1.0, self.bins + 1), persistent=False
+        )
+        offsets = torch.arange(num_aspects or 1) * self.bins if per_aspect else torch.zeros(1)
+        self.register_buffer("_offsets", offsets.long(), persistent=False)
+
+    def extra_repr(self) -> str:
+        return (
+            f"bins={self.bins}, momentum={self.momentum}, use_sigmoid={self.use_sigmoid}, "
+            f"per_aspect={self.per_aspect}, reduction={self.reduction!r}"
+        )
+
+    def forward(self, logits: Tensor, targets: Tensor, mask: Tensor | None = None) -> Tensor:
+        logits, targets, mask = prepare(logits, targets, mask)
+        num_classes = logits.shape[-1]
+        if self.per_aspect and logits.shape[1] != self.num_aspects:
+            raise ValueError(
+                f"GHMCLoss was built with num_aspects={self.num_aspects} but logits have "
+                f"{logits.shape[1]} aspects"
+            )
+        if self.use_sigmoid:
+            onehot = F.one_hot(targets, num_classes).to(logits)
+            ce = F.binary_cross_entropy_with_logits(logits, onehot, reduction="none")
+            with torch.no_grad():
+                g = (torch.sigmoid(logits) - onehot).abs_()
+                sample_mask = None if mask is None else mask.unsqueeze(-1).expand_as(g)
+                offsets = self._offsets.view(1, -1, 1)
+        else:
+            ce = F.cross_entropy(
+                logits.reshape(-1, num_classes), targets.reshape(-1), reduction="none"
+            ).view(targets.shape)
+            with torch.no_grad():
+                g = torch.expm1(-ce).neg_()
+                sample_mask = mask
+                offsets = self._offsets.view(1, -1)
+        with torch.no_grad():
+            weight, total = self._weights(g, sample_mask, offsets)
+            if self.reduction == "mean":
+                # Folding 1/N into the weights saves one autograd node.
+                weight = weight / total.clamp_min(1)
+        out = ce * weight
+        if self.reduction == "none":
+            return out.sum(-1) if self.use_sigmoid else out
+        return out.sum()
+
+    def _weights(self, g: Tensor, mask: Tensor | None, offsets: Tensor) -> tuple[Tensor, Tensor]:
+        """Per-sample ``beta`` (0 for masked samples) and the number N of valid samples."""
+        size = self.ema_counts.numel()
+        index = ghm_bin_index(g, self.bins)
+        if self.per_aspect:
+            index = index + offsets
+        if mask is not None:
+            # Masked samples go to an extra slot that is counted, then dropped.
+            index = index.masked_fill(~mask, size)
+            counts = torch.bincount(index.flatten(), minlength=size + 1)[:size]
+        else:
+            counts = torch.bincount(index.flatten(), minlength=size)
+        counts = counts.to(self.ema_counts.dtype).view_as(self.ema_counts)
+        training = self.training
+        if training and dist.is_available() and dist.is_initialized():
+            dist.all_reduce(counts)
+        nonempty = counts > 0
+        if self.momentum > 0:
+            ema = self.ema_counts
+            smoothed = torch.where(ema > 0, ema.lerp(counts, 1.0 - self.momentum), counts)
+            smoothed = torch.where(nonempty, smoothed, ema)
+        else:
+            smoothed = counts
+        if training:
+            self.ema_counts.copy_(smoothed)
+            self.last_counts.copy_(counts)
+        n_valid_bins = nonempty.sum(-1, keepdim=True)
+        scope_total = counts.sum(-1, keepdim=True)
+        table = torch.where(nonempty, scope_total / (smoothed * n_valid_bins), 0.0)
+        table = table.flatten()
+        if mask is not None:
+            table = torch.cat([table, table.new_zeros(1)])
+        return table[index], counts.sum()

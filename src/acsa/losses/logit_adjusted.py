@@ -1,0 +1,69 @@
+"""Logit-adjusted cross-entropy (Menon et al., ICLR 2021, arXiv:2007.07314).
+
+Training uses ``softmax(logits + tau * log prior)`` with the class priors of the
+training labels, which makes the plain ``argmax(logits)`` at test time
+approximately balanced-error optimal.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ._common import check_reduction, lift_2d
+from .cross_entropy import cross_entropy_loss
+
+
+def log_priors(class_counts: Tensor) -> Tensor:
+    """``log(n_c / N)`` per class (``[C]``) or per aspect and class (``[A, C]``).
+
+    A class never seen counts as one example so that its log prior stays finite.
+    """
+    counts = torch.as_tensor(class_counts, dtype=torch.float32).clamp_min(1.0)
+    return (counts / counts.sum(-1, keepdim=True)).log()
+
+
+def logit_adjusted_loss(
+    logits: Tensor,
+    targets: Tensor,
+    log_prior: Tensor,
+    mask: Tensor | None = None,
+    tau: float = 1.0,
+    reduction: str = "mean",
+) -> Tensor:
+    """Cross-entropy of ``logits + tau * log_prior``.
+
+    Args:
+        logits: ``[B, A, C]``; targets: ``[B, A]`` long; mask: optional ``[B, A]``.
+        log_prior: ``[C]`` or ``[A, C]`` log class priors (see :func:`log_priors`).
+        tau: temperature of the adjustment; 0 gives cross-entropy.
+        reduction: 'none' (``[B, A]``) | 'mean' (over valid cells) | 'sum'.
+    """
+    check_reduction(reduction)
+    # Adding in float32: a bf16 sum would round the adjustment away for large logits.
+    adjusted = logits.float() + tau * log_prior.to(torch.float32)
+    return cross_entropy_loss(adjusted, targets, mask, reduction=reduction)
+
+
+class LogitAdjustedLoss(nn.Module):
+    """Module form of :func:`logit_adjusted_loss`; the log priors are a buffer.
+
+    Args:
+        class_counts: training label counts ``[C]`` or ``[A, C]``.
+        tau: adjustment temperature (the paper's default is 1).
+        reduction: 'none' | 'mean' | 'sum'.
+    """
+
+    log_prior: Tensor
+
+    def __init__(self, class_counts: Tensor, tau: float = 1.0, reduction: str = "mean") -> None:
+        super().__init__()
+        check_reduction(reduction)
+        self.register_buffer("log_prior", log_priors(class_counts))
+        self.tau = float(tau)
+        self.reduction = reduction
+
+    def forward(self, logits: Tensor, targets: Tensor, mask: Tensor | None = None) -> Tensor:
+        logits, targets, mask, lifted = lift_2d(logits, targets, mask)
+        out = logit_adjusted_loss(logits, targets, self.log_prior, mask, self.tau, self.reduction)
+        return out.squeeze(1) if lifted and self.reduction == "none" else out
