@@ -1,0 +1,203 @@
+"""Readers on well-formed files: values, masks, row numbers, policies."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from acsa.data import DataConfig, load_split
+from acsa.errors import DataError
+
+ASPECTS = ["Battery", "Camera"]
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _jsonl(path: Path, records: list[dict[str, object]]) -> Path:
+    lines = [json.dumps(r, ensure_ascii=False) for r in records]
+    return _write(path, "\n".join(lines) + "\n")
+
+
+def test_wide_csv_with_bom_quotes_and_newlines(tmp_path: Path) -> None:
+    path = tmp_path / "train.csv"
+    path.write_bytes(
+        (
+            "data,Battery,Camera\r\n"
+            '"Pin tốt, sạc nhanh",Positive,\r\n'
+            '"Dòng một\nDòng hai ""trích dẫn""",, Negative \r\n'
+            "\r\n"
+            "Camera ổn,Neutral,Neutral\r\n"
+        ).encode("utf-8-sig")
+    )
+    reviews = load_split(path, DataConfig(aspects=ASPECTS))
+    assert reviews.texts == ["Pin tốt, sạc nhanh", 'Dòng một\nDòng hai "trích dẫn"', "Camera ổn"]
+    assert reviews.labels.dtype == np.int64 and reviews.mask.dtype == np.bool_
+    assert reviews.labels.tolist() == [[3, 0], [0, 1], [2, 2]]
+    assert reviews.mask.all()
+    # header is row 1; the blank line is row 4 (not a review)
+    assert reviews.rows == [2, 3, 5]
+    assert reviews.aspects == ("Battery", "Camera")
+    assert reviews.source == path
+
+
+def test_row_and_line_both_named_after_multiline_text(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "t.csv",
+        'data,Battery,Camera\n"a\nb\nc",Positive,\nok,Bad,\n',
+    )
+    with pytest.raises(DataError, match=r"t\.csv row 3 \(line 5\), column 'Battery'"):
+        load_split(path, DataConfig(aspects=ASPECTS))
+
+
+def test_headers_match_aspects_ignoring_case_and_order(tmp_path: Path) -> None:
+    path = _write(tmp_path / "t.csv", "CAMERA, battery ,Data\nNegative,Positive,hello\n")
+    reviews = load_split(path, DataConfig(aspects=ASPECTS))
+    assert reviews.labels.tolist() == [[3, 1]]
+    assert reviews.texts == ["hello"]
+
+
+def test_aliases_missing_values_and_ignored_columns(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "t.csv",
+        "id,data,Battery,Camera\n1,a,Posititve,?\n2,b,meh,\n",
+    )
+    config = DataConfig(
+        aspects=ASPECTS,
+        label_aliases={"Posititve": "Positive", "meh": "neutral"},
+        missing_values=["?"],
+        extra_columns="ignore",
+    )
+    reviews = load_split(path, config)
+    assert reviews.labels.tolist() == [[3, 0], [2, 0]]
+    assert reviews.mask.tolist() == [[True, False], [True, True]]
+
+
+def test_custom_label_names_and_text_column(tmp_path: Path) -> None:
+    path = _write(tmp_path / "t.csv", "review,Battery,Camera\nx,POS,NEG\n")
+    config = DataConfig(
+        aspects=ASPECTS,
+        text_column="review",
+        label_names={"positive": "POS", "negative": "NEG", "neutral": "NEU"},
+    )
+    assert load_split(path, config).labels.tolist() == [[3, 1]]
+
+
+def test_label_list_reads_labels_case_insensitive_aspects(tmp_path: Path) -> None:
+    path = _jsonl(
+        tmp_path / "t.jsonl",
+        [
+            {"text": "Pin tốt", "labels": ["BATTERY#Positive"]},
+            {"text": "Không nói gì", "labels": []},
+            {"text": "Camera?", "labels": ["camera#unknown", "Battery#Negative"]},
+        ],
+    )
+    reviews = load_split(path, DataConfig(aspects=ASPECTS, missing_values=["unknown"]))
+    assert reviews.labels.tolist() == [[3, 0], [0, 0], [1, 0]]
+    assert reviews.mask.tolist() == [[True, True], [True, True], [True, False]]
+    assert reviews.rows == [1, 2, 3]
+
+
+def test_label_list_blank_lines_keep_line_numbers(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "t.jsonl",
+        '{"text": "a", "labels": []}\n\n{"text": "b", "labels": ["Battery#Nope"]}\n',
+    )
+    with pytest.raises(DataError, match=r"t\.jsonl line 3, key 'labels'.*unknown label 'Nope'"):
+        load_split(path, DataConfig(aspects=ASPECTS))
+
+
+def test_json_array_and_format_override(tmp_path: Path) -> None:
+    path = _write(tmp_path / "t.json", '[{"text": "a", "labels": ["Camera#Neutral"]}]')
+    assert load_split(path, DataConfig(aspects=ASPECTS)).labels.tolist() == [[0, 2]]
+    other = _write(tmp_path / "t.txt", "data,Battery,Camera\na,,Positive\n")
+    reviews = load_split(other, DataConfig(aspects=ASPECTS, format="wide_csv"))
+    assert reviews.labels.tolist() == [[0, 3]]
+
+
+def test_custom_separator(tmp_path: Path) -> None:
+    path = _jsonl(tmp_path / "t.jsonl", [{"text": "a", "labels": ["Battery|Negative"]}])
+    reviews = load_split(path, DataConfig(aspects=ASPECTS, aspect_separator="|"))
+    assert reviews.labels.tolist() == [[1, 0]]
+
+
+CONFLICT = [
+    {"text": "ok", "labels": ["Camera#Positive"]},
+    {"text": "pin tốt nhưng nóng", "labels": ["Battery#Positive", "battery#Negative"]},
+    {"text": "same twice", "labels": ["Battery#Neutral", "Battery#Neutral"]},
+]
+
+
+@pytest.mark.parametrize(
+    ("policy", "extra", "expected_labels", "expected_rows"),
+    [
+        ("skip", {}, [[0, 3], [2, 0]], [1, 3]),
+        ("first", {}, [[0, 3], [3, 0], [2, 0]], [1, 2, 3]),
+        ("map", {"conflict_label": "neutral"}, [[0, 3], [2, 0], [2, 0]], [1, 2, 3]),
+    ],
+)
+def test_conflict_policies(
+    tmp_path: Path,
+    policy: str,
+    extra: dict[str, str],
+    expected_labels: list[list[int]],
+    expected_rows: list[int],
+) -> None:
+    path = _jsonl(tmp_path / "c.jsonl", CONFLICT)
+    config = DataConfig(aspects=ASPECTS, conflict_policy=policy, **extra)
+    reviews = load_split(path, config)
+    assert reviews.labels.tolist() == expected_labels
+    assert reviews.rows == expected_rows
+    if policy == "skip":
+        assert [d.row for d in reviews.dropped] == [2]
+        assert "two polarities" in reviews.dropped[0].reason
+    else:
+        assert reviews.dropped == []
+
+
+def test_conflict_policy_error(tmp_path: Path) -> None:
+    path = _jsonl(tmp_path / "c.jsonl", CONFLICT)
+    with pytest.raises(DataError, match=r"c\.jsonl line 2, key 'labels': aspect 'Battery'"):
+        load_split(path, DataConfig(aspects=ASPECTS, conflict_policy="error"))
+
+
+def test_all_reviews_skipped_is_an_error(tmp_path: Path) -> None:
+    path = _jsonl(tmp_path / "c.jsonl", [CONFLICT[1]])
+    with pytest.raises(DataError, match="no reviews found.*1 dropped"):
+        load_split(path, DataConfig(aspects=ASPECTS, conflict_policy="skip"))
+
+
+DUPES = "data,Battery,Camera\nPin tốt,Positive,\nCamera,,Negative\n  Pin   tốt ,Positive,\n"
+
+
+def test_duplicates_warn_keeps_rows(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = _write(tmp_path / "d.csv", DUPES)
+    with caplog.at_level(logging.WARNING, logger="acsa.data"):
+        reviews = load_split(path, DataConfig(aspects=ASPECTS))
+    assert len(reviews) == 3
+    assert "1 texts occur more than once (rows 2/4)" in caplog.text
+
+
+def test_duplicates_drop_keeps_first(tmp_path: Path) -> None:
+    path = _write(tmp_path / "d.csv", DUPES)
+    reviews = load_split(path, DataConfig(aspects=ASPECTS, duplicates="drop"))
+    assert reviews.rows == [2, 3]
+    assert [(d.row, d.reason) for d in reviews.dropped] == [(4, "duplicate of row 2")]
+
+
+def test_utf8_without_bom_and_crlf(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes("data,Battery,Camera\r\nĐiện thoại,Neutral,\r\n".encode())
+    assert load_split(path, DataConfig(aspects=ASPECTS)).texts == ["Điện thoại"]
+
+
+def test_path_given_as_string(tmp_path: Path) -> None:
+    path = _write(tmp_path / "t.csv", "data,Battery,Camera\na,,\n")
+    reviews = load_split(str(path), DataConfig(aspects=ASPECTS))
+    assert reviews.labels.tolist() == [[0, 0]] and reviews.source == path
