@@ -151,3 +151,46 @@ def test_plot_without_ghm_and_resumed_duplicates(tmp_path: Path) -> None:
 def test_plot_ghm_missing_file_is_a_data_error(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="gradient_stats.jsonl"):
         plot_ghm(tmp_path)
+
+
+@pytest.mark.parametrize("per_aspect", [False, True])
+def test_mean_weights_reproduce_the_real_ghm_loss(per_aspect: bool) -> None:
+    from acsa.losses import build_loss
+
+    cfg = {"type": "ghm", "bins": 10, "momentum": 0.75, "reduction": "none"}
+    if per_aspect:
+        cfg.update(per_aspect=True, num_aspects=3)
+    ghm = build_loss(cfg).train()
+    tracker = GradientNormTracker(bins=10)
+    for seed in range(3):
+        logits, targets, mask = _batch(seed, b=16)
+        per_cell = ghm(logits, targets, mask)
+        ce = torch.nn.functional.cross_entropy(logits.permute(0, 2, 1), targets, reduction="none")
+        beta = per_cell / ce
+        w, defined = ghm_cell_weights(
+            1 - torch.softmax(logits, -1).gather(-1, targets[..., None]).squeeze(-1),
+            mask,
+            ghm.ema_counts,
+            ghm.bin_edges,
+            ghm.last_counts,
+        )
+        torch.testing.assert_close(w[mask], beta[mask], rtol=1e-4, atol=1e-5)
+        assert bool(defined[mask].all())
+        tracker.update(logits, targets, mask, ghm)
+    summary = tracker.summary()
+    assert summary is not None and summary["ghm"]["mean_weight"] is not None
+    assert np.asarray(summary["ghm"]["ema_counts"]).shape == ((3, 10) if per_aspect else (10,))
+
+
+def test_make_tracker_uses_the_ghm_bins_and_run_folder(tmp_path: Path) -> None:
+    from acsa.losses import build_loss
+    from acsa.training.gradient_stats import make_tracker
+
+    loss = build_loss({"type": "combined", "classification": {"type": "ghm", "bins": 7}})
+    config = SimpleNamespace(
+        data=SimpleNamespace(label_space=SimpleNamespace(classes=("none", "neg", "neu", "pos"))),
+        output=SimpleNamespace(dir=tmp_path / "run"),
+    )
+    tracker, callbacks = make_tracker(config, loss, tmp_path / "run" / "logs")
+    assert tracker.bins == 7 and tracker.class_names == ("none", "neg", "neu", "pos")
+    assert callbacks[0].output_dir == (tmp_path / "run").resolve()

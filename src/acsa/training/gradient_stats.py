@@ -58,7 +58,11 @@ def find_ghm_module(loss_fn: object) -> nn.Module | None:
 
 
 def ghm_cell_weights(
-    g: torch.Tensor, valid: torch.Tensor, ema_counts: torch.Tensor, bin_edges: torch.Tensor
+    g: torch.Tensor,
+    valid: torch.Tensor,
+    ema_counts: torch.Tensor,
+    bin_edges: torch.Tensor,
+    batch_counts: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """GHM-C weights ``beta = N / (R_bin * n_valid_bins)`` of each cell from the EMA counts.
 
@@ -68,6 +72,10 @@ def ghm_cell_weights(
         ema_counts: ``[M]`` (statistics shared across aspects) or ``[A, M]``
             (per aspect, where ``N`` and the valid bins are taken per aspect).
         bin_edges: ``[M + 1]`` bin edges on [0, 1].
+        batch_counts: the loss's histogram of this batch (its ``last_counts``,
+            summed over ranks), which defines ``N`` and the valid bins; when
+            absent or empty, the histogram of ``g`` over ``valid`` is used.
+            Called right after the loss, this reproduces the loss's own weights.
 
     Returns:
         ``(weights [B, A], defined [B, A])``; a cell whose bin has no count yet
@@ -78,22 +86,30 @@ def ghm_cell_weights(
     idx = torch.bucketize(g.contiguous(), edges[1:-1].contiguous(), right=True)
     idx = idx.clamp_(0, num_bins - 1)
     ema = ema_counts.to(device=g.device, dtype=torch.float32)
-    valid_f = valid.to(torch.float32)
+    use_loss_hist = batch_counts is not None and bool(batch_counts.sum() > 0)
     if ema.dim() == 1:
         r = ema[idx]
-        batch_hist = torch.bincount(idx[valid], minlength=num_bins)
+        if use_loss_hist:
+            batch_hist = batch_counts.to(device=g.device, dtype=torch.float32)  # type: ignore[union-attr]
+        else:
+            batch_hist = torch.bincount(idx[valid], minlength=num_bins).float()
         n_valid_bins = (batch_hist > 0).sum().clamp_min(1).to(torch.float32)
-        n_cells = valid_f.sum()
+        n_cells = batch_hist.sum()
     else:
         num_aspects = ema.shape[0]
         aspect_ids = torch.arange(num_aspects, device=g.device).expand_as(idx)
         r = ema[aspect_ids, idx]
-        flat = (aspect_ids * num_bins + idx)[valid]
-        batch_hist = torch.bincount(flat, minlength=num_aspects * num_bins).view(
-            num_aspects, num_bins
-        )
+        if use_loss_hist:
+            batch_hist = batch_counts.to(device=g.device, dtype=torch.float32)  # type: ignore[union-attr]
+        else:
+            flat = (aspect_ids * num_bins + idx)[valid]
+            batch_hist = (
+                torch.bincount(flat, minlength=num_aspects * num_bins)
+                .view(num_aspects, num_bins)
+                .float()
+            )
         n_valid_bins = (batch_hist > 0).sum(dim=1).clamp_min(1).to(torch.float32)
-        n_cells = valid_f.sum(dim=0)
+        n_cells = batch_hist.sum(dim=1)
     defined = valid & (r > 0)
     weights = n_cells / (r.clamp_min(1e-12) * n_valid_bins)
     return torch.where(defined, weights, torch.zeros_like(weights)), defined
@@ -114,6 +130,7 @@ class GradientNormTracker:
         self.bins = bins
         self.class_names = tuple(class_names) if class_names is not None else CANONICAL_CLASSES
         self.ghm: nn.Module | None = None
+        self._ghm_source: object | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -153,10 +170,17 @@ class GradientNormTracker:
         self._counts += counts
         self._g_sum += g_sum
 
-        ghm = find_ghm_module(loss_fn) if loss_fn is not None else None
-        if ghm is not None:
-            self.ghm = ghm
-            weights, defined = ghm_cell_weights(g, valid, ghm.ema_counts, ghm.bin_edges)
+        ghm = self._find_ghm(loss_fn)
+        # the sigmoid form weighs (cell, class) pairs, not cells: no per-cell weight to report
+        if ghm is not None and not getattr(ghm, "use_sigmoid", False):
+            last = getattr(ghm, "last_counts", None)
+            weights, defined = ghm_cell_weights(
+                g,
+                valid,
+                ghm.ema_counts,
+                ghm.bin_edges,
+                last if isinstance(last, torch.Tensor) else None,
+            )
             w_sum = torch.zeros(num_classes, dtype=torch.float64, device=g.device)
             w_sum.index_add_(0, safe_t[defined], weights[defined].double())
             w_num = torch.bincount(safe_t[defined], minlength=num_classes).double()
@@ -215,10 +239,37 @@ class GradientNormTracker:
             out["ghm"] = ghm_info
         return out
 
+    def _find_ghm(self, loss_fn: object | None) -> nn.Module | None:
+        # searched once per loss object: update() runs on every training batch
+        if loss_fn is None:
+            return None
+        if self._ghm_source is not loss_fn:
+            self._ghm_source = loss_fn
+            self.ghm = find_ghm_module(loss_fn)
+        return self.ghm
+
     def _names(self, num_classes: int) -> tuple[str, ...]:
         if len(self.class_names) == num_classes:
             return self.class_names
         return tuple(f"class{i}" for i in range(num_classes))
+
+
+def make_tracker(
+    config: Any, loss_fn: object | None = None, log_dir: str | Path | None = None
+) -> tuple[GradientNormTracker, list[TrainerCallback]]:
+    """The tracker and callback for a run of ``config`` (hook used by ``acsa.training.run``).
+
+    The histogram uses the GHM-C loss's bin count when the loss has one, so
+    both describe the same bins; ``gradient_stats.jsonl`` goes to the run's
+    ``output.dir`` and the TensorBoard events to ``log_dir`` (the run's logs).
+    """
+    ghm = find_ghm_module(loss_fn)
+    bins = int(ghm.bin_edges.numel() - 1) if ghm is not None else 10
+    label_space = getattr(getattr(config, "data", None), "label_space", None)
+    classes = getattr(label_space, "classes", None)
+    tracker = GradientNormTracker(bins=bins, class_names=classes)
+    out = Path(config.output.dir).expanduser().resolve()
+    return tracker, [GradientStatsCallback(tracker, output_dir=out, log_dir=log_dir)]
 
 
 def _add_raw_histogram(writer: Any, tag: str, counts: Sequence[float], step: int) -> None:
