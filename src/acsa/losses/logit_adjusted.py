@@ -41,7 +41,8 @@ def logit_adjusted_loss(
     """
     check_reduction(reduction)
     # Adding in float32: a bf16 sum would round the adjustment away for large logits.
-    adjusted = logits.float() + tau * log_prior.to(torch.float32)
+    x = logits if logits.dtype == torch.float64 else logits.float()
+    adjusted = x + tau * log_prior.to(x)
     return cross_entropy_loss(adjusted, targets, mask, reduction=reduction)
 
 
