@@ -232,6 +232,8 @@ class _LabelLookup:
     def unknown(self, value: str, allow_empty: bool) -> str:
         """The message tail for an unknown label ``value``."""
         value = value.strip()
+        # unprintable spellings would garble the suggested YAML, so show them escaped
+        shown = value if value.isprintable() else repr(value)
         expected = ", ".join(sorted(self.spellings)) + (" or empty" if allow_empty else "")
         folded = {s.casefold(): s for s in self.spellings}
         if value.casefold() in folded:
@@ -239,14 +241,14 @@ class _LabelLookup:
             return (
                 f"label {_quote(value)} has the wrong case (labels are case-sensitive; "
                 f"expected one of {expected}); add it to data.label_aliases, "
-                f"e.g. {{{value}: {target}}}"
+                f"e.g. {{{shown}: {target}}}"
             )
         close = difflib.get_close_matches(value, self.spellings, n=1, cutoff=0.6)
         hint = (
-            f"add it to data.label_aliases, e.g. {{{value}: {close[0]}}}"
+            f"add it to data.label_aliases, e.g. {{{shown}: {close[0]}}}"
             if close
             else "add it to data.label_aliases (e.g. {"
-            + f"{value}: {self.spellings[-1]}"
+            + f"{shown}: {self.spellings[-1]}"
             + "}) or to data.missing_values if it means 'unknown'"
         )
         return f"unknown label {_quote(value)} (expected one of {expected}); {hint}"
@@ -292,6 +294,14 @@ def _check_text(text: object, where: str, config: DataConfig) -> str:
         raise _fail(f"{where}: the review text is empty; fill it in or remove the row")
     if not text.strip():
         raise _fail(f"{where}: the review text is only whitespace; fill it in or remove the row")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        # JSON escapes can smuggle in lone surrogates, which no later stage can write out
+        raise _fail(
+            f"{where}: the text holds an invalid character ({_quote(text[exc.start])} at "
+            f"position {exc.start}); remove it"
+        ) from None
     if len(text) > config.max_text_chars:
         raise _fail(
             f"{where}: the text has {len(text)} characters, more than data.max_text_chars = "
