@@ -1,0 +1,464 @@
+"""The run configuration: one YAML file validated by a pydantic schema.
+
+Sections: ``data`` (:class:`acsa.data.config.DataConfig`), ``model``
+(:class:`acsa.models.config.ModelConfig`), ``loss``, ``training`` and
+``output``. Unknown keys are rejected everywhere, and the loss section is
+checked by building the loss, so a typo such as ``ghm_momentun`` is caught
+when the file is read, not an hour into training.
+
+:func:`load_config` turns the first validation error into a one-line
+:class:`~acsa.errors.ConfigError` naming the file and the key path.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from acsa.data.config import DataConfig
+from acsa.errors import ConfigError
+from acsa.models.config import ModelConfig, OfflineModelConfig
+
+logger = logging.getLogger(__name__)
+
+_STRICT = ConfigDict(extra="forbid", validate_assignment=False)
+
+
+class ContrastiveConfig(BaseModel):
+    """The optional contrastive part of the objective (built by ``acsa.losses``).
+
+    Only ``type`` is fixed here; the remaining keys are the loss's own
+    parameters (``temperature``, ``base_weight``, ...) and are checked by
+    building the loss.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "soft_contrastive"
+
+
+class LossConfig(BaseModel):
+    """The training objective.
+
+    ``type`` names a classification loss of ``acsa.losses`` and the other
+    top-level keys are its parameters. With a ``contrastive`` block the
+    objective becomes ``classification_weight * cls + contrastive_weight *
+    con``.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "cross_entropy"
+    contrastive: ContrastiveConfig | None = None
+    classification_weight: float = Field(default=1.0, ge=0.0)
+    contrastive_weight: float = Field(default=0.0, ge=0.0)
+
+    def classification_params(self) -> dict[str, Any]:
+        """The classification loss's parameters, ``type`` included."""
+        return {"type": self.type, **(self.model_extra or {})}
+
+    def contrastive_params(self) -> dict[str, Any] | None:
+        if self.contrastive is None:
+            return None
+        return {"type": self.contrastive.type, **(self.contrastive.model_extra or {})}
+
+    @property
+    def uses_contrastive(self) -> bool:
+        return self.contrastive is not None and self.contrastive_weight > 0
+
+    def to_build_config(self) -> dict[str, Any]:
+        """The dict that :func:`acsa.losses.build_loss` takes."""
+        return {
+            "type": "combined",
+            "classification": self.classification_params(),
+            "contrastive": self.contrastive_params() if self.uses_contrastive else None,
+            "classification_weight": self.classification_weight,
+            "contrastive_weight": self.contrastive_weight if self.uses_contrastive else 0.0,
+        }
+
+    @property
+    def type_name(self) -> str:
+        """Short description for logs: ``ghm + soft_contrastive``."""
+        if self.uses_contrastive and self.contrastive is not None:
+            return f"{self.type} + {self.contrastive.type}"
+        return self.type
+
+
+class TrainingConfig(BaseModel):
+    """Optimisation and bookkeeping; everything maps onto ``TrainingArguments``."""
+
+    model_config = _STRICT
+
+    epochs: int = Field(default=10, ge=1)
+    batch_size: int = Field(default=32, ge=1)
+    eval_batch_size: int = Field(default=256, ge=1)
+    learning_rate: float = Field(default=2e-3, gt=0.0)
+    weight_decay: float = Field(default=0.0, ge=0.0)
+    warmup_ratio: float = Field(default=0.0, ge=0.0, lt=1.0)
+    scheduler: Literal["linear", "cosine", "constant"] = "linear"
+    max_grad_norm: float = Field(default=1.0, ge=0.0)
+    gradient_accumulation_steps: int = Field(default=1, ge=1)
+    precision: Literal["fp32", "bf16", "fp16", "auto"] = "fp32"
+    seed: int = Field(default=42, ge=0)
+    early_stopping_patience: int = Field(default=3, ge=0)
+    save_total_limit: int = Field(default=2, ge=1)
+    logging_steps: int = Field(default=50, ge=1)
+    nan_policy: Literal["stop", "skip"] = "stop"
+    num_workers: int = Field(default=0, ge=0)
+    group_by_length: bool | Literal["auto"] = "auto"
+    log_gradient_stats: bool = True
+    progress_bar: bool = True
+
+
+class OutputConfig(BaseModel):
+    """Where a run writes, and what to do when that folder already holds a run."""
+
+    model_config = _STRICT
+
+    dir: Path = Path("runs/acsa")
+    overwrite: bool = False
+
+
+class AcsaConfig(BaseModel):
+    """A whole run: data, model, loss, training and output sections."""
+
+    model_config = _STRICT
+
+    data: DataConfig
+    model: ModelConfig = Field(default_factory=OfflineModelConfig)
+    loss: LossConfig = Field(default_factory=LossConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _default_encoder(cls, value: Any) -> Any:
+        # An empty or encoder-less model section means the offline default.
+        if value is None:
+            return {"encoder": "offline"}
+        if isinstance(value, dict) and "encoder" not in value:
+            return {"encoder": "offline", **value}
+        return value
+
+    @model_validator(mode="after")
+    def _check_loss(self) -> AcsaConfig:
+        problem = check_loss_config(self.loss, self)
+        if problem is not None:
+            path, detail = problem
+            raise PydanticCustomError(
+                "acsa_loss", "{path}: {detail}", {"path": path, "detail": detail}
+            )
+        return self
+
+    def to_yaml_dict(self) -> dict[str, Any]:
+        """Plain data for writing the resolved config back to YAML."""
+        return self.model_dump(mode="json", exclude_none=False)
+
+
+# ----------------------------------------------------------------------------
+# loss checking
+
+
+def _num_aspects_and_classes(config: AcsaConfig) -> tuple[int, int]:
+    """Shape of the label grid, used to build the loss once at load time."""
+    aspects = getattr(config.data, "aspects", None) or ()
+    scheme = getattr(config.data, "label_scheme", "with_none")
+    return max(len(aspects), 1), (3 if scheme == "seed" else 4)
+
+
+def _loss_kinds() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(classification types, contrastive types) known to ``acsa.losses``."""
+    from acsa.losses import registry
+
+    classification = getattr(registry, "CLASSIFICATION_TYPES", None)
+    contrastive = getattr(registry, "CONTRASTIVE_TYPES", None)
+    if classification is None or contrastive is None:
+        classification = tuple(getattr(registry, "_CLASSIFICATION", {}))
+        contrastive = tuple(getattr(registry, "_CONTRASTIVE", {}))
+    return tuple(classification), tuple(contrastive)
+
+
+_WHERE = re.compile(r"^(loss[\w.]*)(?: \(type '[^']*'\))?: (.*)$")
+
+
+def check_loss_config(loss: LossConfig, config: AcsaConfig) -> tuple[str, str] | None:
+    """Build the configured loss once; return ``(key path, problem)`` or ``None``.
+
+    Building it is the only check that cannot drift from ``acsa.losses``:
+    the registry decides which types and parameters exist.
+    """
+    import torch
+
+    from acsa.losses import build_loss, loss_parameters
+
+    if loss.contrastive_weight > 0 and loss.contrastive is None:
+        return "loss.contrastive_weight", (
+            f"is {loss.contrastive_weight} but no 'contrastive:' block is given "
+            "(add one, e.g. contrastive: {type: soft_contrastive}, or set contrastive_weight: 0)"
+        )
+    if loss.contrastive is not None and loss.contrastive_weight <= 0:
+        return "loss.contrastive_weight", (
+            "must be > 0 when a 'contrastive:' block is given (remove the block to train "
+            "without the contrastive part)"
+        )
+    classification_types, contrastive_types = _loss_kinds()
+    parts: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
+        ("loss", loss.classification_params(), classification_types)
+    ]
+    contrastive = loss.contrastive_params()
+    if contrastive is not None:
+        parts.append(("loss.contrastive", contrastive, contrastive_types))
+    for prefix, params, allowed_types in parts:
+        loss_type = params.get("type")
+        if loss_type not in allowed_types:
+            return f"{prefix}.type", (
+                f"unknown loss {loss_type!r} (allowed: {', '.join(allowed_types)})"
+            )
+        accepted = loss_parameters(loss_type)
+        for key in params:
+            if key != "type" and key not in accepted:
+                return f"{prefix}.{key}", _unknown_key_text(key, accepted)
+
+    num_aspects, num_classes = _num_aspects_and_classes(config)
+    # Uniform counts stand in for the training data, so that ``alpha: auto``
+    # and prior-based losses can be built before the data is read.
+    counts = torch.ones(num_aspects, num_classes)
+    try:
+        build_loss(loss.to_build_config(), class_counts=counts)
+    except Exception as exc:  # noqa: BLE001 - any failure here is a config problem
+        return _locate_loss_error(_one_line(exc), parts)
+    return None
+
+
+def _locate_loss_error(
+    message: str, parts: list[tuple[str, dict[str, Any], tuple[str, ...]]]
+) -> tuple[str, str]:
+    """Turn ``loss.classification (type 'ghm'): momentum must be ...`` into a key path."""
+    match = _WHERE.match(message)
+    if match is None:
+        return "loss", message
+    where, detail = match.group(1), match.group(2)
+    where = where.replace("loss.classification", "loss")
+    params = next((p for prefix, p, _ in parts if prefix == where), {})
+    for key in params:
+        if key != "type" and detail.startswith(f"{key} "):
+            return f"{where}.{key}", detail[len(key) + 1 :]
+    return where, detail
+
+
+def _unknown_key_text(key: str, allowed: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, list(allowed), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"unknown key (allowed: {', '.join(allowed)}){hint}"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+# ----------------------------------------------------------------------------
+# loading
+
+
+def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
+    node = raw
+    keys = dotted.split(".")
+    for key in keys[:-1]:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = {}
+            node[key] = child
+        node = child
+    node[keys[-1]] = value
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Apply ``{"training.epochs": 3, "output.dir": "runs/x"}`` style overrides in place.
+
+    A nested dict value (``{"training": {"epochs": 3}}``) is merged key by key.
+    ``None`` values are ignored, so CLI options left unset change nothing.
+    """
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if isinstance(value, Mapping):
+            for sub_key, sub_value in _flatten(value, key).items():
+                if sub_value is not None:
+                    _set_dotted(raw, sub_key, sub_value)
+        else:
+            _set_dotted(raw, key, value)
+    return raw
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        path = f"{prefix}.{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(_flatten(value, path))
+        else:
+            flat[path] = value
+    return flat
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Read a YAML mapping (utf-8) or raise a one-line ConfigError."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: config file not found")
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory; expected a YAML config file")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not valid UTF-8 (byte {exc.start}); save the file as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path}:{where}: {problem}; fix the YAML syntax") from None
+    if raw is None:
+        raise ConfigError(f"{path}: the config file is empty; see configs/quickstart.yaml")
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{path}: expected a mapping of sections (data, model, loss, training, output)"
+        )
+    return raw
+
+
+def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) -> AcsaConfig:
+    """Read, map (older shape) and validate a YAML config.
+
+    Args:
+        path: the YAML file.
+        overrides: dotted keys applied after reading, e.g.
+            ``{"training.epochs": 3, "output.dir": "runs/x", "data.dir": "..."}``.
+
+    Raises:
+        ConfigError: one line, ``<file>: <key path>: <problem>``.
+    """
+    from acsa.training.legacy import is_legacy_config, map_legacy_config
+
+    path = Path(path)
+    raw = read_yaml(path)
+    if is_legacy_config(raw):
+        raw, notice = map_legacy_config(raw)
+        logger.warning("%s: %s", path.name, notice)
+    apply_overrides(raw, overrides)
+    config = config_from_dict(raw, source=path.name)
+    # Data paths in the file are relative to the file's folder, so a config
+    # works from any current folder.
+    config.data = config.data.resolve_paths(path.resolve().parent)
+    return config
+
+
+def config_from_dict(raw: Mapping[str, Any], source: str = "config") -> AcsaConfig:
+    """Validate a plain dict; errors become one-line ConfigErrors prefixed by ``source``."""
+    try:
+        return AcsaConfig.model_validate(dict(raw))
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {format_validation_error(exc)}") from None
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One line for the first error: ``training.learning_rate: must be > 0, got -0.1``."""
+    errors = exc.errors(include_url=False)
+    if not errors:
+        return "invalid configuration"
+    error = errors[0]
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "acsa_loss":
+        return f"{ctx['path']}: {ctx['detail']}"
+    loc = _clean_loc(error.get("loc", ()))
+    where = ".".join(str(part) for part in loc) or "config"
+    got = error.get("input")
+    if kind == "extra_forbidden":
+        return f"{where}: {_unknown_key_text(str(loc[-1]), _allowed_keys(loc[:-1]))}"
+    if kind == "missing":
+        return f"{where}: required key is missing"
+    comparisons = {
+        "greater_than": ("gt", ">"),
+        "greater_than_equal": ("ge", ">="),
+        "less_than": ("lt", "<"),
+        "less_than_equal": ("le", "<="),
+    }
+    if kind in comparisons:
+        key, sign = comparisons[kind]
+        return f"{where}: must be {sign} {ctx.get(key)}, got {got}"
+    if kind == "literal_error":
+        return f"{where}: must be one of {ctx.get('expected')}, got {got!r}"
+    message = str(error.get("msg", "invalid value"))
+    message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    message = message[:1].lower() + message[1:]
+    if isinstance(got, (dict, list)):
+        return f"{where}: {message}"
+    return f"{where}: {message}, got {got!r}"
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    # Pydantic inserts union member tags ("function-after[...]", "bool") into
+    # locations; they mean nothing to a user editing YAML.
+    return tuple(
+        part
+        for part in loc
+        if not (
+            isinstance(part, str)
+            and ("[" in part or part in ("bool", "str", "int", "float", "literal['auto']"))
+        )
+    )
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the (nested) model at ``loc``, for 'unknown key' messages."""
+    model: Any = AcsaConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        model = _model_in(field.annotation)
+        if model is None:
+            return []
+    return list(getattr(model, "model_fields", {}))
+
+
+def _model_in(annotation: Any) -> Any:
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def dump_config(config: AcsaConfig, path: Path) -> None:
+    """Write the resolved config as YAML (utf-8), readable by :func:`load_config`."""
+    text = yaml.safe_dump(config.to_yaml_dict(), sort_keys=False, allow_unicode=True)
+    Path(path).write_text(text, encoding="utf-8")
