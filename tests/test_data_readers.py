@@ -201,3 +201,9 @@ def test_path_given_as_string(tmp_path: Path) -> None:
     path = _write(tmp_path / "t.csv", "data,Battery,Camera\na,,\n")
     reviews = load_split(str(path), DataConfig(aspects=ASPECTS))
     assert reviews.labels.tolist() == [[0, 0]] and reviews.source == path
+
+
+def test_stray_bom_in_header_is_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes("\ufeffdata,Battery,Camera\na,Positive,\n".encode("utf-8-sig"))
+    assert load_split(path, DataConfig(aspects=ASPECTS)).labels.tolist() == [[3, 0]]

@@ -372,7 +372,8 @@ def _parse_wide_csv(path: Path, text: str, config: DataConfig) -> LabeledReviews
             raise _fail(f"{where}: the file is empty; it needs a header row") from None
         except csv.Error as exc:
             raise _csv_error(path, 1, 1, exc, reader.line_num) from None
-        names = [h.strip() for h in header]
+        # a stray BOM inside the header (files joined together) must not hide a column name
+        names = [h.replace("\ufeff", "").strip() for h in header]
         col_of = _map_header(path, names, config)
         text_col, aspect_cols = col_of
 
