@@ -159,10 +159,13 @@ class GHMCLoss(nn.Module):
             ema = self.ema_counts
             smoothed = torch.where(ema > 0, ema.lerp(counts, 1.0 - self.momentum), counts)
             smoothed = torch.where(nonempty, smoothed, ema)
+            stored = smoothed
         else:
             smoothed = counts
+            stored = torch.where(nonempty, counts, self.ema_counts) if training else counts
         if training:
-            self.ema_counts.copy_(smoothed)
+            # Bins empty in this batch keep their count, with or without momentum.
+            self.ema_counts.copy_(stored)
             self.last_counts.copy_(counts)
         n_valid_bins = nonempty.sum(-1, keepdim=True)
         scope_total = counts.sum(-1, keepdim=True)
