@@ -51,7 +51,9 @@ def _agreement(targets: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
 
 def _weighted_log_prob_loss(embeddings: Tensor, weights: Tensor, temperature: float) -> Tensor:
     """Mean over anchors with positive weight of ``-sum_j w_ij log P_ij / sum_j w_ij``."""
-    z = F.normalize(embeddings.float(), dim=-1)
+    if embeddings.dtype != torch.float64:
+        embeddings = embeddings.float()
+    z = F.normalize(embeddings, dim=-1)
     logits = z @ z.t() / temperature
     eye = torch.eye(z.shape[0], dtype=torch.bool, device=z.device)
     # A large negative instead of -inf: 0 * -inf would be NaN for the zero diagonal weights.
