@@ -628,7 +628,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
                 continue
             t = d["t_test"]
             p = t.get("p_value")
-            cells.append(f"{_fmt_diff(t)}, p = {_fmt(p, 3)}")
+            p_text = "n/a" if p is None else ("< 0.001" if p < 0.001 else f"{p:.3f}")
+            cells.append(f"{_fmt_diff(t)}, p = {p_text}")
         lines.append("| " + " | ".join(cells) + " |")
     lines.extend(["", *notes] if notes else [])
     if report["per_aspect"]:
