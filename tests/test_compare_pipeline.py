@@ -1,0 +1,149 @@
+"""``acsa compare`` end to end with the real training pipeline on a 300-review sample."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ASPECTS = ["Battery", "Camera", "Price"]
+WORDS = {
+    "Battery": ("pin", {"Positive": "trâu lắm", "Negative": "tụt nhanh", "Neutral": "bình thường"}),
+    "Camera": ("camera", {"Positive": "chụp đẹp", "Negative": "mờ quá", "Neutral": "tạm được"}),
+    "Price": ("giá", {"Positive": "rẻ hợp lý", "Negative": "đắt quá", "Neutral": "vừa phải"}),
+}
+FILLERS = ["máy dùng ổn", "giao hàng nhanh", "shop tư vấn nhiệt tình", "mình mua cho mẹ"]
+
+
+def _write_split(path: Path, n: int, rng: np.random.Generator) -> None:
+    rows = []
+    for _ in range(n):
+        parts, row = [], {}
+        for aspect in ASPECTS:
+            label = rng.choice(["", "Positive", "Negative", "Neutral"], p=[0.6, 0.2, 0.15, 0.05])
+            row[aspect] = label
+            if label:
+                noun, phrases = WORDS[aspect]
+                parts.append(f"{noun} {phrases[label]}")
+        parts.append(str(rng.choice(FILLERS)))
+        rng.shuffle(parts)
+        rows.append({"data": ", ".join(parts), **row})
+    pd.DataFrame(rows).to_csv(path, index=False, encoding="utf-8-sig")
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("compare_e2e")
+    rng = np.random.default_rng(0)
+    data = root / "data"
+    data.mkdir()
+    for name, n in (("train.csv", 200), ("validation.csv", 50), ("test.csv", 50)):
+        _write_split(data / name, n, rng)
+    (root / "config.yaml").write_text(
+        f"""
+data:
+  dir: {data.as_posix()}
+  train: train.csv
+  validation: validation.csv
+  test: test.csv
+  aspects: [{", ".join(ASPECTS)}]
+model:
+  encoder: offline
+loss:
+  type: cross_entropy
+training:
+  epochs: 2
+  batch_size: 32
+  learning_rate: 0.005
+  early_stopping_patience: 0
+  logging_steps: 5
+output:
+  dir: {(root / "unused").as_posix()}
+""",
+        encoding="utf-8",
+    )
+    (root / "variants.yaml").write_text(
+        """
+variants:
+  - name: focal
+    loss: {type: focal, gamma: 2.0}
+  - name: ghm_contrastive
+    loss:
+      type: ghm
+      bins: 10
+      momentum: 0.75
+      contrastive: {type: soft_contrastive}
+      contrastive_weight: 0.1
+""",
+        encoding="utf-8",
+    )
+    return root
+
+
+def _cli(argv: list[str]) -> None:
+    from acsa.cli import main
+
+    try:
+        main(argv)
+    except SystemExit as exc:  # typer's standalone mode exits with 0 on success
+        assert exc.code in (0, None), exc.code
+
+
+def test_compare_command_on_a_300_review_sample(sample: Path) -> None:
+    out = sample / "out"
+    argv = [
+        "compare",
+        str(sample / "config.yaml"),
+        "--variants",
+        str(sample / "variants.yaml"),
+        "--seeds",
+        "2",
+        "--output",
+        str(out),
+        "--bootstrap",
+        "200",
+    ]
+    _cli(argv)
+    report = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
+    assert report["failed"] == [], report["failed"]
+    assert [(r["variant"], r["seed"]) for r in report["runs"]] == [
+        ("focal", 0),
+        ("ghm_contrastive", 0),
+        ("focal", 1),
+        ("ghm_contrastive", 1),
+    ]
+    entry = report["vs_baseline"]["ghm_contrastive"]["metrics"]["pair_f1"]
+    assert entry["verdict"] in ("better", "worse", "no detectable difference")
+    assert entry["bootstrap"]["low"] <= entry["mean_difference"] <= entry["bootstrap"]["high"]
+    for name in ("focal", "ghm_contrastive"):
+        curves = report["variants"][name]["val_pair_f1"]
+        assert [len(c) for c in curves.values()] == [2, 2]
+        assert report["variants"][name]["metrics"]["pair_f1"]["n"] == 2
+    for png in ("metrics_by_variant.png", "per_aspect_diff.png", "validation_curves.png"):
+        assert (out / png).is_file()
+
+    run = out / "runs" / "ghm_contrastive" / "seed1"
+    metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["pair_f1"] == pytest.approx(
+        report["variants"]["ghm_contrastive"]["metrics"]["pair_f1"]["values"][1]
+    )
+    from acsa.training.gradient_stats import plot_ghm, read_gradient_stats
+
+    records = read_gradient_stats(run)
+    assert [r["epoch"] for r in records] == [1, 2]
+    assert records[-1]["ghm"] is not None and records[-1]["ghm"]["mean_weight"] is not None
+    assert records[-1]["num_cells"] == 200 * len(ASPECTS)
+    assert plot_ghm(run).is_file()
+    focal_stats = read_gradient_stats(out / "runs" / "focal" / "seed0")
+    assert focal_stats[-1]["ghm"] is None
+
+    # a second call trains nothing and reproduces the same report
+    before = {p: p.stat().st_mtime_ns for p in (out / "runs").rglob("metrics.json")}
+    _cli(argv)
+    after = {p: p.stat().st_mtime_ns for p in (out / "runs").rglob("metrics.json")}
+    assert before == after
+    again = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
+    assert again["vs_baseline"] == report["vs_baseline"]
