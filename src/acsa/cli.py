@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 
 from acsa.errors import AcsaError, DataError
@@ -244,7 +243,7 @@ def predict(
     """Print one line per review with the aspects it mentions and their sentiment."""
     _setup_logging()
     if bool(text) == (input_file is not None):
-        raise click.UsageError("give either --text (one or more) or --input FILE")
+        raise typer.BadParameter("give either --text (one or more) or --input FILE")
     texts = list(text) if text else _read_input_texts(input_file)  # type: ignore[arg-type]
 
     from acsa.evaluation import format_prediction_line, prediction_record
@@ -349,23 +348,15 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if _wants_optional(args):
             _register_optional_commands()
-        app(args=args, prog_name="acsa", standalone_mode=False)
+        # Standalone mode: typer reports usage errors itself (exit code 2).
+        app(args=args, prog_name="acsa")
     except AcsaError as exc:
         message = " ".join(str(exc).split())
         _stderr(f"error: {message}")
         sys.exit(EXIT_USER_ERROR)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        _stderr("aborted")
-        sys.exit(130)
     except KeyboardInterrupt:
         _stderr(f"interrupted after {time.perf_counter() - started:.0f} s")
         sys.exit(130)
-    sys.exit(0)
 
 
 if __name__ == "__main__":

@@ -32,11 +32,16 @@ from pydantic_core import PydanticCustomError
 
 from acsa.data.config import DataConfig
 from acsa.errors import ConfigError
-from acsa.models.config import ModelConfig, OfflineModelConfig
+from acsa.models.config import HuggingFaceModelConfig, ModelConfig, OfflineModelConfig
 
 logger = logging.getLogger(__name__)
 
 _STRICT = ConfigDict(extra="forbid", validate_assignment=False)
+# discriminator tags of the model: section, as they appear in error locations
+_MODEL_TAGS: dict[str, type[BaseModel]] = {
+    "offline": OfflineModelConfig,
+    "huggingface": HuggingFaceModelConfig,
+}
 
 
 class ContrastiveConfig(BaseModel):
@@ -392,11 +397,12 @@ def format_validation_error(exc: ValidationError) -> str:
     ctx = error.get("ctx") or {}
     if kind == "acsa_loss":
         return f"{ctx['path']}: {ctx['detail']}"
-    loc = _clean_loc(error.get("loc", ()))
+    raw_loc = tuple(error.get("loc", ()))
+    loc = _clean_loc(raw_loc)
     where = ".".join(str(part) for part in loc) or "config"
     got = error.get("input")
     if kind == "extra_forbidden":
-        return f"{where}: {_unknown_key_text(str(loc[-1]), _allowed_keys(loc[:-1]))}"
+        return f"{where}: {_unknown_key_text(str(loc[-1]), _allowed_keys(raw_loc[:-1]))}"
     if kind == "missing":
         return f"{where}: required key is missing"
     comparisons = {
@@ -407,7 +413,7 @@ def format_validation_error(exc: ValidationError) -> str:
     }
     if kind in comparisons:
         key, sign = comparisons[kind]
-        return f"{where}: must be {sign} {ctx.get(key)}, got {got}"
+        return f"{where}: must be {sign} {_num(ctx.get(key))}, got {_num(got)}"
     if kind == "literal_error":
         return f"{where}: must be one of {ctx.get('expected')}, got {got!r}"
     message = str(error.get("msg", "invalid value"))
@@ -419,16 +425,16 @@ def format_validation_error(exc: ValidationError) -> str:
 
 
 def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
-    # Pydantic inserts union member tags ("function-after[...]", "bool") into
-    # locations; they mean nothing to a user editing YAML.
+    # Pydantic puts union member tags ("offline", "function-after[...]", "bool")
+    # into locations; they mean nothing to a user editing YAML.
+    noise = {"bool", "str", "int", "float", "literal['auto']", *_MODEL_TAGS}
     return tuple(
-        part
-        for part in loc
-        if not (
-            isinstance(part, str)
-            and ("[" in part or part in ("bool", "str", "int", "float", "literal['auto']"))
-        )
+        part for part in loc if not (isinstance(part, str) and ("[" in part or part in noise))
     )
+
+
+def _num(value: Any) -> Any:
+    return f"{value:g}" if isinstance(value, float) else value
 
 
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
@@ -436,6 +442,12 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     model: Any = AcsaConfig
     for part in loc:
         if isinstance(part, int):
+            continue
+        if part in _MODEL_TAGS and model is None:
+            model = _MODEL_TAGS[part]
+            continue
+        if part in _MODEL_TAGS:
+            model = _MODEL_TAGS[part]
             continue
         field = getattr(model, "model_fields", {}).get(part)
         if field is None:

@@ -566,7 +566,11 @@ def _best_validation(history: list[dict[str, Any]], best: float | None) -> dict[
         chosen = history[-1]
     else:
         chosen = next((e for e in history if e.get("eval_pair_f1") == best), history[-1])
-    return {k: v for k, v in chosen.items() if k.startswith("eval_") or k in ("epoch", "step")}
+    return {
+        k: (v if not isinstance(v, float) or np.isfinite(v) else None)
+        for k, v in chosen.items()
+        if k.startswith("eval_") or k in ("epoch", "step")
+    }
 
 
 def _save_interrupted(trainer: Any) -> None:
@@ -671,7 +675,9 @@ def predict(model_dir: str | Path, texts: Sequence[str], batch_size: int = 256) 
     result = []
     for i, text in enumerate(texts):
         mentioned = {
-            a: CANONICAL_CLASSES[int(v)] for a, v in zip(label_space.aspects, pred[i], strict=True) if v != 0
+            a: CANONICAL_CLASSES[int(v)]
+            for a, v in zip(label_space.aspects, pred[i], strict=True)
+            if v != 0
         }
         result.append(
             Prediction(text=text, labels=pred[i], aspects=mentioned, probabilities=probs[i])

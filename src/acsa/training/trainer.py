@@ -96,6 +96,11 @@ class AcsaTrainer(Trainer):
         if targets is None:
             raise TrainingError("a batch without 'labels' reached compute_loss; check the dataset")
         embeddings = outputs.get("projections") if isinstance(outputs, dict) else None
+        # The loss is not a submodule of the model, so Trainer's model.train() /
+        # model.eval() do not reach it; stateful losses (GHM-C) must not update
+        # their statistics during evaluation.
+        if self.loss_fn.training != model.training:
+            self.loss_fn.train(model.training)
         result = self.loss_fn(logits, targets, mask, embeddings=embeddings)
         total, parts = _split_loss_output(result)
 

@@ -1,0 +1,361 @@
+"""The training pipeline end to end on small data (fast), and on the full data (slow)."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from acsa.training.config import AcsaConfig, config_from_dict
+
+ASPECTS = ["Battery", "Camera", "Price", "Shipping"]
+_KEYWORDS = {"Battery": "pin", "Camera": "camera", "Price": "giá", "Shipping": "giao hàng"}
+_POLARITY_WORDS = {
+    "Positive": ["tốt", "rất tốt", "tuyệt vời", "ổn áp"],
+    "Negative": ["tệ", "kém", "quá tệ", "thất vọng"],
+    "Neutral": ["bình thường", "tạm được"],
+}
+_FILLER = ["máy", "mình", "mua", "shop", "hôm", "qua", "nói", "chung", "thì", "cũng"]
+
+
+def synthetic_rows(count: int, seed: int) -> list[dict[str, str]]:
+    """Reviews with a learnable signal: aspect keyword + polarity word, plus filler."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(count):
+        row = {a: "" for a in ASPECTS}
+        phrases = []
+        for aspect in rng.sample(ASPECTS, rng.choice([1, 1, 2])):
+            label = rng.choices(["Positive", "Negative", "Neutral"], [0.5, 0.35, 0.15])[0]
+            row[aspect] = label
+            phrases.append(f"{_KEYWORDS[aspect]} {rng.choice(_POLARITY_WORDS[label])}")
+        filler = " ".join(rng.choices(_FILLER, k=rng.randint(1, 6)))
+        rows.append({"data": f"{filler} " + ", ".join(phrases), **row})
+    return rows
+
+
+def write_csv(path: Path, rows: list[dict[str, str]], columns: list[str]) -> Path:
+    import csv
+
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def write_synthetic_data(folder: Path, sizes: tuple[int, int, int] = (300, 100, 100)) -> Path:
+    """train.csv, validation.csv, test.csv of synthetic reviews in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    columns = ["data", *ASPECTS]
+    for seed, (name, size) in enumerate(zip(("train", "validation", "test"), sizes, strict=True)):
+        write_csv(folder / f"{name}.csv", synthetic_rows(size, seed), columns)
+    return folder
+
+
+TINY_OFFLINE = {
+    "encoder": "offline",
+    "embedding_dim": 32,
+    "hidden_size": 32,
+    "num_layers": 1,
+    "max_length": 64,
+    "embedding_dropout": 0.0,
+    "head": {"hidden_dim": 32, "dropout": 0.0, "projection_dim": 16},
+}
+
+
+def small_config(
+    data_dir: Path,
+    out: Path,
+    *,
+    aspects: list[str] | None = None,
+    model: dict[str, Any] | None = None,
+    loss: dict[str, Any] | None = None,
+    **training: Any,
+) -> AcsaConfig:
+    raw: dict[str, Any] = {
+        "data": {
+            "dir": str(data_dir),
+            "train": "train.csv",
+            "validation": "validation.csv",
+            "test": "test.csv",
+            "aspects": aspects or ASPECTS,
+        },
+        "model": dict(model or TINY_OFFLINE),
+        "loss": dict(loss or {"type": "cross_entropy"}),
+        "training": {
+            "epochs": 4,
+            "batch_size": 16,
+            "learning_rate": 0.01,
+            "early_stopping_patience": 0,
+            "logging_steps": 5,
+            "progress_bar": False,
+            "log_gradient_stats": False,
+            **training,
+        },
+        "output": {"dir": str(out)},
+    }
+    return config_from_dict(raw)
+
+
+@pytest.fixture(scope="module")
+def synthetic_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_synthetic_data(tmp_path_factory.mktemp("synthetic"))
+
+
+@pytest.fixture(scope="module")
+def trained_run(synthetic_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from acsa.training.run import train
+
+    out = tmp_path_factory.mktemp("runs") / "small"
+    return train(small_config(synthetic_dir, out), quiet=True)
+
+
+def test_short_run_beats_majority_baseline(trained_run: Any) -> None:
+    from acsa.evaluation import compute_metrics
+
+    test = trained_run.metrics["test"]
+    # The majority class of every aspect is "none": it scores a pair F1 of 0.
+    gold = np.zeros((4, len(ASPECTS)), dtype=np.int64)
+    majority = compute_metrics(gold, gold, ASPECTS)["pair_f1"]
+    assert test["pair_f1"] > majority + 0.3
+    assert test["aspect_f1"] > 0.5
+    assert len(trained_run.history) == 4
+    assert all("eval_pair_f1" in e for e in trained_run.history)
+
+
+def test_run_folder_contents(trained_run: Any) -> None:
+    out: Path = trained_run.output_dir
+    for name in ("config.yaml", "run.json", "metrics.json", "predictions.csv"):
+        assert (out / name).is_file(), name
+    assert (out / "model" / "model.safetensors").is_file()
+    assert list((out / "logs").glob("events.*"))
+    assert list(out.glob("*.png"))
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["pair_f1"] == pytest.approx(trained_run.metrics["test"]["pair_f1"])
+    assert "validation" in metrics
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert run["seed"] == 42 and run["global_step"] == trained_run.global_step
+    # every loss part is logged
+    assert any("classification_loss" in e for e in trained_run.log_history)
+
+
+def test_best_epoch_is_restored(trained_run: Any) -> None:
+    best = max(e["eval_pair_f1"] for e in trained_run.history)
+    assert trained_run.metrics["validation"]["eval_pair_f1"] == pytest.approx(best)
+
+
+def test_resolved_config_reloads(trained_run: Any) -> None:
+    from acsa.training.config import load_config
+
+    config = load_config(trained_run.output_dir / "config.yaml")
+    assert config.data.aspects == ASPECTS
+    assert config.training.epochs == 4
+
+
+def test_save_load_round_trip(trained_run: Any, synthetic_dir: Path) -> None:
+    import pandas as pd
+
+    from acsa.training.run import evaluate_model, predict
+
+    frame = pd.read_csv(
+        trained_run.output_dir / "predictions.csv", encoding="utf-8-sig", keep_default_na=False
+    )
+    texts = frame["data"].tolist()
+    predictions = predict(trained_run.model_dir, texts)
+    for aspect in ASPECTS:
+        reloaded = [p.aspects.get(aspect, "") for p in predictions]
+        written = [str(v).lower() for v in frame[aspect].tolist()]
+        assert reloaded == written
+    metrics = evaluate_model(trained_run.model_dir, synthetic_dir / "test.csv")
+    assert metrics["pair_f1"] == pytest.approx(trained_run.metrics["test"]["pair_f1"], abs=1e-9)
+
+
+def test_existing_run_is_not_overwritten(trained_run: Any, synthetic_dir: Path) -> None:
+    from acsa.errors import ConfigError
+    from acsa.training.run import train
+
+    with pytest.raises(ConfigError, match="already holds a run"):
+        train(small_config(synthetic_dir, trained_run.output_dir))
+
+
+def _weights(model_dir: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(str(model_dir / "model.safetensors"))
+
+
+def _stop_after_first_epoch() -> Any:
+    """Stands in for a kill after the first checkpoint (a clean stop keeps the test fast)."""
+    from transformers import TrainerCallback
+
+    class Stop(TrainerCallback):
+        def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            control.should_training_stop = True
+
+    return Stop()
+
+
+def test_resume_continues_at_the_same_step(synthetic_dir: Path, tmp_path: Path) -> None:
+    from acsa.training.run import train
+
+    config = small_config(synthetic_dir, tmp_path / "full", epochs=2, learning_rate=0.005)
+    full = train(config, quiet=True)
+
+    interrupted_cfg = small_config(synthetic_dir, tmp_path / "cut", epochs=2, learning_rate=0.005)
+    first = train(interrupted_cfg, quiet=True, callbacks=[_stop_after_first_epoch()])
+    steps_per_epoch = full.global_step // 2
+    assert first.global_step == steps_per_epoch
+    resumed = train(interrupted_cfg, resume=True, quiet=True)
+    assert resumed.global_step == full.global_step
+    run = json.loads((tmp_path / "cut" / "run.json").read_text(encoding="utf-8"))
+    assert run["resumed_from"] == f"checkpoints/checkpoint-{steps_per_epoch}"
+    # Same seed, same data order, same optimizer state: the same weights.
+    a, b = _weights(full.model_dir), _weights(resumed.model_dir)
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-6)
+    assert resumed.metrics["test"]["pair_f1"] == pytest.approx(full.metrics["test"]["pair_f1"])
+
+
+def test_ghm_with_contrastive_trains_and_logs_parts(synthetic_dir: Path, tmp_path: Path) -> None:
+    from acsa.training.run import train
+
+    loss = {
+        "type": "ghm",
+        "bins": 10,
+        "momentum": 0.75,
+        "contrastive": {"type": "soft_contrastive", "temperature": 0.1},
+        "classification_weight": 0.95,
+        "contrastive_weight": 0.05,
+    }
+    config = small_config(
+        synthetic_dir, tmp_path / "ghm", loss=loss, epochs=1, log_gradient_stats=True
+    )
+    result = train(config, quiet=True)
+    logged = [e for e in result.log_history if "contrastive_loss" in e]
+    assert logged and all(np.isfinite(e["classification_loss"]) for e in logged)
+    checkpoint = Path(result.output_dir) / "checkpoints"
+    assert list(checkpoint.glob("checkpoint-*/loss_state.safetensors"))
+    assert (result.output_dir / "gradient_stats.jsonl").is_file()
+
+
+def test_nan_loss_stops_with_step_and_part(synthetic_dir: Path, tmp_path: Path) -> None:
+    from acsa.errors import TrainingError
+    from acsa.training.run import train
+
+    config = small_config(synthetic_dir, tmp_path / "nan", epochs=1)
+    with pytest.raises(TrainingError, match=r"step 1 .*'classification'"):
+        train(config, quiet=True, callbacks=[_poison()])
+
+
+def test_nan_loss_skip_policy_counts(synthetic_dir: Path, tmp_path: Path) -> None:
+    from acsa.training.run import train
+
+    config = small_config(synthetic_dir, tmp_path / "skip", epochs=1, nan_policy="skip")
+    result = train(config, quiet=True, callbacks=[_poison(every=3)])
+    assert result.skipped_batches > 0
+    assert any(e.get("skipped_batches", 0) > 0 for e in result.log_history)
+    run = json.loads((result.output_dir / "run.json").read_text(encoding="utf-8"))
+    assert run["skipped_batches"] == result.skipped_batches
+
+
+_POISON: dict[str, Any] = {"on": False}
+
+
+def _poison(every: int = 1) -> Any:
+    """A callback that makes the loss NaN on every ``every``-th optimizer step."""
+    from transformers import TrainerCallback
+
+    class Poison(TrainerCallback):
+        def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            _POISON["on"] = state.global_step % every == 0
+
+        def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            _POISON["on"] = False
+
+    return Poison()
+
+
+@pytest.fixture(autouse=True)
+def _patch_loss_for_poison(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Route the CombinedLoss output through a NaN injector controlled by _POISON."""
+    from acsa.losses import combined
+
+    original = combined.CombinedLoss.forward
+    _POISON["on"] = False
+
+    def forward(self: Any, *args: Any, **kwargs: Any) -> Any:
+        out = original(self, *args, **kwargs)
+        if _POISON.get("on") and self.training:
+            nan = out.total * float("nan")
+            parts = dict(out.parts)
+            parts["classification"] = parts["classification"] * float("nan")
+            return combined.LossOutput(total=nan, parts=parts)
+        return out
+
+    monkeypatch.setattr(combined.CombinedLoss, "forward", forward)
+
+
+def test_huggingface_path_trains_and_reloads_identically(tmp_path: Path) -> None:
+    pytest.importorskip("tokenizers")
+    from acsa.training.run import load_model, predict_logits, train
+    from tests.helpers.tiny_bert import build_tiny_bert
+
+    data_dir = write_synthetic_data(tmp_path / "data", sizes=(120, 40, 40))
+    bert = build_tiny_bert(tmp_path / "bert", texts=[r["data"] for r in synthetic_rows(200, 9)])
+    model = {
+        "encoder": "huggingface",
+        "name_or_path": str(bert),
+        "max_length": 64,
+        "head": {"hidden_dim": 32, "projection_dim": 0},
+    }
+    config = small_config(data_dir, tmp_path / "hf", model=model, epochs=1, learning_rate=0.001)
+    result = train(config, quiet=True)
+    assert result.metrics["test"] is not None
+    model, featurizer = load_model(result.model_dir)
+    texts = [r["data"] for r in synthetic_rows(30, 5)]
+    first = predict_logits(model, featurizer, texts)
+    again_model, again_featurizer = load_model(result.output_dir)
+    second = predict_logits(again_model, again_featurizer, texts)
+    np.testing.assert_array_equal(first, second)
+    # and the reloaded model reproduces the trainer's own test predictions
+    import pandas as pd
+
+    frame = pd.read_csv(
+        result.output_dir / "predictions.csv", encoding="utf-8-sig", keep_default_na=False
+    )
+    from acsa.training.run import predict
+
+    predicted = predict(result.model_dir, frame["data"].tolist())
+    for aspect in ASPECTS:
+        assert [p.aspects.get(aspect, "") for p in predicted] == [
+            str(v).lower() for v in frame[aspect].tolist()
+        ]
+
+
+@pytest.mark.slow
+def test_quickstart_reaches_targets(shared_data_dir: Path, tmp_path: Path) -> None:
+    from acsa.training.config import load_config
+    from acsa.training.run import train
+
+    root = Path(__file__).resolve().parents[1]
+    config = load_config(
+        root / "configs" / "quickstart.yaml",
+        {"data.dir": str(shared_data_dir), "output.dir": str(tmp_path / "quickstart")},
+    )
+    started = time.perf_counter()
+    result = train(config, quiet=True)
+    elapsed = time.perf_counter() - started
+    test = result.metrics["test"]
+    print(
+        f"quickstart: {elapsed:.0f} s, pair F1 {test['pair_f1']:.4f}, "
+        f"aspect F1 {test['aspect_f1']:.4f}"
+    )
+    assert test["pair_f1"] >= 0.83
+    assert test["aspect_f1"] >= 0.86
