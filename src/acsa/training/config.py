@@ -415,7 +415,8 @@ def format_validation_error(exc: ValidationError) -> str:
         key, sign = comparisons[kind]
         return f"{where}: must be {sign} {_num(ctx.get(key))}, got {_num(got)}"
     if kind == "literal_error":
-        return f"{where}: must be one of {ctx.get('expected')}, got {got!r}"
+        expected = str(ctx.get("expected", "")).replace(" or ", ", ")
+        return f"{where}: must be one of {expected}, got {got!r}"
     message = str(error.get("msg", "invalid value"))
     message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     message = message[:1].lower() + message[1:]

@@ -81,6 +81,18 @@ def map_legacy_config(raw: dict[str, Any]) -> tuple[dict[str, Any], str]:
             loss["bins"] = _number(bins)
         if momentum is not None:
             loss["momentum"] = _number(momentum)
+    if mapped_type != "focal":
+        ignored.extend(
+            f"{LEGACY_KEY}.{k}"
+            for k, v in (("focal_gamma", focal_gamma), ("focal_alpha", focal_alpha))
+            if v is not None
+        )
+    if mapped_type != "ghm":
+        ignored.extend(
+            f"{LEGACY_KEY}.{k}"
+            for k, v in (("ghm_bins", bins), ("ghm_momentum", momentum))
+            if v is not None
+        )
     for key in ("unified_weight", "unified_delta", "unified_gamma"):
         if key in ml and mapped_type == "unified_focal":
             loss[key.removeprefix("unified_")] = _number(ml.pop(key))
@@ -95,7 +107,7 @@ def map_legacy_config(raw: dict[str, Any]) -> tuple[dict[str, Any], str]:
     if use_contrastive is False:
         con_weight = 0.0
     if con_weight > 0:
-        contrastive: dict[str, Any] = {"type": "soft"}
+        contrastive: dict[str, Any] = {"type": "soft_contrastive"}
         if temperature is not None:
             contrastive["temperature"] = _number(temperature)
         if base_weight is not None:
