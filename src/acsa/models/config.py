@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 
 class HeadConfig(BaseModel):
@@ -38,9 +38,9 @@ class HeadConfig(BaseModel):
 
 
 class OfflineModelConfig(BaseModel):
-    """The offline default: syllable embeddings with character n-gram features, a
-    bidirectional GRU, per-aspect attention plus max/mean pooling, and a bag of
-    word uni/bi-gram embeddings beside it.
+    """The offline default: syllable embeddings enriched with character n-grams, a
+    sequence layer (dilated residual CNN by default, or a BiGRU), per-aspect
+    attention plus max/mean pooling, and a bag of word uni/bi-gram embeddings beside it.
 
     Args:
         lowercase: lowercase texts before tokenizing (Unicode NFC is always applied).
@@ -48,17 +48,20 @@ class OfflineModelConfig(BaseModel):
         min_count: a token seen fewer times in the training texts maps to ``<unk>``
             (its character n-grams still describe it).
         embedding_dim: width of token, character n-gram and bag embeddings.
-        char_ngram_min, char_ngram_max: lengths of the hashed character n-grams of
-            each token (with boundary marks); ``char_buckets`` = hash table rows
-            (0 disables character features).
-        max_char_ngrams: cap on the character n-grams kept per token.
+        char_ngram_min, char_ngram_max: lengths of the character n-grams of each
+            token (with boundary marks); ``char_ngram_max: 0`` disables them.
+        char_min_count: minimum training count of a character n-gram to get a row.
         bag_ngram_max: word n-gram orders in the bag path (1 = unigrams,
             2 = uni+bigrams, 0 disables the bag path).
         bag_min_count: minimum training count of a bag n-gram to get its own row.
-        rnn_hidden: GRU hidden size per direction.
-        rnn_layers: stacked GRU layers.
+        sequence: ``cnn`` (fast on CPU), ``gru`` (bidirectional) or ``none``
+            (bag of embeddings only).
+        hidden_size: width of the sequence states (CNN channels; the GRU uses
+            ``hidden_size // 2`` per direction).
+        num_layers: CNN layers (dilation doubles per layer) or stacked GRU layers.
+        kernel_size: CNN kernel width (odd).
         aspect_attention: add one attention-pooled context vector per aspect.
-        embedding_dropout: dropout on token representations before the GRU.
+        embedding_dropout: dropout on token representations and between layers.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -67,18 +70,32 @@ class OfflineModelConfig(BaseModel):
     lowercase: bool = True
     max_length: int = Field(default=200, ge=8, le=4096)
     min_count: int = Field(default=1, ge=1)
-    embedding_dim: int = Field(default=160, ge=8, le=2048)
+    embedding_dim: int = Field(default=128, ge=8, le=2048)
     char_ngram_min: int = Field(default=2, ge=1, le=8)
-    char_ngram_max: int = Field(default=4, ge=1, le=8)
-    char_buckets: int = Field(default=65536, ge=0, le=4_194_304)
-    max_char_ngrams: int = Field(default=24, ge=1, le=256)
+    char_ngram_max: int = Field(default=4, ge=0, le=8)
+    char_min_count: int = Field(default=2, ge=1)
     bag_ngram_max: int = Field(default=2, ge=0, le=3)
     bag_min_count: int = Field(default=2, ge=1)
-    rnn_hidden: int = Field(default=128, ge=8, le=2048)
-    rnn_layers: int = Field(default=1, ge=1, le=4)
+    sequence: Literal["cnn", "gru", "none"] = "cnn"
+    hidden_size: int = Field(default=256, ge=8, le=4096)
+    num_layers: int = Field(default=2, ge=1, le=8)
+    kernel_size: int = Field(default=3, ge=1, le=15)
     aspect_attention: bool = True
     embedding_dropout: float = Field(default=0.25, ge=0.0, lt=1.0)
     head: HeadConfig = Field(default_factory=HeadConfig)
+
+    @model_validator(mode="after")
+    def _check_ranges(self) -> OfflineModelConfig:
+        if self.kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd, got {self.kernel_size}")
+        if 0 < self.char_ngram_max < self.char_ngram_min:
+            raise ValueError(
+                f"char_ngram_max ({self.char_ngram_max}) must be 0 or >= char_ngram_min"
+                f" ({self.char_ngram_min})"
+            )
+        if self.sequence == "gru" and self.hidden_size % 2:
+            raise ValueError(f"hidden_size must be even for sequence: gru, got {self.hidden_size}")
+        return self
 
 
 class HuggingFaceModelConfig(BaseModel):

@@ -3,8 +3,9 @@
 Fitted on the training texts only. Features per text:
 
 * ``input_ids``: token ids (``0`` pad, ``1`` unknown), at most ``max_length``;
-* ``char_ids`` / ``char_counts``: hashed character n-gram ids of every token,
-  flattened, and how many belong to each token (ids start at 1, 0 is padding);
+* ``char_ids`` / ``char_counts``: ids of the known character n-grams of every
+  token, flattened, and how many belong to each token (ids start at 1, 0 is
+  padding; n-grams unseen in training are dropped);
 * ``bag_ids``: ids of the word 1..n-grams seen at least ``bag_min_count`` times in
   training (``1`` when none is known).
 
@@ -25,7 +26,7 @@ import torch
 from acsa.errors import CheckpointError
 from acsa.models.config import OfflineModelConfig
 from acsa.models.featurizer import Features, Featurizer, pad_2d
-from acsa.models.text import char_ngrams, stable_hash, tokenize, word_ngrams
+from acsa.models.text import char_ngrams, tokenize, word_ngrams
 
 FEATURIZER_FILE = "featurizer.json"
 PAD, UNK = 0, 1
@@ -33,12 +34,13 @@ _FORMAT_VERSION = 1
 
 
 class OfflineFeaturizer(Featurizer):
-    """Vocabulary + hashing featurizer for :class:`~acsa.models.offline_encoder.OfflineEncoder`.
+    """Vocabulary featurizer for :class:`~acsa.models.offline_encoder.OfflineEncoder`.
 
     Args:
         config: the offline model config (tokenization and feature options).
         vocab: token strings for ids 2.. (from :meth:`fit`).
         bag_vocab: word n-gram strings for bag ids 2.. (from :meth:`fit`).
+        char_vocab: character n-gram strings for char ids 1.. (from :meth:`fit`).
     """
 
     kind = "offline"
@@ -48,12 +50,15 @@ class OfflineFeaturizer(Featurizer):
         config: OfflineModelConfig,
         vocab: Sequence[str] = (),
         bag_vocab: Sequence[str] = (),
+        char_vocab: Sequence[str] = (),
     ) -> None:
         self.config = config
         self.vocab = list(vocab)
         self.bag_vocab = list(bag_vocab)
         self._token_index = {t: i + 2 for i, t in enumerate(self.vocab)}
+        self.char_vocab = list(char_vocab)
         self._bag_index = {g: i + 2 for i, g in enumerate(self.bag_vocab)}
+        self._char_index = {g: i + 1 for i, g in enumerate(self.char_vocab)}
         self._char_cache: dict[str, list[int]] = {}
 
     # sizes the encoder needs
@@ -67,7 +72,11 @@ class OfflineFeaturizer(Featurizer):
 
     @property
     def char_size(self) -> int:
-        return self.config.char_buckets + 1 if self.config.char_buckets > 0 else 0
+        return len(self.char_vocab) + 1 if self.uses_chars else 0
+
+    @property
+    def uses_chars(self) -> bool:
+        return self.config.char_ngram_max > 0
 
     @classmethod
     def fit(cls, config: OfflineModelConfig, texts: Sequence[str]) -> OfflineFeaturizer:
@@ -79,27 +88,24 @@ class OfflineFeaturizer(Featurizer):
             token_counts.update(tokens)
             if config.bag_ngram_max > 0:
                 bag_counts.update(set(word_ngrams(tokens, config.bag_ngram_max)))
-        # sorted by count then string so the ids do not depend on hash seeds or text order
-        vocab = [
-            t
-            for t, c in sorted(token_counts.items(), key=lambda x: (-x[1], x[0]))
-            if c >= config.min_count
-        ]
-        bag_vocab = [
-            g
-            for g, c in sorted(bag_counts.items(), key=lambda x: (-x[1], x[0]))
-            if c >= config.bag_min_count
-        ]
-        return cls(config, vocab, bag_vocab)
+        char_counts: Counter[str] = Counter()
+        if config.char_ngram_max > 0:
+            for token, count in token_counts.items():
+                for gram in set(char_ngrams(token, config.char_ngram_min, config.char_ngram_max)):
+                    char_counts[gram] += count
+        return cls(
+            config,
+            _frequent(token_counts, config.min_count),
+            _frequent(bag_counts, config.bag_min_count),
+            _frequent(char_counts, config.char_min_count),
+        )
 
     def _chars(self, token: str) -> list[int]:
         ids = self._char_cache.get(token)
         if ids is None:
             cfg = self.config
-            ids = [
-                stable_hash(g) % cfg.char_buckets + 1
-                for g in char_ngrams(token, cfg.char_ngram_min, cfg.char_ngram_max)
-            ][: cfg.max_char_ngrams]
+            grams = char_ngrams(token, cfg.char_ngram_min, cfg.char_ngram_max)
+            ids = [i for i in map(self._char_index.get, grams) if i is not None]
             if len(self._char_cache) < 500_000:
                 self._char_cache[token] = ids
         return ids
@@ -111,7 +117,7 @@ class OfflineFeaturizer(Featurizer):
             tokens = tokenize(text, cfg.lowercase)[: cfg.max_length]
             input_ids = [self._token_index.get(t, UNK) for t in tokens] or [UNK]
             feats: Features = {"input_ids": input_ids}
-            if cfg.char_buckets > 0:
+            if self.uses_chars:
                 char_ids: list[int] = []
                 counts: list[int] = []
                 for t in tokens:
@@ -133,7 +139,7 @@ class OfflineFeaturizer(Featurizer):
     def collate(self, features: Sequence[Features]) -> dict[str, torch.Tensor]:
         input_ids = pad_2d([f["input_ids"] for f in features])
         batch = {"input_ids": input_ids, "attention_mask": (input_ids != PAD).long()}
-        if self.config.char_buckets > 0:
+        if self.uses_chars:
             width = input_ids.shape[1]
             k = max([1, *(max(f["char_counts"]) for f in features)])
             chars = torch.zeros((len(features), width, k), dtype=torch.long)
@@ -158,6 +164,7 @@ class OfflineFeaturizer(Featurizer):
             "config": self.config.model_dump(mode="json"),
             "vocab": self.vocab,
             "bag_vocab": self.bag_vocab,
+            "char_vocab": self.char_vocab,
         }
         path.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
 
@@ -170,10 +177,16 @@ class OfflineFeaturizer(Featurizer):
             payload = json.loads(path.read_text(encoding="utf-8"))
             config = OfflineModelConfig.model_validate(payload["config"])
             vocab, bag_vocab = payload["vocab"], payload["bag_vocab"]
-            if not all(isinstance(v, list) for v in (vocab, bag_vocab)):
+            char_vocab = payload["char_vocab"]
+            if not all(isinstance(v, list) for v in (vocab, bag_vocab, char_vocab)):
                 raise TypeError("vocabularies must be lists")
         except Exception as exc:  # any decoding/validation problem means a corrupt file
             raise CheckpointError(
                 f"{path}: unreadable featurizer file ({type(exc).__name__}); save the model again"
             ) from None
-        return cls(config, vocab, bag_vocab)
+        return cls(config, vocab, bag_vocab, char_vocab)
+
+
+def _frequent(counts: Counter[str], min_count: int) -> list[str]:
+    # sorted by count then string: ids independent of hash seeds and text order
+    return [g for g, c in sorted(counts.items(), key=lambda x: (-x[1], x[0])) if c >= min_count]

@@ -2,15 +2,13 @@
 
 Vietnamese writes one syllable per space-separated unit, so a review splits into
 syllables and punctuation marks; multi-syllable words are recovered by the
-bigram features. Hashing uses CRC32, which is stable across processes and
-platforms (Python's ``hash`` of a string is salted per process).
+bigram features and by the sequence layer.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-import zlib
 from collections.abc import Iterator
 
 _TOKEN_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
@@ -25,11 +23,6 @@ def normalize(text: str, lowercase: bool = True) -> str:
 def tokenize(text: str, lowercase: bool = True) -> list[str]:
     """Split a review into syllables/words and single punctuation marks."""
     return _TOKEN_RE.findall(normalize(text, lowercase))
-
-
-def stable_hash(text: str) -> int:
-    """A 32-bit hash that is the same in every process (unlike ``hash``)."""
-    return zlib.crc32(text.encode("utf-8"))
 
 
 def char_ngrams(token: str, n_min: int, n_max: int) -> Iterator[str]:

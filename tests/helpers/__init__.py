@@ -1,0 +1,1 @@
+"""Test helpers that build small local artefacts (no downloads)."""
