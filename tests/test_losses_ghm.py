@@ -225,3 +225,13 @@ def test_two_process_gloo_matches_one_process(tmp_path):
     torch.testing.assert_close(got, expected)
     torch.testing.assert_close(out[0][1], single.ema_counts)
     torch.testing.assert_close(out[1][1], single.ema_counts)
+
+
+@pytest.mark.parametrize("use_sigmoid", [False, True])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_analytic_backward_passes_gradcheck(use_sigmoid, reduction):
+    # Eval mode: the weights depend on the batch only, so they are constant under
+    # gradcheck's small perturbations (no g sits on a bin edge here).
+    loss = GHMCLoss(bins=10, momentum=0.5, use_sigmoid=use_sigmoid, reduction=reduction).eval()
+    logits, targets, mask = next(batches(1, b=4))
+    assert torch.autograd.gradcheck(lambda x: loss(x, targets, mask), (logits.requires_grad_(),))

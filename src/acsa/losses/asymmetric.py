@@ -40,19 +40,25 @@ def asymmetric_loss(
     if not 0.0 <= clip < 1.0:
         raise ValueError(f"clip must be in [0, 1), got {clip}")
     logits, targets, mask = prepare(logits, targets, mask)
-    pos = F.one_hot(targets, logits.shape[-1]).bool()
-    # log p and log(1 - p) straight from the logits: exact for |x| up to 1e4.
-    log_p = F.logsigmoid(logits)
+    index = targets.unsqueeze(-1)
     if clip > 0:
-        prob_neg = (torch.sigmoid(logits) - clip).clamp_min(0)
-        # 1 - p_m = min(sigmoid(-x) + clip, 1) >= clip, so the log stays finite.
-        log_not_p = torch.log((torch.sigmoid(-logits) + clip).clamp_max(1.0))
+        prob_neg = (torch.sigmoid(logits) - clip).clamp_min_(0)
+        # 1 - p_m >= clip, so the log stays finite for any logit.
+        log_not_p = torch.log1p(-prob_neg)
     else:
         prob_neg = torch.sigmoid(logits)
+        # log(1 - p) straight from the logits: exact for |x| up to 1e4.
         log_not_p = F.logsigmoid(-logits)
-    loss_pos = safe_pow(torch.sigmoid(-logits), gamma_pos) * log_p
     loss_neg = safe_pow(prob_neg, gamma_neg) * log_not_p
-    per_cell = -torch.where(pos, loss_pos, loss_neg).sum(-1)
+    # The negative term over all classes, with the target class zeroed; the
+    # positive term is computed for the target logit only ([B, A], not [B, A, C]).
+    is_pos = torch.zeros_like(logits, dtype=torch.bool).scatter_(-1, index, True)
+    loss_neg = loss_neg.masked_fill(is_pos, 0.0).sum(-1)
+    logit_t = logits.gather(-1, index).squeeze(-1)
+    loss_pos = F.logsigmoid(logit_t)
+    if gamma_pos != 0:
+        loss_pos = loss_pos * safe_pow(torch.sigmoid(-logit_t), gamma_pos)
+    per_cell = -(loss_neg + loss_pos)
     return reduce_cells(per_cell, mask, reduction)
 
 

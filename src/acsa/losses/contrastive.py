@@ -38,13 +38,17 @@ def _check(embeddings: Tensor, targets: Tensor, mask: Tensor | None) -> None:
         raise ValueError(f"mask must have shape {tuple(targets.shape)}, got {tuple(mask.shape)}")
 
 
-def _agreement(targets: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
-    """``(agree, both)``: per pair, aspects with equal labels / labelled in both; ``[B, B]``."""
-    num_classes = int(targets.max().item()) + 1 if targets.numel() else 1
+def _onehot(targets: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
+    """``(onehot [B, A, C], valid [B, A])`` as floats, unlabelled cells all zero."""
     safe = targets.clamp_min(0)
-    onehot = F.one_hot(safe, max(num_classes, 1)).float()
-    valid = torch.ones_like(safe, dtype=torch.float32) if mask is None else mask.float()
-    onehot = onehot * valid.unsqueeze(-1)
+    num_classes = int(safe.max().item()) + 1 if safe.numel() else 1
+    valid = torch.ones(safe.shape, device=safe.device) if mask is None else mask.float()
+    onehot = F.one_hot(safe, num_classes).float() * valid.unsqueeze(-1)
+    return onehot, valid
+
+
+def _agreement(onehot: Tensor, valid: Tensor) -> tuple[Tensor, Tensor]:
+    """``(agree, both)``: per pair, aspects with equal labels / labelled in both; ``[B, B]``."""
     flat = onehot.flatten(1)
     return flat @ flat.t(), valid @ valid.t()
 
@@ -88,7 +92,7 @@ def multilabel_supcon_loss(
     # float32 and no autocast: bf16 similarities divided by a small temperature
     # lose the differences that the loss is about.
     with torch.autocast(embeddings.device.type, enabled=False):
-        agree, both = _agreement(targets.long(), mask)
+        agree, both = _agreement(*_onehot(targets.long(), mask))
         weights = agree / both.clamp_min(1)
         return _weighted_log_prob_loss(embeddings, weights, temperature)
 
@@ -117,13 +121,13 @@ def soft_contrastive_loss(
     _check(embeddings, targets, mask)
     with torch.autocast(embeddings.device.type, enabled=False):
         targets = targets.long()
-        agree, both = _agreement(targets, mask)
-        non_neutral = targets != neutral_index
-        if mask is not None:
-            non_neutral = non_neutral & mask
-        # A match on a non-neutral label implies both labels are non-neutral.
-        sel = F.one_hot(targets.clamp_min(0), int(targets.max().item()) + 1).float()
-        sel = (sel * non_neutral.unsqueeze(-1)).flatten(1)
+        onehot, valid = _onehot(targets, mask)
+        agree, both = _agreement(onehot, valid)
+        # A match on a non-neutral label: drop the neutral class before matching.
+        if 0 <= neutral_index < onehot.shape[-1]:
+            onehot = onehot.clone()
+            onehot[..., neutral_index] = 0
+        sel = onehot.flatten(1)
         agree_non_neutral = sel @ sel.t()
         score = (agree + extra_weight * agree_non_neutral) / both.clamp_min(1)
         weights = base_weight + score

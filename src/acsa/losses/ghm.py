@@ -114,10 +114,11 @@ class GHMCLoss(nn.Module):
             )
         return _GHMCFunction.apply(logits, targets, mask, self)
 
-    def _weights(self, g: Tensor, mask: Tensor | None) -> Tensor:
-        """Per-sample weights, 0 for masked samples; divided by N for reduction 'mean'."""
+    def _weights(self, g_scaled: Tensor, mask: Tensor | None) -> Tensor:
+        """Per-sample weights from ``g * bins``; 0 for masked samples, over N for 'mean'."""
         size = self.ema_counts.numel()
-        index = ghm_bin_index(g, self.bins)
+        # Same rule as ghm_bin_index; the caller has already multiplied by M.
+        index = g_scaled.long().clamp_max_(self.bins - 1)
         if self.per_aspect:
             # Aspect is the last dim of [B, A] (softmax) and the middle one of [B, A, C].
             index = index + (self._offsets.view(-1, 1) if index.dim() == 3 else self._offsets)
@@ -154,8 +155,8 @@ class GHMCLoss(nn.Module):
             if self.reduction == "mean":
                 table = table / counts.sum().clamp_min(1)
         table = table.view(-1)
-        if table.dtype != g.dtype:
-            table = table.to(g.dtype)
+        if table.dtype != g_scaled.dtype:
+            table = table.to(g_scaled.dtype)
         if mask is not None:
             table = F.pad(table, (0, 1))
         return torch.take(table, index)
@@ -177,14 +178,15 @@ class _GHMCFunction(torch.autograd.Function):
             ce = F.binary_cross_entropy_with_logits(logits, onehot, reduction="none")
             diff = torch.sigmoid(logits).sub_(onehot)  # dBCE/dx = p - y
             weight = loss._weights(
-                diff.abs(), None if mask is None else mask.unsqueeze(-1).expand_as(diff)
+                diff.abs().mul_(loss.bins),
+                None if mask is None else mask.unsqueeze(-1).expand_as(diff),
             )
             ctx.save_for_backward(diff, weight)
         else:
             log_p = torch.log_softmax(logits, dim=-1)
             log_pt = log_p.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
             pt_minus_one = torch.expm1(log_pt)  # -g, accurate near p_t = 1
-            weight = loss._weights(pt_minus_one.neg(), mask)
+            weight = loss._weights(pt_minus_one * -loss.bins, mask)
             ce = log_pt.neg_()
             ctx.save_for_backward(log_p, targets, pt_minus_one, weight)
         ctx.sigmoid = loss.use_sigmoid

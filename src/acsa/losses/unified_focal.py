@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._common import check_reduction, lift_2d, prepare, reduce_cells, safe_pow
@@ -37,6 +36,57 @@ def _rare_flags(rare_classes: Sequence[int] | None, num_classes: int, device) ->
                 raise ValueError(f"rare class {c} is out of range for {num_classes} classes")
         flags[list(rare_classes)] = True
     return flags
+
+
+def _focal_part(
+    log_pt: Tensor, targets: Tensor, rare: Tensor, delta: float, gamma: float
+) -> Tensor:
+    """Per-cell ``L_aF`` from the log-probability of the target class."""
+    focal = safe_pow(-torch.expm1(log_pt), gamma)
+    factor = torch.where(rare[targets], delta, (1 - delta) * focal)
+    return -log_pt * factor
+
+
+def _tversky_part(
+    log_p: Tensor,
+    log_pt: Tensor,
+    targets: Tensor,
+    mask: Tensor | None,
+    rare: Tensor,
+    delta: float,
+    gamma: float,
+    epsilon: float,
+) -> Tensor:
+    """Batch-level ``L_aFT`` from the log-probabilities ``[B, A, C]``."""
+    num_aspects, num_classes = log_p.shape[1], log_p.shape[2]
+    prob, prob_t = log_p.exp(), log_pt.exp()
+    if mask is None:
+        cells = torch.ones_like(prob_t)
+        aspect_has_cells = None
+    else:
+        cells = mask.to(prob_t.dtype)
+        prob, prob_t = prob * cells.unsqueeze(-1), prob_t * cells
+        aspect_has_cells = mask.any(0)
+    index = targets.t()
+    # Soft counts per (aspect, class) from the per-cell target probability, without
+    # materializing a one-hot [B, A, C] tensor.
+    tp = prob_t.new_zeros(num_aspects, num_classes).scatter_add(1, index, prob_t.t())
+    with torch.no_grad():
+        n_true = cells.new_zeros(num_aspects, num_classes).scatter_add(1, index, cells.t())
+    # TP + delta FN + (1 - delta) FP = delta * n_true + (1 - delta) * sum(p): TP cancels.
+    denominator = (1 - delta) * prob.sum(0) + (delta * n_true + epsilon)
+    one_minus = (1 - (tp + epsilon) / denominator).clamp_min(0)
+    term = torch.where(rare, safe_pow(one_minus, 1 - gamma), one_minus)
+    if aspect_has_cells is None:
+        return term.mean()
+    # Aspects without any valid cell contribute nothing (an all-masked batch gives 0).
+    term = torch.where(aspect_has_cells.unsqueeze(-1), term, 0.0)
+    return term.sum() / (aspect_has_cells.sum() * num_classes).clamp_min(1)
+
+
+def _log_probs(logits: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+    log_p = torch.log_softmax(logits, dim=-1)
+    return log_p, log_p.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
 
 
 def asymmetric_focal_loss(
@@ -59,11 +109,9 @@ def asymmetric_focal_loss(
     """
     check_reduction(reduction)
     logits, targets, mask = prepare(logits, targets, mask)
-    rare = _rare_flags(rare_classes, logits.shape[-1], logits.device)[targets]
-    log_pt = torch.log_softmax(logits, dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-    focal = safe_pow(-torch.expm1(log_pt), gamma)
-    factor = torch.where(rare, delta, (1 - delta) * focal)
-    return reduce_cells(-log_pt * factor, mask, reduction)
+    rare = _rare_flags(rare_classes, logits.shape[-1], logits.device)
+    _, log_pt = _log_probs(logits, targets)
+    return reduce_cells(_focal_part(log_pt, targets, rare, delta, gamma), mask, reduction)
 
 
 def asymmetric_focal_tversky_loss(
@@ -85,26 +133,9 @@ def asymmetric_focal_tversky_loss(
         epsilon: smoothing of the Tversky index.
     """
     logits, targets, mask = prepare(logits, targets, mask)
-    num_classes = logits.shape[-1]
-    prob = torch.softmax(logits, dim=-1)
-    onehot = F.one_hot(targets, num_classes).to(prob)
-    if mask is not None:
-        valid = mask.unsqueeze(-1).to(prob)
-        prob_v, onehot = prob * valid, onehot * valid
-        aspect_has_cells = mask.any(0)
-    else:
-        prob_v = prob
-        aspect_has_cells = torch.ones(logits.shape[1], dtype=torch.bool, device=logits.device)
-    tp = (onehot * prob_v).sum(0)
-    fn = (onehot - onehot * prob_v).sum(0)
-    fp = (prob_v - onehot * prob_v).sum(0)
-    tversky = (tp + epsilon) / (tp + delta * fn + (1 - delta) * fp + epsilon)
-    rare = _rare_flags(rare_classes, num_classes, logits.device)
-    one_minus = (1 - tversky).clamp_min(0)
-    term = torch.where(rare, safe_pow(one_minus, 1 - gamma), one_minus)
-    # Aspects without any valid cell contribute nothing (an all-masked batch gives 0).
-    term = torch.where(aspect_has_cells.unsqueeze(-1), term, 0.0)
-    return term.sum() / (aspect_has_cells.sum() * num_classes).clamp_min(1)
+    rare = _rare_flags(rare_classes, logits.shape[-1], logits.device)
+    log_p, log_pt = _log_probs(logits, targets)
+    return _tversky_part(log_p, log_pt, targets, mask, rare, delta, gamma, epsilon)
 
 
 class UnifiedFocalLoss(nn.Module):
@@ -150,20 +181,29 @@ class UnifiedFocalLoss(nn.Module):
 
     def forward(self, logits: Tensor, targets: Tensor, mask: Tensor | None = None) -> Tensor:
         logits, targets, mask, lifted = lift_2d(logits, targets, mask)
-        per_cell = 0.0
+        logits, targets, mask = prepare(logits, targets, mask)
+        rare = _rare_flags(self.rare_classes, logits.shape[-1], logits.device)
+        # One log-softmax feeds both parts.
+        log_p, log_pt = _log_probs(logits, targets)
+        reduction = self.reduction
+        out: Tensor | float = 0.0
         if self.weight > 0:
-            focal = asymmetric_focal_loss(
-                logits, targets, mask, self.delta, self.gamma, self.rare_classes, "none"
-            )
-            per_cell = self.weight * focal
+            focal = _focal_part(log_pt, targets, rare, self.delta, self.gamma)
+            out = reduce_cells(self.weight * focal, mask, reduction)
         if self.weight < 1:
-            tversky = asymmetric_focal_tversky_loss(
-                logits, targets, mask, self.delta, self.gamma_tversky, self.rare_classes,
-                self.epsilon,
+            tversky = (1 - self.weight) * _tversky_part(
+                log_p, log_pt, targets, mask, rare, self.delta, self.gamma_tversky, self.epsilon
             )
-            per_cell = per_cell + (1 - self.weight) * tversky.expand(targets.shape)
-        out = reduce_cells(per_cell, mask, self.reduction)
-        return out.squeeze(1) if lifted and self.reduction == "none" else out
+            # The batch-level part counts once per valid cell (0 on an all-masked batch).
+            if reduction == "none":
+                out = out + reduce_cells(tversky.expand(targets.shape), mask, "none")
+            elif reduction == "sum":
+                valid = targets.numel() if mask is None else mask.sum()
+                out = out + tversky * valid
+            else:
+                out = out + tversky
+        assert isinstance(out, Tensor)
+        return out.squeeze(1) if lifted and reduction == "none" else out
 
 
 class AsymmetricFocalLoss(UnifiedFocalLoss):
