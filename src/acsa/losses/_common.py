@@ -36,9 +36,10 @@ def prepare(
         )
     # float32 inside: bf16/fp16 probabilities underflow and the log loses its precision.
     # float64 input stays float64 (gradcheck, reference computations).
-    if logits.dtype != torch.float64:
+    if logits.dtype not in (torch.float32, torch.float64):
         logits = logits.float()
-    targets = targets.long()
+    if targets.dtype != torch.long:
+        targets = targets.long()
     if mask is not None:
         if mask.shape != targets.shape:
             raise ValueError(
