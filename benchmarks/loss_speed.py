@@ -82,9 +82,9 @@ def interleaved_ratio(
     return ratio, statistics.median(ref), statistics.median(cand)
 
 
-def run(repeats: int) -> tuple[list[str], list[str]]:
+def run(repeats: int, only: str | None = None) -> tuple[list[str], list[str]]:
     torch.manual_seed(0)
-    names = list(CLASSIFICATION)
+    names = [n for n in CLASSIFICATION if only is None or only in n]
     header = "| loss | " + " | ".join(f"B={b}" for b, _, _ in SHAPES) + " |"
     rows = [header, "|" + "---|" * (len(SHAPES) + 1)]
     ce_row = ["F.cross_entropy (reference, us)"]
@@ -117,6 +117,8 @@ def run(repeats: int) -> tuple[list[str], list[str]]:
     emb = torch.randn(256, 128, requires_grad=True)
     targets = torch.randint(0, 4, (256, 11))
     for name, cfg in CONTRASTIVE.items():
+        if only is not None and only not in name:
+            continue
         loss = build_loss(dict(cfg))
         samples = [
             _step(lambda loss=loss: loss(emb, targets), emb, 5) for _ in range(max(5, repeats))
@@ -130,9 +132,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=41, help="timed samples per pair")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--write-docs", action="store_true", help="update docs/BENCHMARKS.md")
+    parser.add_argument("--only", help="time only the losses whose name contains this")
     args = parser.parse_args()
+    if args.write_docs and args.only:
+        parser.error("--write-docs needs the full table; drop --only")
     torch.set_num_threads(args.threads)
-    rows, con_rows = run(args.repeats)
+    rows, con_rows = run(args.repeats, args.only)
     command = f"python benchmarks/loss_speed.py --repeats {args.repeats} --threads {args.threads}"
     text = "\n".join(rows) + "\n\n" + "\n".join(con_rows)
     print(text)

@@ -120,8 +120,8 @@ class GHMCLoss(nn.Module):
         # Same rule as ghm_bin_index; the caller has already multiplied by M.
         index = g_scaled.long().clamp_max_(self.bins - 1)
         if self.per_aspect:
-            # Aspect is the last dim of [B, A] (softmax) and the middle one of [B, A, C].
-            index = index + (self._offsets.view(-1, 1) if index.dim() == 3 else self._offsets)
+            # Samples are [B, A, 1] (softmax) or [B, A, C] (sigmoid): aspect is dim 1.
+            index = index + self._offsets.view(-1, 1)
         if mask is not None:
             # Masked samples go to an extra slot that is counted, then dropped.
             index = index.masked_fill(~mask, size)
@@ -183,28 +183,30 @@ class _GHMCFunction(torch.autograd.Function):
             )
             ctx.save_for_backward(diff, weight)
         else:
+            # Per-cell tensors keep a trailing dim of 1 ([B, A, 1]) so that the
+            # backward pass needs no reshaping.
+            index = targets.unsqueeze(-1)
             log_p = torch.log_softmax(logits, dim=-1)
-            log_pt = log_p.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+            log_pt = log_p.gather(-1, index)
             pt_minus_one = torch.expm1(log_pt)  # -g, accurate near p_t = 1
-            weight = loss._weights(pt_minus_one * -loss.bins, mask)
+            weight = loss._weights(
+                pt_minus_one * -loss.bins, None if mask is None else mask.unsqueeze(-1)
+            )
             ce = log_pt.neg_()
-            ctx.save_for_backward(log_p, targets, pt_minus_one, weight)
+            ctx.save_for_backward(log_p, index, pt_minus_one, weight)
         ctx.sigmoid = loss.use_sigmoid
         ctx.reduction = reduction
         if reduction == "none":
-            out = ce * weight
-            return out.sum(-1) if loss.use_sigmoid else out
+            return (ce * weight).sum(-1)
         return torch.dot(ce.view(-1), weight.view(-1))
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        if ctx.reduction == "none":
-            scale = grad.unsqueeze(-1) if ctx.sigmoid else grad
-        else:
-            scale = grad
+        scale = grad.unsqueeze(-1) if ctx.reduction == "none" else grad
         if ctx.sigmoid:
             diff, weight = ctx.saved_tensors
             return diff * (weight * scale), None, None, None
-        log_p, targets, pt_minus_one, weight = ctx.saved_tensors
-        grad_logits = log_p.exp().scatter_(-1, targets.unsqueeze(-1), pt_minus_one.unsqueeze(-1))
-        return grad_logits.mul_((weight * scale).unsqueeze(-1)), None, None, None
+        log_p, index, pt_minus_one, weight = ctx.saved_tensors
+        # d CE / d logits = softmax - onehot; the target entry is p_t - 1.
+        grad_logits = log_p.exp().scatter_(-1, index, pt_minus_one)
+        return grad_logits.mul_(weight * scale), None, None, None
