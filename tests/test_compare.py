@@ -288,3 +288,20 @@ def test_predictions_csv_round_trip(tmp_path: Path) -> None:
     np.testing.assert_array_equal(p, pred)
     np.testing.assert_array_equal(m, mask)
     np.testing.assert_array_equal(g[mask], gold[mask])
+
+
+def test_shared_overrides_are_validated_and_flattened(tmp_path: Path) -> None:
+    path = tmp_path / "v.yaml"
+    path.write_text(
+        "overrides:\n  model: {hidden_size: 64}\n  training.batch_size: 64\n"
+        "variants:\n  - {name: a, loss: {type: cross_entropy}}\n",
+        encoding="utf-8",
+    )
+    assert load_variants(path).overrides == {"model.hidden_size": 64, "training.batch_size": 64}
+    for bad in ("loss: {type: focal}", "training.seed: 3", "output: {dir: x}"):
+        path.write_text(
+            f"overrides: {{{bad}}}\nvariants:\n  - {{name: a, loss: {{type: cross_entropy}}}}\n",
+            encoding="utf-8",
+        )
+        with pytest.raises(ConfigError, match="not allowed here"):
+            load_variants(path)

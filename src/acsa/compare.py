@@ -24,7 +24,7 @@ import re
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import partial
@@ -36,7 +36,7 @@ import numpy as np
 import typer
 import yaml
 
-from acsa.errors import AcsaError, ConfigError, DataError
+from acsa.errors import AcsaError, ConfigError, DataError, TrainingError
 from acsa.evaluation.significance import (
     BOOTSTRAP_METHOD,
     TTEST_METHOD,
@@ -61,7 +61,9 @@ PREDICTIONS_FILE = "test_predictions.npz"
 DONE_FILE = "done"
 ERROR_FILE = "error.txt"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
-_TOP_KEYS = {"variants", "epochs", "baseline", "description"}
+_TOP_KEYS = {"variants", "epochs", "baseline", "description", "overrides"}
+# owned by the harness (seed, output folder) or by each variant (loss)
+_RESERVED_OVERRIDES = ("loss", "output", "training.seed")
 _VARIANT_KEYS = {"name", "loss", "description"}
 
 
@@ -82,6 +84,7 @@ class VariantsFile:
     epochs: int | None = None
     baseline: str | None = None
     source: Path | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
 
     def names(self) -> list[str]:
         return [v.name for v in self.variants]
@@ -152,6 +155,8 @@ def load_variants(path: str | Path) -> VariantsFile:
 
         epochs: 8            # optional default budget for every variant
         baseline: focal      # optional, overridden by --baseline
+        overrides:           # optional, applied to the base config for every variant
+          model.hidden_size: 64
         variants:
           - name: focal
             loss: {type: focal, gamma: 2.0}
@@ -220,7 +225,33 @@ def load_variants(path: str | Path) -> VariantsFile:
         raise ConfigError(
             f"{path}: baseline {baseline!r} is not one of the variants {sorted(seen)}"
         )
-    return VariantsFile(tuple(variants), epochs, baseline, path)
+    overrides = _flatten_overrides(data.get("overrides"), path)
+    return VariantsFile(tuple(variants), epochs, baseline, path, overrides)
+
+
+def _flatten_overrides(raw: object, path: Path) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: overrides: expected a mapping of config keys to values")
+    flat: dict[str, Any] = {}
+
+    def walk(node: Mapping[str, Any], prefix: str) -> None:
+        for key, value in node.items():
+            dotted = f"{prefix}{key}"
+            if isinstance(value, dict) and value:
+                walk(value, dotted + ".")
+            else:
+                flat[dotted] = value
+
+    walk(raw, "")
+    for key in flat:
+        if any(key == r or key.startswith(r + ".") for r in _RESERVED_OVERRIDES):
+            raise ConfigError(
+                f"{path}: overrides.{key}: not allowed here (the loss belongs to each variant; "
+                "seeds and output folders to --seeds and --output)"
+            )
+    return flat
 
 
 # ---------------------------------------------------------------- run storage
@@ -381,10 +412,12 @@ def _run_all(
         initializer=_init_worker,
         initargs=(threads,),
     ) as pool:
-        futures: list[tuple[Future[RunRecord], Variant, int, Path, str]] = [
-            (pool.submit(_execute, run_one, v, s, o), v, s, o, fp) for v, s, o, fp in tasks
-        ]
-        for i, (future, variant, seed, out, fp) in enumerate(futures, start=1):
+        futures: dict[Future[RunRecord], tuple[Variant, int, Path, str]] = {
+            pool.submit(_execute, run_one, v, s, o): (v, s, o, fp) for v, s, o, fp in tasks
+        }
+        # saved as each finishes, so an interrupted comparison keeps every finished run
+        for i, future in enumerate(as_completed(futures), start=1):
+            variant, seed, out, fp = futures[future]
             try:
                 record = future.result()
             except BrokenProcessPool as exc:
@@ -570,6 +603,9 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         f"seeds {report.get('seeds')}, epochs {report.get('epochs') or 'as configured'}, "
         f"baseline `{base}`."
     )
+    if report.get("overrides"):
+        shared = ", ".join(f"`{k}: {v}`" for k, v in report["overrides"].items())
+        lines.append(f"Shared by every variant: {shared}.")
     lines.append("")
     lines.append(f"Verdict rule: {report['verdict_rule']}.")
     lines.append(
@@ -730,11 +766,12 @@ def compare(
     if run_one is None:
         if config is None:
             raise ConfigError("compare: a training config is needed to train the variants")
-        run_one = make_pipeline_runner(config, spec.variants, epochs, data_dir)
+        run_one = make_pipeline_runner(config, spec.variants, epochs, data_dir, spec.overrides)
     say = progress or print
 
     context = {
         "epochs": epochs,
+        "overrides": spec.overrides,
         "config_sha": _file_sha(config) if config is not None and config.is_file() else None,
         "data_dir": str(Path(data_dir).resolve()) if data_dir is not None else None,
     }
@@ -778,6 +815,7 @@ def compare(
             "variants_file": str(spec.source),
             "seeds": seed_list,
             "epochs": epochs,
+            "overrides": spec.overrides,
             "runs": [r.summary() for r in records],
             "failed": [
                 {"variant": r.variant, "seed": r.seed, "error": r.error}
@@ -824,11 +862,14 @@ def variant_config(
     output_dir: Path | None = None,
     epochs: int | None = None,
     data_dir: str | Path | None = None,
+    common: Mapping[str, Any] | None = None,
 ) -> Any:
-    """The base config with the variant's ``loss:`` section, seed, budget and output folder."""
+    """The base config with the shared ``common`` overrides, the variant's ``loss:``
+    section, the seed, the budget and the output folder."""
     from acsa.training.config import config_from_dict, load_config
 
-    overrides: dict[str, Any] = {
+    overrides: dict[str, Any] = dict(common or {})
+    overrides |= {
         "training.seed": seed,
         "training.epochs": epochs,
         "data.dir": str(data_dir) if data_dir is not None else None,
@@ -849,10 +890,11 @@ def validate_variants(
     variants: Sequence[Variant],
     epochs: int | None,
     data_dir: str | Path | None,
+    common: Mapping[str, Any] | None = None,
 ) -> None:
     """Build every variant's config before anything trains (ConfigError, one line)."""
     for v in variants:
-        variant_config(config_path, v, epochs=epochs, data_dir=data_dir)
+        variant_config(config_path, v, epochs=epochs, data_dir=data_dir, common=common)
 
 
 def read_predictions_csv(path: Path, aspects: Sequence[str]) -> tuple[np.ndarray, ...]:
@@ -932,11 +974,14 @@ def train_variant(
     *,
     epochs: int | None = None,
     data_dir: str | Path | None = None,
+    common: Mapping[str, Any] | None = None,
 ) -> RunRecord:
     """``run_one`` of the real pipeline: train one (variant, seed) into ``output_dir``."""
     from acsa.training.run import train
 
-    config = variant_config(Path(config_path), variant, seed, Path(output_dir), epochs, data_dir)
+    config = variant_config(
+        Path(config_path), variant, seed, Path(output_dir), epochs, data_dir, common
+    )
     config.training.progress_bar = False
     result = train(config, quiet=True)
     history = [float(e["eval_pair_f1"]) for e in result.history if "eval_pair_f1" in e]
@@ -946,11 +991,15 @@ def train_variant(
 
 
 def make_pipeline_runner(
-    config: Path, variants: Sequence[Variant], epochs: int | None, data_dir: str | Path | None
+    config: Path,
+    variants: Sequence[Variant],
+    epochs: int | None,
+    data_dir: str | Path | None,
+    common: Mapping[str, Any] | None = None,
 ) -> RunOne:
     """A picklable ``run_one`` that trains with the real pipeline (configs checked up front)."""
-    validate_variants(config, variants, epochs, data_dir)
-    return partial(train_variant, config, epochs=epochs, data_dir=data_dir)
+    validate_variants(config, variants, epochs, data_dir, common)
+    return partial(train_variant, config, epochs=epochs, data_dir=data_dir, common=common)
 
 
 # ---------------------------------------------------------------- command line
@@ -1012,9 +1061,21 @@ def compare_command(
         diff = _fmt_diff(d["bootstrap"] or d["t_test"]) if d else "baseline"
         table.add_row(name, str(len(v["seeds"])), mean, diff, d["verdict"] if d else "")
     console.print(table)
-    if result.failed:
-        console.print(f"{len(result.failed)} run(s) failed; see comparison.md", style="yellow")
     console.print(f"report: {result.files['markdown']}  data: {result.files['json']}")
+    if result.failed:
+        first = result.failed[0]
+        if len(result.failed) == len(result.records):
+            # nothing was compared: most likely the config or data, so exit as a user error
+            raise TrainingError(
+                f"every run failed; first: {first.variant} seed {first.seed}: {first.error} "
+                f"(traceback in {first.output_dir / ERROR_FILE})"
+            )
+        console.print(
+            f"{len(result.failed)} run(s) failed, e.g. {first.variant} seed {first.seed}: "
+            f"{first.error}; rerun the same command to retry only those",
+            style="yellow",
+            highlight=False,
+        )
 
 
 def plot_ghm_command(
