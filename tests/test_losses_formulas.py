@@ -175,20 +175,35 @@ def test_logit_adjusted_formula():
 
 
 ASPECT_WEIGHTS = torch.tensor([[0.5, 1.0, 2.0], [3.0, 1.0, 0.2]])
+MASK = torch.tensor([[True, False], [True, True]])
 
 
 @pytest.mark.parametrize(
     "fn",
     [
         lambda x, t: focal_loss(x, t, gamma=2.0),
+        lambda x, t: focal_loss(x, t, MASK, ASPECT_WEIGHTS.to(x), 0.5, "none"),
+        lambda x, t: focal_loss(x, t, MASK, 0.3, 1.0, "sum"),
+        lambda x, t: focal_loss(x, t, None, None, 0.0, "mean"),
         lambda x, t: sigmoid_focal_loss(x, t, alpha=0.25, gamma=2.0),
         lambda x, t: asymmetric_loss(x, t, None, 1.0, 2.0, 0.0),
-            lambda x, t: cross_entropy_loss(x, t, label_smoothing=0.1),
+        lambda x, t: cross_entropy_loss(x, t, label_smoothing=0.1),
         lambda x, t: cross_entropy_loss(x, t, weight=ASPECT_WEIGHTS.to(x)),
         lambda x, t: logit_adjusted_loss(x, t, log_priors(torch.tensor([5, 1, 2])), tau=1.0),
         lambda x, t: ClassBalancedLoss(torch.tensor([5, 1, 2]), 0.9, "focal")(x, t),
     ],
-    ids=["focal", "sigmoid_focal", "asl", "ce", "ce_aspect_weights", "logit_adj", "cb_focal"],
+    ids=[
+        "focal",
+        "focal_none_masked",
+        "focal_sum_masked",
+        "focal_gamma0",
+        "sigmoid_focal",
+        "asl",
+        "ce",
+        "ce_aspect_weights",
+        "logit_adj",
+        "cb_focal",
+    ],
 )
 def test_gradients_match_finite_differences(fn):
     # float64 input is kept in float64 inside, so gradcheck runs at its usual tolerance.

@@ -48,15 +48,74 @@ def focal_loss(
         1.3863
     """
     check_reduction(reduction)
+    if gamma < 0:
+        raise ValueError(f"gamma must be >= 0, got {gamma}")
     logits, targets, mask = prepare(logits, targets, mask)
-    log_pt = torch.log_softmax(logits, dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-    loss = -log_pt
-    if gamma != 0:
-        # expm1 keeps 1 - p_t accurate when p_t is close to 1.
-        loss = loss * safe_pow(-torch.expm1(log_pt), gamma)
+    # Constant per-cell factor (alpha_t, 0 on masked cells) and the reduction's scale.
+    cell: Tensor | None = None
+    scale: Tensor | float = 1.0
     if alpha is not None:
-        loss = loss * _alpha_t(alpha, targets, logits)
-    return reduce_cells(loss, mask, reduction)
+        a = _alpha_t(alpha, targets, logits)
+        if isinstance(a, Tensor):
+            cell = a
+        else:
+            scale = a
+    if mask is not None:
+        cell = mask.to(logits.dtype) if cell is None else cell * mask
+    if reduction == "mean":
+        scale = scale / (targets.numel() if mask is None else mask.sum().clamp_min(1))
+    if cell is not None:
+        cell = cell.unsqueeze(-1)
+    return _SoftmaxFocal.apply(logits, targets, float(gamma), cell, scale, reduction)
+
+
+class _SoftmaxFocal(torch.autograd.Function):
+    """Softmax focal loss with its analytic gradient in one autograd node.
+
+    With ``l = log p_t`` and ``q = 1 - p_t``: ``L = -q^gamma l`` and
+    ``dL/dz = (q^gamma - gamma p_t l q^(gamma - 1)) (softmax(z) - onehot)``. One node
+    instead of about ten halves the bookkeeping that dominates at small batches.
+    """
+
+    @staticmethod
+    def forward(ctx, logits, targets, gamma, cell, scale, reduction):
+        index = targets.unsqueeze(-1)
+        log_p = torch.log_softmax(logits, dim=-1)
+        log_pt = log_p.gather(-1, index)  # [B, A, 1]
+        pt_minus_one = torch.expm1(log_pt)  # -(1 - p_t), accurate near p_t = 1
+        q = pt_minus_one.neg()
+        factor = None if gamma == 0 else safe_pow(q, gamma)
+        if cell is not None:
+            factor = cell if factor is None else factor * cell
+        ctx.save_for_backward(log_p, index, log_pt, pt_minus_one, q, factor, cell)
+        ctx.gamma, ctx.scale, ctx.reduction = gamma, scale, reduction
+        if reduction == "none":
+            out = log_pt if factor is None else log_pt * factor
+            return out.squeeze(-1).neg_()
+        if factor is None:
+            total = log_pt.sum()
+        else:
+            total = torch.dot(log_pt.view(-1), factor.reshape(-1))
+        return total * -scale
+
+    @staticmethod
+    def backward(ctx, grad):
+        log_p, index, log_pt, pt_minus_one, q, factor, cell = ctx.saved_tensors
+        gamma = ctx.gamma
+        if gamma == 0:
+            coef = cell
+        else:
+            # -dL/dl = q^gamma - gamma p_t l q^(gamma - 1), times the constant cell factor.
+            deriv = (gamma * (pt_minus_one + 1)) * log_pt * safe_pow(q, gamma - 1)
+            coef = factor - (deriv if cell is None else deriv * cell)
+        if ctx.reduction == "none":
+            g = grad.unsqueeze(-1)
+        else:
+            g = grad * ctx.scale
+        coef = g if coef is None else coef * g
+        # d l / d z = onehot - softmax, so the sign of coef flips: (softmax - onehot) * coef.
+        grad_logits = log_p.exp().scatter_(-1, index, pt_minus_one)
+        return grad_logits.mul_(coef), None, None, None, None, None
 
 
 def sigmoid_focal_loss(
@@ -101,6 +160,7 @@ def sigmoid_focal_loss(
 
 
 def _alpha_t(alpha: float | Tensor, targets: Tensor, like: Tensor) -> Tensor | float:
+    """``alpha`` picked per cell by the target class, or the scalar itself."""
     if isinstance(alpha, Tensor):
         return gather_class_table(alpha.to(like), targets)
     return float(alpha)

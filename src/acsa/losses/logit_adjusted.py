@@ -42,7 +42,8 @@ def logit_adjusted_loss(
     check_reduction(reduction)
     # Adding in float32: a bf16 sum would round the adjustment away for large logits.
     x = logits if logits.dtype == torch.float64 else logits.float()
-    adjusted = x + tau * log_prior.to(x)
+    prior = log_prior if log_prior.dtype == x.dtype else log_prior.to(x)
+    adjusted = x + (prior if tau == 1 else tau * prior)
     return cross_entropy_loss(adjusted, targets, mask, reduction=reduction)
 
 
