@@ -176,6 +176,7 @@ def test_logit_adjusted_formula():
 
 ASPECT_WEIGHTS = torch.tensor([[0.5, 1.0, 2.0], [3.0, 1.0, 0.2]])
 MASK = torch.tensor([[True, False], [True, True]])
+ALPHA01 = torch.tensor([[0.2, 0.5, 0.9], [0.4, 0.6, 0.1]])
 
 
 @pytest.mark.parametrize(
@@ -186,6 +187,8 @@ MASK = torch.tensor([[True, False], [True, True]])
         lambda x, t: focal_loss(x, t, MASK, 0.3, 1.0, "sum"),
         lambda x, t: focal_loss(x, t, None, None, 0.0, "mean"),
         lambda x, t: sigmoid_focal_loss(x, t, alpha=0.25, gamma=2.0),
+        lambda x, t: sigmoid_focal_loss(x, t, MASK, ALPHA01.to(x), 0.5, "none"),
+        lambda x, t: sigmoid_focal_loss(x, t, MASK, None, 0.0, "sum"),
         lambda x, t: asymmetric_loss(x, t, None, 1.0, 2.0, 0.0),
         lambda x, t: cross_entropy_loss(x, t, label_smoothing=0.1),
         lambda x, t: cross_entropy_loss(x, t, weight=ASPECT_WEIGHTS.to(x)),
@@ -198,6 +201,8 @@ MASK = torch.tensor([[True, False], [True, True]])
         "focal_sum_masked",
         "focal_gamma0",
         "sigmoid_focal",
+        "sigmoid_focal_none_masked",
+        "sigmoid_focal_gamma0_sum",
         "asl",
         "ce",
         "ce_aspect_weights",

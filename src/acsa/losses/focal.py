@@ -13,7 +13,6 @@ from ._common import (
     inverse_frequency,
     lift_2d,
     prepare,
-    reduce_cells,
     safe_pow,
 )
 
@@ -145,18 +144,72 @@ def sigmoid_focal_loss(
             cells, not over cells times classes) | 'sum'.
     """
     check_reduction(reduction)
+    if gamma < 0:
+        raise ValueError(f"gamma must be >= 0, got {gamma}")
     logits, targets, mask = prepare(logits, targets, mask)
-    onehot = F.one_hot(targets, logits.shape[-1]).to(logits)
-    # z = x for the positive class and -x for the others, so p_t = sigmoid(z)
-    # and 1 - p_t = sigmoid(-z) are both computed without cancellation.
-    z = logits * (2 * onehot - 1)
-    loss = -F.logsigmoid(z)
-    if gamma != 0:
-        loss = loss * safe_pow(torch.sigmoid(-z), gamma)
+    index = targets.unsqueeze(-1)
+    # Per-element constant factor alpha_t (alpha on the target class, 1 - alpha elsewhere).
+    elem: Tensor | None = None
     if alpha is not None:
-        a = torch.as_tensor(alpha, dtype=logits.dtype, device=logits.device)
-        loss = loss * (a * onehot + (1 - a) * (1 - onehot))
-    return reduce_cells(loss.sum(-1), mask, reduction)
+        if isinstance(alpha, Tensor):
+            a = alpha.to(logits)
+            if a.dim() == 2:
+                a = a.unsqueeze(0)
+            a = a.expand_as(logits)
+            elem = (1 - a).scatter(-1, index, a.gather(-1, index))
+        else:
+            elem = torch.full_like(logits, 1.0 - alpha).scatter_(-1, index, float(alpha))
+    cell: Tensor | None = None
+    scale: Tensor | float = 1.0
+    if mask is not None:
+        cell = mask.to(logits.dtype).unsqueeze(-1)
+        elem = cell if elem is None else elem * cell
+    if reduction == "mean":
+        scale = 1.0 / (targets.numel() if mask is None else mask.sum().clamp_min(1))
+    return _SigmoidFocal.apply(logits, index, float(gamma), elem, scale, reduction)
+
+
+class _SigmoidFocal(torch.autograd.Function):
+    """Sigmoid focal loss with its analytic gradient in one autograd node.
+
+    With ``z = x`` on the target class and ``-x`` elsewhere, ``l = log sigmoid(z)`` and
+    ``u = 1 - sigmoid(z)``: ``L = -u^gamma l`` and ``dL/dx = sign * u^gamma (gamma p_t l - u)``.
+    """
+
+    @staticmethod
+    def forward(ctx, logits, index, gamma, elem, scale, reduction):
+        sign = torch.full_like(logits, -1.0).scatter_(-1, index, 1.0)
+        log_pt = F.logsigmoid(logits * sign)
+        # 1 - p_t = -expm1(log p_t): no cancellation when p_t is close to 1.
+        u = torch.expm1(log_pt).neg_()
+        factor = None if gamma == 0 else safe_pow(u, gamma)
+        if elem is not None:
+            factor = elem.expand_as(log_pt) if factor is None else factor * elem
+        ctx.save_for_backward(sign, log_pt, u, factor, elem)
+        ctx.gamma, ctx.scale, ctx.reduction = gamma, scale, reduction
+        if reduction == "none":
+            out = log_pt if factor is None else log_pt * factor
+            return out.sum(-1).neg_()
+        if factor is None:
+            total = log_pt.sum()
+        else:
+            total = torch.dot(log_pt.view(-1), factor.reshape(-1))
+        return total * -scale
+
+    @staticmethod
+    def backward(ctx, grad):
+        sign, log_pt, u, factor, elem = ctx.saved_tensors
+        gamma = ctx.gamma
+        # dL/dz = u^gamma (gamma p_t l - u) times the constant factor.
+        if gamma == 0:
+            dz = u.neg()
+            if elem is not None:
+                dz = dz * elem
+        else:
+            dz = (gamma * (1 - u)) * log_pt - u
+            dz = dz * factor
+        g = grad.unsqueeze(-1) if ctx.reduction == "none" else grad * ctx.scale
+        return dz.mul_(sign).mul_(g), None, None, None, None, None
 
 
 def _alpha_t(alpha: float | Tensor, targets: Tensor, like: Tensor) -> Tensor | float:
