@@ -1,0 +1,115 @@
+"""Ctrl-C during training: finish the step, save a checkpoint, then stop.
+
+A ``KeyboardInterrupt`` raised in the middle of a step can land between the
+optimizer update and the step counter, so a checkpoint written from there
+would not resume exactly. Instead the first SIGINT only sets a flag; the
+callback turns it into ``should_save`` + ``should_training_stop`` at the
+next step boundary and, once the Trainer has written that checkpoint,
+raises :class:`TrainingInterrupted` so no end-of-training work (loading the
+best model, deleting checkpoints, the test report) runs. A second Ctrl-C
+restores Python's default behaviour and interrupts at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+logger = logging.getLogger(__name__)
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training stopped on Ctrl-C after saving a checkpoint; ``str()`` says how to resume."""
+
+    def __init__(self, message: str, checkpoint: str | None = None) -> None:
+        super().__init__(message)
+        self.checkpoint = checkpoint
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class GracefulInterrupt(TrainerCallback):
+    """Save a checkpoint at the next step boundary after SIGINT, then stop training.
+
+    Use :meth:`installed` around ``trainer.train()`` and pass the object in
+    the Trainer's callbacks (after any callback whose ``on_save`` must run,
+    e.g. the loss-state one).
+    """
+
+    def __init__(self, output_dir: Path | str | None = None) -> None:
+        self.output_dir = Path(output_dir) if output_dir is not None else None
+        self.requested = False
+        self._saving = False
+
+    # -- signal side -------------------------------------------------------
+
+    def request(self) -> None:
+        """What the SIGINT handler does; also callable from tests."""
+        self.requested = True
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        self.request()
+        # a second Ctrl-C means "now": give the default handler back
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        logger.warning(
+            "interrupt received: saving a checkpoint after this step (Ctrl-C again to quit now)"
+        )
+
+    @contextmanager
+    def installed(self) -> Iterator[GracefulInterrupt]:
+        """Route SIGINT to this object while the block runs (main thread only)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = signal.signal(signal.SIGINT, self._handler)
+        try:
+            yield self
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    # -- Trainer side -------------------------------------------------------
+
+    def _agreed(self) -> bool:
+        # Under DDP every rank must take the same branch, or the checkpoint's
+        # barriers would wait forever; any rank's Ctrl-C stops them all.
+        flag = self.requested
+        try:
+            import torch
+            import torch.distributed as dist
+
+            if dist.is_available() and dist.is_initialized():
+                tensor = torch.tensor([1.0 if flag else 0.0])
+                if dist.get_backend() == "nccl":
+                    tensor = tensor.cuda()
+                dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+                flag = bool(tensor.item() > 0)
+        except (RuntimeError, ValueError):
+            pass
+        self.requested = flag
+        return flag
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+        if self._agreed():
+            control.should_save = True
+            control.should_training_stop = True
+            self._saving = True
+        return control
+
+    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+        if not (self.requested or self._saving):
+            return control
+        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        where = self.output_dir if self.output_dir is not None else Path(args.output_dir).parent
+        raise TrainingInterrupted(
+            f"interrupted at step {state.global_step}: checkpoint saved in {folder}; "
+            f"run the same command with --resume (same output folder {where}) to continue",
+            checkpoint=str(folder),
+        )
