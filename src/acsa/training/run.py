@@ -261,6 +261,13 @@ def _precision_flags(precision: str) -> dict[str, bool]:
     return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
 
 
+def _cpu_only() -> bool:
+    import torch
+
+    mps = getattr(torch.backends, "mps", None)
+    return not torch.cuda.is_available() and not (mps is not None and mps.is_available())
+
+
 def _world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
@@ -310,6 +317,9 @@ def build_training_arguments(
         ddp_find_unused_parameters=has_projection_unused,
         ddp_backend=None,
         logging_nan_inf_filter=False,
+        # Without use_cpu, accelerate does not form a gloo process group under
+        # torchrun on a machine without GPUs and every process trains alone.
+        use_cpu=_cpu_only(),
         **_precision_flags(tc.precision),
     )
 
@@ -397,7 +407,6 @@ def train(
 
     import torch
     from transformers import EarlyStoppingCallback, set_seed
-    from transformers.trainer_utils import get_last_checkpoint
 
     from acsa.data import class_counts
     from acsa.losses import build_loss
@@ -406,8 +415,11 @@ def train(
         EpochSummaryCallback,
         LossStateCallback,
         load_loss_state,
+        loss_state_tensors,
         tensorboard_callback,
     )
+    from acsa.training.checkpoints import find_resumable_checkpoint
+    from acsa.training.interrupt import GracefulInterrupt, TrainingInterrupted
     from acsa.training.trainer import AcsaTrainer
 
     set_seed(config.training.seed)
@@ -431,7 +443,10 @@ def train(
     checkpoint_root = out / CHECKPOINT_DIR
     resume_from: str | None = None
     if resume and checkpoint_root.is_dir():
-        resume_from = get_last_checkpoint(str(checkpoint_root))
+        # newest complete, safe checkpoint: a kill while saving leaves a half-written one
+        resume_from = find_resumable_checkpoint(
+            checkpoint_root, need_loss_state=bool(loss_state_tensors(loss_fn))
+        )
     if resume and resume_from is None:
         logger.warning("no checkpoint in %s; starting from scratch", checkpoint_root)
     if _is_main_process():
@@ -482,11 +497,16 @@ def train(
         load_loss_state(trainer.loss_fn, Path(resume_from))
         logger.info("resuming from %s", resume_from)
 
+    # last callback, so the loss state is saved before it stops the run on Ctrl-C
+    interrupt = GracefulInterrupt(out)
+    trainer.add_callback(interrupt)
     tick = time.perf_counter()
     try:
-        trainer.train(resume_from_checkpoint=resume_from)
-    except KeyboardInterrupt:
-        _save_interrupted(trainer)
+        with interrupt.installed():
+            trainer.train(resume_from_checkpoint=resume_from)
+    except KeyboardInterrupt as exc:
+        if not isinstance(exc, TrainingInterrupted):
+            _save_interrupted(trainer)
         raise
     timings["train"] = time.perf_counter() - tick
 
