@@ -354,8 +354,9 @@ def main(argv: list[str] | None = None) -> None:
         message = " ".join(str(exc).split())
         _stderr(f"error: {message}")
         sys.exit(EXIT_USER_ERROR)
-    except KeyboardInterrupt:
-        _stderr(f"interrupted after {time.perf_counter() - started:.0f} s")
+    except KeyboardInterrupt as exc:
+        # a graceful stop (acsa.training.interrupt) says where it saved and how to resume
+        _stderr(str(exc) or f"interrupted after {time.perf_counter() - started:.0f} s")
         sys.exit(130)
 
 
