@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,14 @@ class HFEncoder(nn.Module):
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise CheckpointError(
                 f"cannot load model {config.name_or_path}{hint}: {first}"
+            ) from None
+        except pickle.UnpicklingError:
+            # transformers loads .bin weights with torch's weights-only unpickler;
+            # a refusal means the file holds more than tensors (possibly code)
+            raise CheckpointError(
+                f"cannot load model {config.name_or_path}: its pickled weights file holds "
+                "objects other than tensors and was refused (nothing was run); use a "
+                "model.safetensors file or a trusted checkpoint"
             ) from None
         return cls(backbone, config)
 
