@@ -369,7 +369,10 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
     path = Path(path)
     raw = read_yaml(path)
     if is_legacy_config(raw):
-        raw, notice = map_legacy_config(raw)
+        try:
+            raw, notice = map_legacy_config(raw)
+        except ConfigError as exc:
+            raise ConfigError(f"{path.name}: {exc}") from None
         logger.warning("%s: %s", path.name, notice)
     apply_overrides(raw, overrides)
     config = config_from_dict(raw, source=path.name)

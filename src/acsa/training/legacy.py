@@ -36,6 +36,46 @@ _TRAINING_KEYS = {
 }
 
 
+# every multi_label: key the older scripts read; a near miss is a typo, not an extra
+_LEGACY_LOSS_KEYS = (
+    "loss_type",
+    "focal_gamma",
+    "focal_alpha",
+    "ghm_bins",
+    "ghm_momentum",
+    "unified_weight",
+    "unified_delta",
+    "unified_gamma",
+    "classification_weight",
+    "focal_weight",
+    "contrastive_weight",
+    "use_contrastive",
+    "contrastive_temperature",
+    "contrastive_base_weight",
+    "contrastive_type",
+)
+
+
+def _reject_misspelt_keys(block: dict[str, Any]) -> None:
+    """ConfigError for a leftover key that is a near miss of a known one (``ghm_momentun``).
+
+    Ignoring it would train with the default value the user meant to change.
+    """
+    import difflib
+
+    from acsa.errors import ConfigError
+
+    for key in block:
+        if key in _LEGACY_LOSS_KEYS:
+            continue
+        close = difflib.get_close_matches(str(key), _LEGACY_LOSS_KEYS, n=1, cutoff=0.8)
+        if close:
+            raise ConfigError(
+                f"{LEGACY_KEY}.{key}: unknown key; did you mean '{close[0]}'? "
+                "(fix the spelling, or remove the key)"
+            )
+
+
 def is_legacy_config(raw: dict[str, Any]) -> bool:
     """True for a config in the older scripts' shape."""
     return isinstance(raw, dict) and LEGACY_KEY in raw
@@ -116,6 +156,7 @@ def map_legacy_config(raw: dict[str, Any]) -> tuple[dict[str, Any], str]:
         loss["contrastive_weight"] = con_weight
     if weight is not None:
         loss["classification_weight"] = _number(weight)
+    _reject_misspelt_keys(ml)
     ignored.extend(f"{LEGACY_KEY}.{k}" for k in ml)
     out["loss"] = loss
 
