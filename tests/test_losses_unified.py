@@ -109,7 +109,19 @@ def test_parts_and_compat_names():
         UnifiedFocalLoss(rare_classes=(5,))(logits, targets)
 
 
-def test_gradcheck():
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"weight": 0.5, "delta": 0.6, "gamma": 2.0, "gamma_tversky": 0.5},
+        {"weight": 0.3, "delta": 0.7, "gamma": 0.5, "gamma_tversky": 0.75, "reduction": "sum"},
+        {"weight": 0.8, "delta": 0.4, "gamma": 1.0, "rare_classes": (2,), "reduction": "none"},
+        {"weight": 0.0, "delta": 0.5, "gamma": 0.0, "gamma_tversky": 0.0},
+        {"weight": 1.0, "delta": 0.5, "gamma": 3.0},
+    ],
+)
+@pytest.mark.parametrize("masked", [False, True])
+def test_gradcheck(kwargs, masked):
     logits, targets = data(5, b=3)
-    loss = UnifiedFocalLoss(0.5, 0.6, 2.0, 0.5)
-    assert torch.autograd.gradcheck(lambda x: loss(x, targets), (logits.requires_grad_(),))
+    mask = torch.tensor([[True, False], [True, True], [False, True]]) if masked else None
+    loss = UnifiedFocalLoss(**kwargs)
+    assert torch.autograd.gradcheck(lambda x: loss(x, targets, mask), (logits.requires_grad_(),))

@@ -183,29 +183,144 @@ class UnifiedFocalLoss(nn.Module):
         logits, targets, mask, lifted = lift_2d(logits, targets, mask)
         logits, targets, mask = prepare(logits, targets, mask)
         rare = _rare_flags(self.rare_classes, logits.shape[-1], logits.device)
-        # One log-softmax feeds both parts.
-        log_p, log_pt = _log_probs(logits, targets)
-        reduction = self.reduction
-        out: Tensor | float = 0.0
-        if self.weight > 0:
-            focal = _focal_part(log_pt, targets, rare, self.delta, self.gamma)
-            out = reduce_cells(self.weight * focal, mask, reduction)
-        if self.weight < 1:
-            tversky = (1 - self.weight) * _tversky_part(
-                log_p, log_pt, targets, mask, rare, self.delta, self.gamma_tversky, self.epsilon
-            )
-            # The batch-level part counts once per valid cell (0 on an all-masked batch).
-            if reduction == "none":
-                out = out + reduce_cells(tversky.expand(targets.shape), mask, "none")
-            elif reduction == "sum":
-                valid = targets.numel() if mask is None else mask.sum()
-                out = out + tversky * valid
-            else:
-                out = out + tversky
-        assert isinstance(out, Tensor)
-        return out.squeeze(1) if lifted and reduction == "none" else out
+        out = _UnifiedFocal.apply(logits, targets, mask, rare, self)
+        return out.squeeze(1) if lifted and self.reduction == "none" else out
 
 
+def _pow_and_slope(base: Tensor, exponent: float) -> tuple[Tensor, Tensor | float]:
+    """``safe_pow(base, exponent)`` and its derivative, with the same clamping."""
+    if exponent == 0:
+        return torch.ones_like(base), 0.0
+    if exponent == 1:
+        return base, 1.0
+    if exponent < 1:
+        clamped = base.clamp_min(1e-12)
+        slope = exponent * clamped.pow(exponent - 1) * (base >= 1e-12)
+        return clamped.pow(exponent), slope
+    return base.pow(exponent), exponent * base.pow(exponent - 1)
+
+
+class _UnifiedFocal(torch.autograd.Function):
+    """Unified focal loss with its analytic gradient in one autograd node.
+
+    Focal part, per cell with ``l = log p_t``, ``q = 1 - p_t``:
+    ``-dL/dl = delta`` (rare target) or ``(1 - delta) (q^gamma - gamma p_t l q^(gamma-1))``,
+    and ``dl/dz = onehot - softmax``. Tversky part, per aspect and class with
+    ``D = delta n_true + (1 - delta) sum_b p + eps`` and ``TI = (TP + eps) / D``:
+    ``dTI/dTP = 1 / D``, ``dTI/d sum_b p = -(1 - delta) TI / D``, and
+    ``dL/dz = p (h - sum_c p h)`` for ``h = dL/dp``. The autograd version of the
+    same formulas needs about forty graph nodes; their bookkeeping cost more than
+    the arithmetic.
+    """
+
+    @staticmethod
+    def forward(ctx, logits, targets, mask, rare, loss: UnifiedFocalLoss):
+        lam, delta, reduction = loss.weight, loss.delta, loss.reduction
+        num_aspects, num_classes = logits.shape[1], logits.shape[2]
+        index = targets.unsqueeze(-1)
+        log_p = torch.log_softmax(logits, dim=-1)
+        log_pt = log_p.gather(-1, index)  # [B, A, 1]
+        pt_minus_one = torch.expm1(log_pt)
+        q = pt_minus_one.neg()
+        rare_t = rare[index]
+        cell = None if mask is None else mask.to(logits.dtype).unsqueeze(-1)
+        n_valid = targets.numel() if mask is None else mask.sum()
+
+        mod, slope = _pow_and_slope(q, loss.gamma)
+        focal_factor = torch.where(rare_t, delta, (1 - delta) * mod)
+        focal = -log_pt * focal_factor  # [B, A, 1]
+
+        prob = log_p.exp()
+        prob_t = pt_minus_one + 1
+        if cell is None:
+            prob_v, prob_tv, cells = prob, prob_t, torch.ones_like(prob_t)
+            has = None
+            terms = num_aspects * num_classes
+        else:
+            prob_v, prob_tv, cells = prob * cell, prob_t * cell, cell
+            has = mask.any(0).unsqueeze(-1).to(logits.dtype)  # [A, 1]
+            terms = (has.sum() * num_classes).clamp_min(1)
+        tindex = targets.t()
+        tp = prob_t.new_zeros(num_aspects, num_classes).scatter_add_(
+            1, tindex, prob_tv.squeeze(-1).t()
+        )
+        n_true = prob_t.new_zeros(num_aspects, num_classes).scatter_add_(
+            1, tindex, cells.squeeze(-1).t()
+        )
+        denom = (1 - delta) * prob_v.sum(0) + (delta * n_true + loss.epsilon)
+        tversky_index = (tp + loss.epsilon) / denom
+        one_minus = (1 - tversky_index).clamp_min(0)
+        rare_pow, rare_slope = _pow_and_slope(one_minus, 1 - loss.gamma_tversky)
+        term = torch.where(rare, rare_pow, one_minus)
+        if has is not None:
+            term = term * has
+        tversky = term.sum() / terms
+
+        ctx.save_for_backward(
+            log_pt, prob, index, pt_minus_one, q, rare_t, cell, tversky_index, denom, has
+        )
+        ctx.focal_factor, ctx.slope, ctx.rare_slope = focal_factor, slope, rare_slope
+        ctx.one_minus, ctx.rare, ctx.terms, ctx.n_valid = one_minus, rare, terms, n_valid
+        ctx.loss = loss
+
+        if reduction == "none":
+            per_cell = lam * focal + (1 - lam) * tversky
+            if cell is not None:
+                per_cell = per_cell * cell
+            return per_cell.squeeze(-1)
+        focal_sum = focal.sum() if cell is None else torch.dot(focal.view(-1), cell.view(-1))
+        if reduction == "sum":
+            return lam * focal_sum + (1 - lam) * tversky * n_valid
+        return lam * focal_sum / (n_valid if cell is None else n_valid.clamp_min(1)) + (
+            (1 - lam) * tversky
+        )
+
+    @staticmethod
+    def backward(ctx, grad):
+        (log_pt, prob, index, pt_minus_one, q, rare_t, cell, tversky_index, denom, has) = (
+            ctx.saved_tensors
+        )
+        loss = ctx.loss
+        lam, delta, gamma, reduction = loss.weight, loss.delta, loss.gamma, loss.reduction
+        n_valid = ctx.n_valid
+        if not isinstance(n_valid, int):
+            n_valid = n_valid.clamp_min(1)
+        # Upstream factors of the focal cells and of the Tversky scalar.
+        if reduction == "none":
+            g_cell = grad.unsqueeze(-1)
+            if cell is not None:
+                g_cell = g_cell * cell
+            g_tversky = (1 - lam) * g_cell.sum()
+            g_focal = lam * g_cell
+        else:
+            scale = grad if reduction == "sum" else grad / n_valid
+            g_focal = lam * scale if cell is None else (lam * scale) * cell
+            g_tversky = (1 - lam) * (grad * ctx.n_valid if reduction == "sum" else grad)
+
+        # Focal part: (softmax - onehot) * F with F = -dL/dl per cell.
+        prob_t = pt_minus_one + 1
+        common = ctx.focal_factor - (1 - delta) * prob_t * log_pt * ctx.slope
+        neg_dl = torch.where(rare_t, delta, common) if gamma != 0 else ctx.focal_factor
+        focal_coef = neg_dl * g_focal  # [B, A, 1]
+
+        # Tversky part: dL/dp = g_sum[a, c] + [c = t] g_tp[a, t] on valid cells, then
+        # the softmax Jacobian p * (h - sum_c p h). Written out so that no [B, A, C]
+        # tensor h is built.
+        d_term = torch.where(ctx.rare, ctx.rare_slope, 1.0) * (ctx.one_minus > 0)
+        if has is not None:
+            d_term = d_term * has
+        r = -(g_tversky / ctx.terms) * d_term  # dL/dTI, [A, C]
+        g_sum = -(r * tversky_index * (1 - delta) / denom)  # dL/d sum_b p
+        g_tp = r / denom  # dL/dTP
+        g_tp_t = g_tp.gather(1, index.squeeze(-1).t()).t().unsqueeze(-1)  # [B, A, 1]
+        p_dot = (prob * g_sum).sum(-1, keepdim=True) + prob_t * g_tp_t  # sum_c p h
+        inner = g_sum - p_dot
+        if cell is not None:
+            inner = inner * cell
+            g_tp_t = g_tp_t * cell
+        grad_logits = prob * (inner + focal_coef)
+        grad_logits.scatter_add_(-1, index, prob_t * g_tp_t - focal_coef)
+        return grad_logits, None, None, None, None
 class AsymmetricFocalLoss(UnifiedFocalLoss):
     """The asymmetric focal part alone (``weight = 1``); older name and arguments."""
 
