@@ -104,6 +104,9 @@ def train(
         "output.overwrite": True if overwrite else None,
     }
     cfg = load_config(config, overrides)
+    from acsa.training.preflight import preflight
+
+    preflight(config, cfg, training=True)
     if data_dir is not None and not data_dir.is_dir():
         raise DataError(f"--data-dir: {data_dir} is not a folder")
 
@@ -294,6 +297,9 @@ def validate_data(
 
     overrides = {"data.dir": str(data_dir.expanduser().resolve()) if data_dir is not None else None}
     cfg = load_config(config, overrides)
+    from acsa.training.preflight import preflight
+
+    preflight(config, cfg, training=False)
     splits, report = load_and_validate(cfg.data, Path.cwd())
     if as_json:
         sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
