@@ -408,11 +408,6 @@ def format_validation_error(exc: ValidationError) -> str:
         return f"{where}: {_unknown_key_text(str(loc[-1]), _allowed_keys(raw_loc[:-1]))}"
     if kind == "missing":
         return f"{where}: required key is missing"
-    if kind == "union_tag_invalid":
-        # a discriminated section (model.encoder): name the key and the allowed values
-        tags = str(ctx.get("expected_tags", "")).replace("'", "")
-        key = str(ctx.get("discriminator", "")).strip("'")
-        return f"{where}.{key}: must be one of {tags}, got {ctx.get('tag')!r}"
     comparisons = {
         "greater_than": ("gt", ">"),
         "greater_than_equal": ("ge", ">="),
