@@ -53,12 +53,26 @@ def _agreement(onehot: Tensor, valid: Tensor) -> tuple[Tensor, Tensor]:
     return flat @ flat.t(), valid @ valid.t()
 
 
+class _Gram(torch.autograd.Function):
+    """``z @ z.T`` with a backward of one matrix product instead of two (it is symmetric)."""
+
+    @staticmethod
+    def forward(ctx, z: Tensor) -> Tensor:
+        ctx.save_for_backward(z)
+        return z @ z.t()
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tensor:
+        (z,) = ctx.saved_tensors
+        return (grad + grad.t()) @ z
+
+
 def _weighted_log_prob_loss(embeddings: Tensor, weights: Tensor, temperature: float) -> Tensor:
     """Mean over anchors with positive weight of ``-sum_j w_ij log P_ij / sum_j w_ij``."""
     if embeddings.dtype != torch.float64:
         embeddings = embeddings.float()
     z = F.normalize(embeddings, dim=-1)
-    logits = z @ z.t() / temperature
+    logits = _Gram.apply(z) / temperature
     eye = torch.eye(z.shape[0], dtype=torch.bool, device=z.device)
     # A large negative instead of -inf: 0 * -inf would be NaN for the zero diagonal weights.
     logits = logits.masked_fill(eye, -1e9)
