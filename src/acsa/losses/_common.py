@@ -137,3 +137,16 @@ def lift_2d(
             True,
         )
     return logits, targets, mask, False
+
+
+def pow_and_slope(base: Tensor, exponent: float) -> tuple[Tensor, Tensor | float]:
+    """``safe_pow(base, exponent)`` and its derivative, with the same clamping."""
+    if exponent == 0:
+        return torch.ones_like(base), 0.0
+    if exponent == 1:
+        return base, 1.0
+    if exponent < 1:
+        clamped = base.clamp_min(1e-12)
+        slope = exponent * clamped.pow(exponent - 1) * (base >= 1e-12)
+        return clamped.pow(exponent), slope
+    return base.pow(exponent), exponent * base.pow(exponent - 1)

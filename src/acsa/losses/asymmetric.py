@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._common import check_reduction, lift_2d, prepare, reduce_cells, safe_pow
+from ._common import check_reduction, lift_2d, pow_and_slope, prepare
 
 
 def asymmetric_loss(
@@ -40,26 +40,78 @@ def asymmetric_loss(
     if not 0.0 <= clip < 1.0:
         raise ValueError(f"clip must be in [0, 1), got {clip}")
     logits, targets, mask = prepare(logits, targets, mask)
-    index = targets.unsqueeze(-1)
-    if clip > 0:
-        prob_neg = (torch.sigmoid(logits) - clip).clamp_min_(0)
-        # 1 - p_m >= clip, so the log stays finite for any logit.
-        log_not_p = torch.log1p(-prob_neg)
-    else:
-        prob_neg = torch.sigmoid(logits)
-        # log(1 - p) straight from the logits: exact for |x| up to 1e4.
-        log_not_p = F.logsigmoid(-logits)
-    loss_neg = safe_pow(prob_neg, gamma_neg) * log_not_p
-    # The negative term over all classes, with the target class zeroed; the
-    # positive term is computed for the target logit only ([B, A], not [B, A, C]).
-    is_pos = torch.zeros_like(logits, dtype=torch.bool).scatter_(-1, index, True)
-    loss_neg = loss_neg.masked_fill(is_pos, 0.0).sum(-1)
-    logit_t = logits.gather(-1, index).squeeze(-1)
-    loss_pos = F.logsigmoid(logit_t)
-    if gamma_pos != 0:
-        loss_pos = loss_pos * safe_pow(torch.sigmoid(-logit_t), gamma_pos)
-    per_cell = -(loss_neg + loss_pos)
-    return reduce_cells(per_cell, mask, reduction)
+    cell = None if mask is None else mask.to(logits.dtype).unsqueeze(-1)
+    scale: Tensor | float = 1.0
+    if reduction == "mean":
+        scale = 1.0 / (targets.numel() if mask is None else mask.sum().clamp_min(1))
+    return _Asymmetric.apply(
+        logits,
+        targets.unsqueeze(-1),
+        float(gamma_pos),
+        float(gamma_neg),
+        float(clip),
+        cell,
+        scale,
+        reduction,
+    )
+
+
+class _Asymmetric(torch.autograd.Function):
+    """ASL with its analytic gradient in one autograd node.
+
+    Negatives: ``L- = -p_m^g- log(1 - p_m)``, ``dL-/dx = (p_m^g- / (1 - p_m) - g- p_m^(g- - 1)
+    log(1 - p_m)) p (1 - p) [p > clip]``. Positive: ``L+ = -(1 - p)^g+ log p``,
+    ``dL+/dx = (1 - p) (g+ p (1 - p)^(g+ - 1) log p - (1 - p)^g+)``.
+    """
+
+    @staticmethod
+    def forward(ctx, logits, index, gamma_pos, gamma_neg, clip, cell, scale, reduction):
+        prob = torch.sigmoid(logits)
+        if clip > 0:
+            prob_neg = (prob - clip).clamp_min_(0)
+            # 1 - p_m >= clip, so the log stays finite for any logit.
+            log_not_p = torch.log1p(-prob_neg)
+        else:
+            prob_neg = prob
+            # log(1 - p) straight from the logits: exact for |x| up to 1e4.
+            log_not_p = F.logsigmoid(-logits)
+        mod_neg, slope_neg = pow_and_slope(prob_neg, gamma_neg)
+        is_pos = torch.zeros_like(logits, dtype=torch.bool).scatter_(-1, index, True)
+        # Every class as a negative, the target class zeroed; the positive term is
+        # computed for the target logit only ([B, A, 1], not [B, A, C]).
+        loss_neg = (mod_neg * log_not_p).masked_fill_(is_pos, 0.0)
+        logit_t = logits.gather(-1, index)
+        log_pt = F.logsigmoid(logit_t)
+        not_pt = torch.sigmoid(-logit_t)
+        mod_pos, slope_pos = pow_and_slope(not_pt, gamma_pos)
+        per_cell = -(loss_neg.sum(-1, keepdim=True) + mod_pos * log_pt)  # [B, A, 1]
+        ctx.save_for_backward(prob, prob_neg, log_not_p, is_pos, index, log_pt, not_pt, cell)
+        ctx.parts = (mod_neg, slope_neg, mod_pos, slope_pos)
+        ctx.clip, ctx.scale, ctx.reduction = clip, scale, reduction
+        if cell is not None:
+            per_cell = per_cell * cell
+        if reduction == "none":
+            return per_cell.squeeze(-1)
+        return per_cell.sum() * scale
+
+    @staticmethod
+    def backward(ctx, grad):
+        prob, prob_neg, log_not_p, is_pos, index, log_pt, not_pt, cell = ctx.saved_tensors
+        mod_neg, slope_neg, mod_pos, slope_pos = ctx.parts
+        clip = ctx.clip
+        # dp/dx = p (1 - p); 1 - p from the logits' complement keeps it exact.
+        if clip > 0:
+            dp = prob * (1 - prob) * (prob > clip)
+            d_neg = (mod_neg / (1 - prob_neg) - slope_neg * log_not_p) * dp
+        else:
+            # (1 - p_m) cancels against dp/dx, which avoids 1 / (1 - p) = inf for large x.
+            d_neg = mod_neg * prob - slope_neg * log_not_p * (prob * (1 - prob))
+        d_pos = not_pt * ((1 - not_pt) * log_pt * slope_pos - mod_pos)
+        g = grad.unsqueeze(-1) if ctx.reduction == "none" else grad * ctx.scale
+        if cell is not None:
+            g = g * cell
+        grad_logits = d_neg.masked_fill(is_pos, 0.0).scatter_add_(-1, index, d_pos)
+        return grad_logits.mul_(g), None, None, None, None, None, None, None
 
 
 class AsymmetricLoss(nn.Module):

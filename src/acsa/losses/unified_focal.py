@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ._common import check_reduction, lift_2d, prepare, reduce_cells, safe_pow
+from ._common import check_reduction, lift_2d, pow_and_slope, prepare, reduce_cells, safe_pow
 
 
 def _rare_flags(rare_classes: Sequence[int] | None, num_classes: int, device) -> Tensor:
@@ -187,19 +187,6 @@ class UnifiedFocalLoss(nn.Module):
         return out.squeeze(1) if lifted and self.reduction == "none" else out
 
 
-def _pow_and_slope(base: Tensor, exponent: float) -> tuple[Tensor, Tensor | float]:
-    """``safe_pow(base, exponent)`` and its derivative, with the same clamping."""
-    if exponent == 0:
-        return torch.ones_like(base), 0.0
-    if exponent == 1:
-        return base, 1.0
-    if exponent < 1:
-        clamped = base.clamp_min(1e-12)
-        slope = exponent * clamped.pow(exponent - 1) * (base >= 1e-12)
-        return clamped.pow(exponent), slope
-    return base.pow(exponent), exponent * base.pow(exponent - 1)
-
-
 class _UnifiedFocal(torch.autograd.Function):
     """Unified focal loss with its analytic gradient in one autograd node.
 
@@ -226,7 +213,7 @@ class _UnifiedFocal(torch.autograd.Function):
         cell = None if mask is None else mask.to(logits.dtype).unsqueeze(-1)
         n_valid = targets.numel() if mask is None else mask.sum()
 
-        mod, slope = _pow_and_slope(q, loss.gamma)
+        mod, slope = pow_and_slope(q, loss.gamma)
         focal_factor = torch.where(rare_t, delta, (1 - delta) * mod)
         focal = -log_pt * focal_factor  # [B, A, 1]
 
@@ -250,7 +237,7 @@ class _UnifiedFocal(torch.autograd.Function):
         denom = (1 - delta) * prob_v.sum(0) + (delta * n_true + loss.epsilon)
         tversky_index = (tp + loss.epsilon) / denom
         one_minus = (1 - tversky_index).clamp_min(0)
-        rare_pow, rare_slope = _pow_and_slope(one_minus, 1 - loss.gamma_tversky)
+        rare_pow, rare_slope = pow_and_slope(one_minus, 1 - loss.gamma_tversky)
         term = torch.where(rare, rare_pow, one_minus)
         if has is not None:
             term = term * has
