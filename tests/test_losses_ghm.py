@@ -204,12 +204,16 @@ def _worker(rank: int, world: int, port: int, data, out_dir: str) -> None:
     try:
         loss = GHMCLoss(bins=5, momentum=0.75, per_aspect=True, num_aspects=3, reduction="none")
         loss.train()
-        per_cell = []
+        mean_loss = GHMCLoss(bins=5, momentum=0.75, per_aspect=True, num_aspects=3).train()
+        per_cell, means = [], []
         for logits, targets, mask in data:
             half = logits.shape[0] // world
             rows = slice(rank * half, (rank + 1) * half)
             per_cell.append(loss(logits[rows], targets[rows], mask[rows]))
-        torch.save((torch.stack(per_cell), loss.ema_counts), f"{out_dir}/rank{rank}.pt")
+            # The rank's mean, weighted by its share of valid cells.
+            means.append(mean_loss(logits[rows], targets[rows], mask[rows]) * mask[rows].sum())
+        result = (torch.stack(per_cell), loss.ema_counts, torch.stack(means))
+        torch.save(result, f"{out_dir}/rank{rank}.pt")
     finally:
         dist.destroy_process_group()
 
@@ -225,6 +229,9 @@ def test_two_process_gloo_matches_one_process(tmp_path):
     torch.testing.assert_close(got, expected)
     torch.testing.assert_close(out[0][1], single.ema_counts)
     torch.testing.assert_close(out[1][1], single.ema_counts)
+    single_mean = GHMCLoss(bins=5, momentum=0.75, per_aspect=True, num_aspects=3).train()
+    expected_means = torch.stack([single_mean(*batch) * batch[2].sum() for batch in data])
+    torch.testing.assert_close(out[0][2] + out[1][2], expected_means)
 
 
 @pytest.mark.parametrize("use_sigmoid", [False, True])

@@ -59,7 +59,9 @@ class GHMCLoss(nn.Module):
     mode the batch is weighted as a training step would weight it, without any
     update and without collective communication. In training mode the batch
     histogram is all-reduced when ``torch.distributed`` is initialized, so every
-    rank uses the global statistics.
+    rank uses the global statistics (``beta`` with the global N and counts); 'mean'
+    then divides by the rank's own N, so that DDP's averaging of gradients gives the
+    single-process gradient when ranks hold equal numbers of valid samples.
     """
 
     ema_counts: Tensor
@@ -129,10 +131,12 @@ class GHMCLoss(nn.Module):
         else:
             raw = torch.bincount(index.view(-1), minlength=size)
         training = self.training
+        local_total = None
         if training:
             self.last_counts.view(-1).copy_(raw)
             counts = self.last_counts
             if dist.is_available() and dist.is_initialized():
+                local_total = raw.sum()
                 dist.all_reduce(counts)
         else:
             counts = raw.to(self.ema_counts.dtype).view_as(self.ema_counts)
@@ -154,6 +158,9 @@ class GHMCLoss(nn.Module):
             table = counts.sum(-1, keepdim=True) / denom
             if self.reduction == "mean":
                 table = table / counts.sum().clamp_min(1)
+        if local_total is not None and self.reduction == "mean":
+            # 'mean' divides by this rank's N: DDP then averages the ranks' gradients.
+            table = table * (counts.sum() / local_total.clamp_min(1))
         table = table.view(-1)
         if table.dtype != g_scaled.dtype:
             table = table.to(g_scaled.dtype)
