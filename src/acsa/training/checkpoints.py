@@ -114,10 +114,9 @@ def check_weights_only_pickle(path: Path) -> None:
 
 def _unsafe_detail(message: str) -> str:
     """The short reason inside torch's long weights-only error text."""
-    for pattern in (r"Unsupported global: GLOBAL ([\w.]+)", r"(Unsupported operand \d+)"):
-        match = re.search(pattern, message)
-        if match:
-            return f"it would import {match.group(1)}" if "GLOBAL" in pattern else match.group(1)
+    match = re.search(r"GLOBAL ([\w.]+)", message)
+    if match:
+        return f"it would call {match.group(1)}, which can run code"
     return "it is not a weights-only pickle and could run code"
 
 
