@@ -238,3 +238,42 @@ def test_console_script_one_line_error(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("error: bad.yaml: training.learning_rate: must be > 0, got -0.1")
     assert time.perf_counter() - started < 60
+
+
+@pytest.mark.slow
+def test_predict_full_test_split_under_10_s(shared_data_dir: Path, tmp_path: Path) -> None:
+    """``acsa predict`` on the 1,492 test reviews, quickstart-sized model, start-up included."""
+    import torch
+
+    from acsa.data import load_split
+    from acsa.models import build_model
+    from acsa.training.config import load_config
+
+    config = load_config(ROOT / "configs" / "quickstart.yaml", {"data.dir": str(shared_data_dir)})
+    train = load_split(config.data.train, config.data)
+    torch.manual_seed(0)
+    model, _ = build_model(config.model, config.data.label_space, train.texts)
+    model_dir = model.save_pretrained(tmp_path / "model")
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "acsa",
+            "predict",
+            str(model_dir),
+            "--input",
+            str(shared_data_dir / "test.csv"),
+            "--output",
+            str(tmp_path / "out.txt"),
+        ],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+    )
+    elapsed = time.perf_counter() - started
+    assert proc.returncode == 0, proc.stderr
+    assert len((tmp_path / "out.txt").read_text(encoding="utf-8").splitlines()) == 1492
+    print(f"acsa predict on test.csv: {elapsed:.1f} s")
+    assert elapsed < 10

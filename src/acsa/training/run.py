@@ -393,6 +393,7 @@ def train(
         ConfigError, DataError, TrainingError, CheckpointError: one-line problems.
     """
     start = time.perf_counter()
+    cpu_start = time.process_time()
     timings: dict[str, float] = {}
     out = Path(config.output.dir).expanduser().resolve()
     check_output_dir(out, resume=resume, overwrite=config.output.overwrite)
@@ -534,6 +535,9 @@ def train(
         )
     timings["test"] = time.perf_counter() - tick
     timings["total"] = time.perf_counter() - start
+    # CPU seconds of this process (all threads): on a shared machine wall time
+    # depends on the neighbours, this much less.
+    timings["cpu"] = time.process_time() - cpu_start
 
     if trainer.is_world_process_zero():
         _write_json(
