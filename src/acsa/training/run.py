@@ -121,7 +121,8 @@ def _clear_run(out: Path) -> None:
         if child.is_dir() and child.name in (CHECKPOINT_DIR, MODEL_DIR, LOG_DIR):
             shutil.rmtree(child)
         elif child.is_file() and (
-            child.suffix in (".png", ".json", ".yaml", ".csv") or child.name.startswith("events.")
+            child.suffix in (".png", ".json", ".jsonl", ".yaml", ".csv")
+            or child.name.startswith("events.")
         ):
             child.unlink()
 
