@@ -155,9 +155,11 @@ class GHMCLoss(nn.Module):
         if self.reduction == "mean" and not self.per_aspect:
             table = torch.reciprocal(denom)
         else:
-            table = counts.sum(-1, keepdim=True) / denom
+            scope_total = counts.sum(-1, keepdim=True)
             if self.reduction == "mean":
-                table = table / counts.sum().clamp_min(1)
+                # N = 0 only when every sample is masked; then no sample reads the table.
+                denom = denom * scope_total.sum()
+            table = scope_total / denom
         if local_total is not None and self.reduction == "mean":
             # 'mean' divides by this rank's N: DDP then averages the ranks' gradients.
             table = table * (counts.sum() / local_total.clamp_min(1))
@@ -185,7 +187,7 @@ class _GHMCFunction(torch.autograd.Function):
             ce = F.binary_cross_entropy_with_logits(logits, onehot, reduction="none")
             diff = torch.sigmoid(logits).sub_(onehot)  # dBCE/dx = p - y
             weight = loss._weights(
-                diff.abs().mul_(loss.bins),
+                diff.abs().mul_(float(loss.bins)),
                 None if mask is None else mask.unsqueeze(-1).expand_as(diff),
             )
             ctx.save_for_backward(diff, weight)
@@ -197,7 +199,7 @@ class _GHMCFunction(torch.autograd.Function):
             log_pt = log_p.gather(-1, index)
             pt_minus_one = torch.expm1(log_pt)  # -g, accurate near p_t = 1
             weight = loss._weights(
-                pt_minus_one * -loss.bins, None if mask is None else mask.unsqueeze(-1)
+                pt_minus_one * -float(loss.bins), None if mask is None else mask.unsqueeze(-1)
             )
             ce = log_pt.neg_()
             ctx.save_for_backward(log_p, index, pt_minus_one, weight)
