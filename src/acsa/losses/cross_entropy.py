@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._common import as_class_table, check_reduction, gather_class_table, prepare, reduce_cells
+from .focal import focal_loss
 
 
 def cross_entropy_loss(
@@ -54,6 +55,10 @@ def cross_entropy_loss(
         if reduction == "sum" or mask is None:
             return loss if reduction == "sum" else loss / targets.numel()
         return loss / mask.sum().clamp_min(1)
+    if label_smoothing == 0:
+        # Per-(aspect, class) weighted CE is focal loss with gamma = 0 and alpha = weight,
+        # whose analytic-gradient path is cheaper than this generic one.
+        return focal_loss(logits, targets, mask, weight, 0.0, reduction)
     log_p = torch.log_softmax(logits, dim=-1)
     weight = weight.to(logits)
     nll = -log_p.gather(-1, targets.unsqueeze(-1)).squeeze(-1) * gather_class_table(
