@@ -10,6 +10,8 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from acsa.losses import GHM_Loss, GHMCLoss, MultiLabelGHM_Loss, ghm_bin_index
 
@@ -242,3 +244,27 @@ def test_analytic_backward_passes_gradcheck(use_sigmoid, reduction):
     loss = GHMCLoss(bins=10, momentum=0.5, use_sigmoid=use_sigmoid, reduction=reduction).eval()
     logits, targets, mask = next(batches(1, b=4))
     assert torch.autograd.gradcheck(lambda x: loss(x, targets, mask), (logits.requires_grad_(),))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    bins=st.integers(1, 12),
+    per_aspect=st.booleans(),
+    use_sigmoid=st.booleans(),
+)
+def test_weights_sum_to_n_without_momentum(seed, bins, per_aspect, use_sigmoid):
+    # With momentum 0, R_j is the batch count, so sum_i beta_i = N in every scope.
+    loss = GHMCLoss(bins, 0.0, use_sigmoid, per_aspect, num_aspects=3, reduction="none")
+    logits, targets, mask = next(batches(1, b=6, seed=seed))
+    loss.train()
+    out = loss(logits, targets, mask)
+    n_samples = mask.sum().item() * (4 if use_sigmoid else 1)
+    assert loss.last_counts.sum().item() == n_samples
+    if not use_sigmoid:
+        # One sample per cell: dividing by the cell's CE recovers beta.
+        ce = F.cross_entropy(logits.reshape(-1, 4), targets.reshape(-1), reduction="none")
+        beta = torch.where(mask, out / ce.view(targets.shape), 0.0)
+        assert beta.sum().item() == pytest.approx(n_samples, rel=1e-6)
+        if per_aspect:
+            torch.testing.assert_close(beta.sum(0), mask.sum(0).double())
