@@ -1,7 +1,7 @@
 """Unified focal loss (Yeung et al., Comput. Med. Imaging Graph. 2022, arXiv:2102.04525).
 
-``L = lambda * L_aF + (1 - lambda) * L_aFT`` (the paper's symmetric-free, "asymmetric"
-variant), applied to the C classes of every aspect:
+``L = lambda * L_aF + (1 - lambda) * L_aFT`` (the paper's asymmetric variant), applied
+to the C classes of every aspect:
 
 - asymmetric focal ``L_aF``, per cell with target t and ``p_t`` its softmax
   probability: ``-delta log p_t`` if t is a rare class (no focal suppression), else
@@ -12,8 +12,8 @@ variant), applied to the C classes of every aspect:
   ``(1 - TI_c)^(1 - gamma_tversky)`` for a rare one, averaged over the classes and
   the aspects that have valid cells.
 
-Note: the authors' reference code weights the Tversky part by ``weight`` and the
-focal part by ``1 - weight``; here ``weight`` is the paper's ``lambda`` on the focal part.
+``weight`` is the paper's ``lambda`` and multiplies the focal part; when comparing
+with numbers from other implementations, check which part their weight multiplies.
 """
 
 from __future__ import annotations
