@@ -84,6 +84,21 @@ class Net(nn.Module):
         return self.head(self.encoder(**batch))["logits"]
 
 
+def length_grouped_batches(
+    lengths: list[int], batch_size: int, generator: torch.Generator
+) -> list[list[int]]:
+    """Random batches of similar length, like the Trainer's ``group_by_length`` sampler:
+    shuffle, cut into mega-batches of 50 batches, sort each by length, shuffle batches."""
+    perm = torch.randperm(len(lengths), generator=generator).tolist()
+    mega = batch_size * 50
+    batches: list[list[int]] = []
+    for start in range(0, len(perm), mega):
+        chunk = sorted(perm[start : start + mega], key=lambda i: -lengths[i])
+        batches.extend(chunk[s : s + batch_size] for s in range(0, len(chunk), batch_size))
+    order = torch.randperm(len(batches), generator=generator).tolist()
+    return [batches[i] for i in order]
+
+
 def predict(net: Net, feat: OfflineFeaturizer, encoded: list, batch_size: int = 256) -> np.ndarray:
     net.eval()
     order = np.argsort([len(f["input_ids"]) for f in encoded])
@@ -108,6 +123,7 @@ def run_variant(
     torch.manual_seed(seed)
     np.random.seed(seed)
     start = time.perf_counter()
+    cpu_start = time.process_time()
     cfg = parse_model_config(overrides)
     (tr_x, tr_y, aspects), (va_x, va_y, _), (te_x, te_y, _) = (
         data["train"],
@@ -136,14 +152,14 @@ def run_variant(
         weight = torch.tensor(w / w.mean(), dtype=torch.float32)
     loss_fn = nn.CrossEntropyLoss(weight=weight)
     targets = torch.as_tensor(tr_y)
+    lengths = [len(f["input_ids"]) for f in tr_f]
+    generator = torch.Generator().manual_seed(seed)
     best = (-1.0, -1, None)
     history = []
     for epoch in range(epochs):
         net.train()
-        perm = torch.randperm(len(tr_f)).tolist()
-        t0 = time.perf_counter()
-        for s in range(0, len(perm), batch_size):
-            idx = perm[s : s + batch_size]
+        t0, c0 = time.perf_counter(), time.process_time()
+        for idx in length_grouped_batches(lengths, batch_size, generator):
             logits = net(**feat.collate([tr_f[i] for i in idx]))
             loss = loss_fn(logits.reshape(-1, 4), targets[idx].reshape(-1))
             opt.zero_grad(set_to_none=True)
@@ -158,11 +174,12 @@ def run_variant(
                 "val_pair": round(va_pair, 4),
                 "val_aspect": round(va_aspect, 4),
                 "sec": round(time.perf_counter() - t0, 1),
+                "cpu_sec": round(time.process_time() - c0, 1),
             }
         )
         print(
             f"  [{name} s{seed}] epoch {epoch + 1}: val pair {va_pair:.4f} aspect {va_aspect:.4f}"
-            f" ({time.perf_counter() - t0:.1f}s)",
+            f" ({time.perf_counter() - t0:.1f}s wall, {time.process_time() - c0:.1f}s cpu)",
             flush=True,
         )
         if va_pair > best[0]:
@@ -180,6 +197,7 @@ def run_variant(
         "best_epoch": best[1],
         "val_pair_f1": round(best[0], 4),
         "seconds": round(seconds, 1),
+        "cpu_seconds": round(time.process_time() - cpu_start, 1),
         "params": params,
         "history": history,
     }
