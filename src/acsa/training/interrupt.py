@@ -113,3 +113,18 @@ class GracefulInterrupt(TrainerCallback):
             f"run the same command with --resume (same output folder {where}) to continue",
             checkpoint=str(folder),
         )
+
+
+def interrupt_message(exc: BaseException | None) -> str | None:
+    """The message of a :class:`TrainingInterrupted` anywhere in ``exc``'s chain, if any.
+
+    typer turns Ctrl-C into a silent ``SystemExit(130)`` whose cause chain
+    still holds the original interrupt; the CLI prints its message from here.
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, TrainingInterrupted):
+            return str(exc)
+        exc = exc.__cause__ or exc.__context__
+    return None
