@@ -364,6 +364,14 @@ def main(argv: list[str] | None = None) -> None:
         # a graceful stop (acsa.training.interrupt) says where it saved and how to resume
         _stderr(str(exc) or f"interrupted after {time.perf_counter() - started:.0f} s")
         sys.exit(130)
+    except SystemExit as exc:
+        # typer turns Ctrl-C into a silent exit 130; the interrupt is in the chain
+        if exc.code == 130:
+            from acsa.training.interrupt import interrupt_message
+
+            message = interrupt_message(exc)
+            _stderr(message or f"interrupted after {time.perf_counter() - started:.0f} s")
+        raise
 
 
 if __name__ == "__main__":
