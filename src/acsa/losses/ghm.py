@@ -100,6 +100,10 @@ class GHMCLoss(nn.Module):
         )
         offsets = torch.arange(num_aspects or 1) * self.bins if per_aspect else torch.zeros(1)
         self.register_buffer("_offsets", offsets.long(), persistent=False)
+        # 0-dim constants: a Python scalar operand costs an extra conversion kernel.
+        self.register_buffer("_one", torch.tensor(1.0), persistent=False)
+        self.register_buffer("_neg_bins", torch.tensor(-float(self.bins)), persistent=False)
+        self.register_buffer("_bins", torch.tensor(float(self.bins)), persistent=False)
 
     def extra_repr(self) -> str:
         return (
@@ -117,33 +121,34 @@ class GHMCLoss(nn.Module):
         return _GHMCFunction.apply(logits, targets, mask, self)
 
     def _weights(self, g_scaled: Tensor, mask: Tensor | None) -> Tensor:
-        """Per-sample weights from ``g * bins``; 0 for masked samples, over N for 'mean'."""
-        size = self.ema_counts.numel()
+        """Per-sample weights from ``g * bins``; 0 for masked samples, over N for 'mean'.
+
+        Every operation here runs on tensors of at most ``B * A * C`` elements and
+        the tables on ``A * M``; at small batches their count, not their size, sets
+        the cost, hence a few unusual spellings (commented).
+        """
         # Same rule as ghm_bin_index; the caller has already multiplied by M.
         index = g_scaled.long().clamp_max_(self.bins - 1)
         if self.per_aspect:
             # Samples are [B, A, 1] (softmax) or [B, A, C] (sigmoid): aspect is dim 1.
             index = index + self._offsets.view(-1, 1)
-        if mask is not None:
-            # Masked samples go to an extra slot that is counted, then dropped.
-            index = index.masked_fill(~mask, size)
-            raw = torch.bincount(index.view(-1), minlength=size + 1)[:size]
-        else:
-            raw = torch.bincount(index.view(-1), minlength=size)
+        flat = index.view(-1)
         training = self.training
+        counts = self.last_counts if training else torch.zeros_like(self.last_counts)
+        # index_add_ of ones (or of the mask, so masked samples add 0) into a float
+        # table: one kernel, where bincount also scans for the min and max.
+        values = self._one.expand(flat.shape[0]) if mask is None else mask.reshape(-1).to(
+            counts.dtype
+        )
+        counts.view(-1).zero_().index_add_(0, flat, values)
         local_total = None
-        if training:
-            self.last_counts.view(-1).copy_(raw)
-            counts = self.last_counts
-            if dist.is_available() and dist.is_initialized():
-                local_total = raw.sum()
-                dist.all_reduce(counts)
-        else:
-            counts = raw.to(self.ema_counts.dtype).view_as(self.ema_counts)
-        nonempty = counts > 0
+        if training and dist.is_available() and dist.is_initialized():
+            local_total = counts.sum()
+            dist.all_reduce(counts)
+        nonempty = counts.bool()  # counts >= 0, so bool() is counts > 0 in one kernel
         ema = self.ema_counts
         if self.momentum > 0:
-            smoothed = torch.where(ema > 0, ema.lerp(counts, 1.0 - self.momentum), counts)
+            smoothed = torch.where(ema.bool(), ema.lerp(counts, 1.0 - self.momentum), counts)
         else:
             smoothed = counts
         if training:
@@ -151,7 +156,10 @@ class GHMCLoss(nn.Module):
             torch.where(nonempty, smoothed, ema, out=ema)
         # beta = N_scope / (R * n_valid_bins). Bins empty in the batch may hold inf
         # here: no valid sample reads them.
-        denom = smoothed * nonempty.sum(-1, keepdim=True)
+        n_valid_bins = torch.count_nonzero(counts, dim=-1)
+        if self.per_aspect:
+            n_valid_bins = n_valid_bins.unsqueeze(-1)
+        denom = smoothed * n_valid_bins
         if self.reduction == "mean" and not self.per_aspect:
             table = torch.reciprocal(denom)
         else:
@@ -163,12 +171,14 @@ class GHMCLoss(nn.Module):
         if local_total is not None and self.reduction == "mean":
             # 'mean' divides by this rank's N: DDP then averages the ranks' gradients.
             table = table * (counts.sum() / local_total.clamp_min(1))
-        table = table.view(-1)
         if table.dtype != g_scaled.dtype:
             table = table.to(g_scaled.dtype)
+        weight = torch.take(table, index)  # take reads the table as flat
         if mask is not None:
-            table = F.pad(table, (0, 1))
-        return torch.take(table, index)
+            # Masked samples were counted with 0 but still index some bin, possibly an
+            # empty one holding inf: where, not multiply.
+            weight = torch.where(mask, weight, 0.0)
+        return weight
 
 
 class _GHMCFunction(torch.autograd.Function):
@@ -187,7 +197,7 @@ class _GHMCFunction(torch.autograd.Function):
             ce = F.binary_cross_entropy_with_logits(logits, onehot, reduction="none")
             diff = torch.sigmoid(logits).sub_(onehot)  # dBCE/dx = p - y
             weight = loss._weights(
-                diff.abs().mul_(float(loss.bins)),
+                diff.abs().mul_(loss._bins),
                 None if mask is None else mask.unsqueeze(-1).expand_as(diff),
             )
             ctx.save_for_backward(diff, weight)
@@ -199,7 +209,7 @@ class _GHMCFunction(torch.autograd.Function):
             log_pt = log_p.gather(-1, index)
             pt_minus_one = torch.expm1(log_pt)  # -g, accurate near p_t = 1
             weight = loss._weights(
-                pt_minus_one * -float(loss.bins), None if mask is None else mask.unsqueeze(-1)
+                pt_minus_one * loss._neg_bins, None if mask is None else mask.unsqueeze(-1)
             )
             ce = log_pt.neg_()
             ctx.save_for_backward(log_p, index, pt_minus_one, weight)
