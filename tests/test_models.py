@@ -258,9 +258,7 @@ def test_hf_featurizer_truncates_and_pads_per_batch(tiny_bert: Path) -> None:
 
 
 @pytest.mark.parametrize("pooling", ["cls", "mean"])
-def test_hf_save_load_gives_identical_logits(
-    tiny_bert: Path, tmp_path: Path, pooling: str
-) -> None:
+def test_hf_save_load_gives_identical_logits(tiny_bert: Path, tmp_path: Path, pooling: str) -> None:
     model, featurizer = _hf(tiny_bert, pooling)
     out = model(**featurizer.collate(featurizer.encode(TEXTS)))
     assert out["logits"].shape == (len(TEXTS), len(ASPECTS), 4)

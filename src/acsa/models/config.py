@@ -42,6 +42,11 @@ class OfflineModelConfig(BaseModel):
     sequence layer (dilated residual CNN by default, or a BiGRU), per-aspect
     attention plus max/mean pooling, and a bag of word uni/bi-gram embeddings beside it.
 
+    Trained with plain (or class-weighted) cross-entropy, AdamW lr 2e-3, batch 64,
+    8 epochs, warmup then cosine decay, length-grouped batches, the defaults reach
+    pair micro-F1 0.854 and aspect micro-F1 0.889 on the shared test split
+    (``benchmarks/offline_encoder_quality.py``; TF-IDF + LR: 0.810 / 0.848).
+
     Args:
         lowercase: lowercase texts before tokenizing (Unicode NFC is always applied).
         max_length: tokens kept per review (longer reviews are truncated).
