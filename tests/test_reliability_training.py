@@ -94,6 +94,11 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_synthetic_data(tmp_path_factory.mktemp("tiny"), sizes=(64, 20, 20))
 
 
+# 64 reviews in batches of 8: 8 steps per epoch; stop in the middle of the second,
+# where the batch order is not the one a fresh process would draw
+STOP_STEP = 11
+
+
 def tiny_config(data: Path, out: Path, **training: Any) -> Any:
     base = {"epochs": 2, "batch_size": 8, "learning_rate": 0.02}
     return small_config(data, out, **{**base, **training})
@@ -108,14 +113,14 @@ def uninterrupted(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture(scope="module")
 def interrupted(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A run stopped by SIGINT at step 3 (mid-epoch), plus a pristine copy of its folder."""
+    """A run stopped by SIGINT at step 11 (mid second epoch), plus a pristine copy of its folder."""
     from acsa.training.interrupt import TrainingInterrupted
     from acsa.training.run import train
 
     root = tmp_path_factory.mktemp("cut")
     out = root / "run"
     with pytest.raises(TrainingInterrupted) as info:
-        train(tiny_config(tiny_data, out), quiet=True, callbacks=[SigintAtStep(3).callback])
+        train(tiny_config(tiny_data, out), quiet=True, callbacks=[SigintAtStep(STOP_STEP).callback])
     pristine = root / "pristine"
     shutil.copytree(out, pristine)
     return {"out": out, "pristine": pristine, "message": str(info.value)}
@@ -127,12 +132,14 @@ def interrupted(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> di
 def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(interrupted: dict[str, Any]) -> None:
     message = interrupted["message"]
     assert "\n" not in message
-    assert message.startswith("interrupted at step 3: checkpoint saved in ")
+    assert message.startswith(f"interrupted at step {STOP_STEP}: checkpoint saved in ")
     assert "--resume" in message
     checkpoints = interrupted["out"] / "checkpoints"
-    assert [p.name for p in checkpoints.iterdir()] == ["checkpoint-3"]
-    state = json.loads((checkpoints / "checkpoint-3" / "trainer_state.json").read_text("utf-8"))
-    assert state["global_step"] == 3
+    # the first epoch's checkpoint (8 steps) and the one Ctrl-C wrote
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["checkpoint-11", "checkpoint-8"]
+    folder = checkpoints / f"checkpoint-{STOP_STEP}"
+    state = json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
+    assert state["global_step"] == STOP_STEP
     # the run stopped: no final model, no test report
     assert not (interrupted["out"] / "model").exists()
     assert not (interrupted["out"] / "metrics.json").exists()
@@ -144,10 +151,10 @@ def test_resume_after_ctrl_c_and_a_half_written_checkpoint_is_exact(
     from acsa.training.run import train
 
     out = interrupted["out"]
-    make_partial(out / "checkpoints" / "checkpoint-3", step=4)
+    make_partial(out / "checkpoints" / f"checkpoint-{STOP_STEP}", step=STOP_STEP + 1)
     resumed = train(tiny_config(tiny_data, out), resume=True, quiet=True)
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    assert run["resumed_from"] == "checkpoints/checkpoint-3"
+    assert run["resumed_from"] == f"checkpoints/checkpoint-{STOP_STEP}"
     assert resumed.global_step == uninterrupted.global_step
     # same seed, data order, optimizer and RNG state: bit-identical on CPU
     assert_same_weights(uninterrupted.model_dir, resumed.model_dir)
@@ -163,7 +170,8 @@ def test_transformers_itself_loads_the_optimizer_weights_only(
 
     out = tmp_path / "run"
     shutil.copytree(interrupted["pristine"], out)
-    write_code_pickle(out / "checkpoints" / "checkpoint-3" / "optimizer.pt", tmp_path / MARKER)
+    folder = out / "checkpoints" / f"checkpoint-{STOP_STEP}"
+    write_code_pickle(folder / "optimizer.pt", tmp_path / MARKER)
     monkeypatch.setattr(checkpoints, "check_weights_only_pickle", lambda path: None)
     with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
         train(tiny_config(tiny_data, out), resume=True, quiet=True)
@@ -177,7 +185,7 @@ def test_resume_refuses_code_running_optimizer_with_one_line(
 
     out = tmp_path / "run"
     shutil.copytree(interrupted["pristine"], out)
-    target = out / "checkpoints" / "checkpoint-3" / "optimizer.pt"
+    target = out / "checkpoints" / f"checkpoint-{STOP_STEP}" / "optimizer.pt"
     write_code_pickle(target, tmp_path / MARKER)
     before = sorted(p.relative_to(out) for p in out.rglob("*"))
     with pytest.raises(CheckpointError) as info:

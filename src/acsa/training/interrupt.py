@@ -8,6 +8,14 @@ next step boundary and, once the Trainer has written that checkpoint,
 raises :class:`TrainingInterrupted` so no end-of-training work (loading the
 best model, deleting checkpoints, the test report) runs. A second Ctrl-C
 restores Python's default behaviour and interrupts at once.
+
+Such a checkpoint falls mid-epoch, and resuming mid-epoch is exact only if
+the epoch's batch order is drawn again the same way. With length-grouped
+batches the Trainer draws it from the global torch RNG when the epoch
+starts, but restores the RNG saved at the checkpoint's step only after
+that draw. So every checkpoint also stores the torch RNG state of its
+epoch's start (``epoch_rng_state_<rank>.safetensors``), and on resume it
+is put back when the resumed epoch begins.
 """
 
 from __future__ import annotations
@@ -23,6 +31,19 @@ from typing import Any
 from transformers import TrainerCallback
 
 logger = logging.getLogger(__name__)
+
+EPOCH_RNG_PREFIX = "epoch_rng_state"
+
+
+def _rank() -> int:
+    import os
+
+    return int(os.environ.get("RANK", "0"))
+
+
+def epoch_rng_file(checkpoint: Path | str) -> Path:
+    """This process's epoch-start RNG file inside a checkpoint folder."""
+    return Path(checkpoint) / f"{EPOCH_RNG_PREFIX}_{_rank()}.safetensors"
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -44,10 +65,14 @@ class GracefulInterrupt(TrainerCallback):
     e.g. the loss-state one).
     """
 
-    def __init__(self, output_dir: Path | str | None = None) -> None:
+    def __init__(
+        self, output_dir: Path | str | None = None, resume_from: Path | str | None = None
+    ) -> None:
         self.output_dir = Path(output_dir) if output_dir is not None else None
         self.requested = False
         self._saving = False
+        self._epoch_rng: Any = None
+        self._restore_from = epoch_rng_file(resume_from) if resume_from is not None else None
 
     # -- signal side -------------------------------------------------------
 
@@ -96,6 +121,28 @@ class GracefulInterrupt(TrainerCallback):
         self.requested = flag
         return flag
 
+    def on_epoch_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+        import torch
+
+        if self._restore_from is not None:
+            if self._restore_from.is_file():
+                from safetensors.torch import load_file
+
+                torch.set_rng_state(load_file(str(self._restore_from))["torch_cpu"])
+            self._restore_from = None
+        self._epoch_rng = torch.get_rng_state().clone()
+        return control
+
+    def _save_epoch_rng(self, checkpoint: Path) -> None:
+        if self._epoch_rng is None or not checkpoint.is_dir():
+            return
+        from safetensors.torch import save_file
+
+        target = epoch_rng_file(checkpoint)
+        tmp = target.with_name(target.name + ".tmp")
+        save_file({"torch_cpu": self._epoch_rng}, str(tmp))
+        tmp.replace(target)
+
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
         if self._agreed():
             control.should_save = True
@@ -104,9 +151,10 @@ class GracefulInterrupt(TrainerCallback):
         return control
 
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        self._save_epoch_rng(folder)
         if not (self.requested or self._saving):
             return control
-        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         where = self.output_dir if self.output_dir is not None else Path(args.output_dir).parent
         raise TrainingInterrupted(
             f"interrupted at step {state.global_step}: checkpoint saved in {folder}; "
