@@ -500,7 +500,7 @@ def train(
         logger.info("resuming from %s", resume_from)
 
     # last callback, so the loss state is saved before it stops the run on Ctrl-C
-    interrupt = GracefulInterrupt(out)
+    interrupt = GracefulInterrupt(out, resume_from=resume_from)
     trainer.add_callback(interrupt)
     tick = time.perf_counter()
     try:
