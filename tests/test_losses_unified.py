@@ -58,9 +58,7 @@ def naive_unified(logits, targets, lam, delta, gamma, gamma_t, rare, eps=1e-7):
 def test_matches_formula(lam, delta, gamma, gamma_t, rare):
     logits, targets = data()
     loss = UnifiedFocalLoss(lam, delta, gamma, gamma_t, rare_classes=rare)
-    expected = naive_unified(
-        logits, targets, lam, delta, gamma, gamma_t, set(rare or (1, 2))
-    )
+    expected = naive_unified(logits, targets, lam, delta, gamma, gamma_t, set(rare or (1, 2)))
     assert loss(logits, targets).item() == pytest.approx(expected, rel=1e-6)
 
 
@@ -75,7 +73,7 @@ def test_focal_part_with_half_delta_and_no_gamma_is_half_ce():
 def test_focal_part_without_rare_classes_is_scaled_focal():
     logits, targets = data(2)
     log_pt = torch.log_softmax(logits, -1).gather(-1, targets[..., None]).squeeze(-1)
-    focal = (-(1 - log_pt.exp()) ** 2 * log_pt).mean()
+    focal = (-((1 - log_pt.exp()) ** 2) * log_pt).mean()
     got = asymmetric_focal_loss(logits, targets, delta=0.25, gamma=2.0, rare_classes=())
     torch.testing.assert_close(got, 0.75 * focal)
 

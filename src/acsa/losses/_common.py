@@ -84,9 +84,7 @@ def safe_pow(base: Tensor, gamma: float) -> Tensor:
     return base.pow(gamma)
 
 
-def as_class_table(
-    value: Tensor | list | tuple | float | None, name: str
-) -> Tensor | None:
+def as_class_table(value: Tensor | list | tuple | float | None, name: str) -> Tensor | None:
     """Convert a per-class ``[C]`` or per-(aspect, class) ``[A, C]`` option to a float tensor."""
     if value is None:
         return None

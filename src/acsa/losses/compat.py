@@ -36,9 +36,7 @@ class GHM_Loss(nn.Module):  # noqa: N801 - the older scripts' name
         self.ghm = GHMCLoss(bins=bins, momentum=momentum, use_sigmoid=use_sigmoid)
         self.loss_weight = float(loss_weight)
 
-    def forward(
-        self, pred: Tensor, target: Tensor, label_weight: Tensor | None = None
-    ) -> Tensor:
+    def forward(self, pred: Tensor, target: Tensor, label_weight: Tensor | None = None) -> Tensor:
         if target.shape == pred.shape and target.is_floating_point():
             if label_weight is not None and label_weight.shape == pred.shape:
                 label_weight = label_weight.amax(-1)
@@ -67,9 +65,7 @@ class MultiLabelGHM_Loss(nn.Module):  # noqa: N801 - the older scripts' name
     ) -> None:
         super().__init__()
         self.num_sentiments = int(num_sentiments)
-        self.ghm = GHMCLoss(
-            bins=bins, momentum=momentum, per_aspect=True, num_aspects=num_aspects
-        )
+        self.ghm = GHMCLoss(bins=bins, momentum=momentum, per_aspect=True, num_aspects=num_aspects)
         self.loss_weight = float(loss_weight)
 
     def forward(self, logits: Tensor, targets: Tensor, mask: Tensor | None = None) -> Tensor:
@@ -123,9 +119,7 @@ class ImprovedMultiLabelContrastiveLoss(nn.Module):
         self.base_weight = float(base_weight)
 
     def forward(self, embeddings: Tensor, labels: Tensor, mask: Tensor | None = None) -> Tensor:
-        return soft_contrastive_loss(
-            embeddings, labels, mask, self.temperature, self.base_weight
-        )
+        return soft_contrastive_loss(embeddings, labels, mask, self.temperature, self.base_weight)
 
 
 __all__ = [

@@ -61,9 +61,7 @@ def cross_entropy_loss(
         return focal_loss(logits, targets, mask, weight, 0.0, reduction)
     log_p = torch.log_softmax(logits, dim=-1)
     weight = weight.to(logits)
-    nll = -log_p.gather(-1, targets.unsqueeze(-1)).squeeze(-1) * gather_class_table(
-        weight, targets
-    )
+    nll = -log_p.gather(-1, targets.unsqueeze(-1)).squeeze(-1) * gather_class_table(weight, targets)
     if label_smoothing > 0:
         smooth = -(log_p * weight).sum(-1) / num_classes
         nll = (1 - label_smoothing) * nll + label_smoothing * smooth

@@ -95,9 +95,7 @@ class GHMCLoss(nn.Module):
         shape = (num_aspects, self.bins) if per_aspect else (self.bins,)
         self.register_buffer("ema_counts", torch.zeros(shape))
         self.register_buffer("last_counts", torch.zeros(shape), persistent=False)
-        self.register_buffer(
-            "bin_edges", torch.linspace(0.0, 1.0, self.bins + 1), persistent=False
-        )
+        self.register_buffer("bin_edges", torch.linspace(0.0, 1.0, self.bins + 1), persistent=False)
         offsets = torch.arange(num_aspects or 1) * self.bins if per_aspect else torch.zeros(1)
         self.register_buffer("_offsets", offsets.long(), persistent=False)
         # 0-dim constants: a Python scalar operand costs an extra conversion kernel.
@@ -137,8 +135,8 @@ class GHMCLoss(nn.Module):
         counts = self.last_counts if training else torch.zeros_like(self.last_counts)
         # index_add_ of ones (or of the mask, so masked samples add 0) into a float
         # table: one kernel, where bincount also scans for the min and max.
-        values = self._one.expand(flat.shape[0]) if mask is None else mask.reshape(-1).to(
-            counts.dtype
+        values = (
+            self._one.expand(flat.shape[0]) if mask is None else mask.reshape(-1).to(counts.dtype)
         )
         counts.view(-1).zero_().index_add_(0, flat, values)
         local_total = None

@@ -308,6 +308,8 @@ class _UnifiedFocal(torch.autograd.Function):
         grad_logits = prob * (inner + focal_coef)
         grad_logits.scatter_add_(-1, index, prob_t * g_tp_t - focal_coef)
         return grad_logits, None, None, None, None
+
+
 class AsymmetricFocalLoss(UnifiedFocalLoss):
     """The asymmetric focal part alone (``weight = 1``); older name and arguments."""
 
