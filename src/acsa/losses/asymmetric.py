@@ -83,11 +83,18 @@ class _Asymmetric(torch.autograd.Function):
         logit_t = logits.gather(-1, index)
         log_pt = F.logsigmoid(logit_t)
         not_pt = torch.sigmoid(-logit_t)
-        mod_pos, slope_pos = pow_and_slope(not_pt, gamma_pos)
-        per_cell = -(loss_neg.sum(-1, keepdim=True) + mod_pos * log_pt)  # [B, A, 1]
+        if gamma_pos == 0:
+            # The default: no focusing on the positive, skip the constant factor 1.
+            mod_pos, slope_pos, loss_pos = None, 0.0, log_pt
+        else:
+            mod_pos, slope_pos = pow_and_slope(not_pt, gamma_pos)
+            loss_pos = mod_pos * log_pt
         ctx.save_for_backward(prob, prob_neg, log_not_p, is_pos, index, log_pt, not_pt, cell)
         ctx.parts = (mod_neg, slope_neg, mod_pos, slope_pos)
         ctx.clip, ctx.scale, ctx.reduction = clip, scale, reduction
+        if cell is None and reduction != "none":
+            return (loss_neg.sum() + loss_pos.sum()) * -scale
+        per_cell = -(loss_neg.sum(-1, keepdim=True) + loss_pos)  # [B, A, 1]
         if cell is not None:
             per_cell = per_cell * cell
         if reduction == "none":
@@ -106,7 +113,10 @@ class _Asymmetric(torch.autograd.Function):
         else:
             # (1 - p_m) cancels against dp/dx, which avoids 1 / (1 - p) = inf for large x.
             d_neg = mod_neg * prob - slope_neg * log_not_p * (prob * (1 - prob))
-        d_pos = not_pt * ((1 - not_pt) * log_pt * slope_pos - mod_pos)
+        if mod_pos is None:
+            d_pos = not_pt.neg()
+        else:
+            d_pos = not_pt * ((1 - not_pt) * log_pt * slope_pos - mod_pos)
         g = grad.unsqueeze(-1) if ctx.reduction == "none" else grad * ctx.scale
         if cell is not None:
             g = g * cell
