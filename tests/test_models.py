@@ -116,6 +116,7 @@ def test_no_projection_head_and_seed_scheme() -> None:
     model, featurizer = _offline({"head": {"hidden_dim": 0, "projection_dim": 0}}, scheme="seed")
     batch = featurizer.collate(featurizer.encode(TEXTS))
     batch["labels"] = torch.zeros(len(TEXTS), len(ASPECTS), dtype=torch.long)  # ignored
+    batch["example_index"] = torch.arange(len(TEXTS))  # ignored
     out = model(**batch)
     assert out["logits"].shape == (len(TEXTS), len(ASPECTS), 3)
     assert "projections" not in out

@@ -21,6 +21,8 @@ class HFEncoder(nn.Module):
         config: the Hugging Face model config section.
     """
 
+    feature_names = frozenset({"input_ids", "attention_mask", "token_type_ids"})
+
     def __init__(self, backbone: nn.Module, config: HuggingFaceModelConfig) -> None:
         super().__init__()
         self.backbone = backbone

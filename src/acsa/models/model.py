@@ -44,8 +44,6 @@ TOKENIZER_DIR = "tokenizer"
 BACKBONE_DIR = "backbone"
 _FORMAT = "acsa-model"
 _FORMAT_VERSION = 1
-# keys a Trainer batch may carry that belong to the loss, not to the encoder
-_NON_FEATURE_KEYS = frozenset({"labels", "label_mask", "mask", "num_items_in_batch"})
 
 AnyModelConfig = OfflineModelConfig | HuggingFaceModelConfig
 
@@ -55,8 +53,9 @@ class AcsaModel(nn.Module):
 
     ``forward(**features)`` takes the tensors of ``featurizer.collate`` and
     returns ``{"logits": [B, A, C]}`` plus ``"projections": [B, P]`` (unnormalised)
-    when the head has a projection. Keys ``labels``, ``label_mask``, ``mask`` and
-    ``num_items_in_batch`` are ignored so a Trainer batch can be passed whole.
+    when the head has a projection. Only the encoder's ``feature_names`` are
+    used; other keys (``labels``, ``label_mask``, ``example_index``, ...) are
+    ignored, so a Trainer batch can be passed whole.
 
     Args:
         encoder: :class:`OfflineEncoder` or :class:`HFEncoder` (has ``output_dim``).
@@ -89,7 +88,8 @@ class AcsaModel(nn.Module):
         return self.label_space.aspects
 
     def forward(self, **features: torch.Tensor) -> dict[str, torch.Tensor]:
-        inputs = {k: v for k, v in features.items() if k not in _NON_FEATURE_KEYS}
+        names = self.encoder.feature_names
+        inputs = {k: v for k, v in features.items() if k in names}
         return self.head(self.encoder(**inputs))
 
     def create_optimizer(self, learning_rate: float, weight_decay: float) -> torch.optim.Optimizer:

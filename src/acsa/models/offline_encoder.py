@@ -84,6 +84,8 @@ class OfflineEncoder(nn.Module):
         num_aspects: number of attention queries when ``config.aspect_attention``.
     """
 
+    feature_names = frozenset({"input_ids", "attention_mask", "char_ids", "bag_ids"})
+
     def __init__(
         self,
         config: OfflineModelConfig,
