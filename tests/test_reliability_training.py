@@ -205,9 +205,7 @@ def _checkpoint(root: Path, step: int, model_file: Path, *, loss_state: bool = F
     shutil.copy(model_file, folder / "model.safetensors")
     if loss_state:
         shutil.copy(model_file, folder / "loss_state.safetensors")
-    (folder / "trainer_state.json").write_text(
-        json.dumps({"global_step": step}), encoding="utf-8"
-    )
+    (folder / "trainer_state.json").write_text(json.dumps({"global_step": step}), encoding="utf-8")
     torch.save({"state": {}, "param_groups": []}, folder / "optimizer.pt")
     # the Trainer's RNG file holds numpy state: allowed by the weights-only allowlist
     torch.save({"numpy": np.random.get_state(), "cpu": torch.get_rng_state()}, folder / "rng.pth")
