@@ -296,11 +296,14 @@ def fault_section(work: Path, scrub: Scrub) -> tuple[list[str], int, int]:
                 else:
                     res = train(config, quiet=True)
                     logged = max(e.get("skipped_batches", 0) for e in res.log_history)
+                    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
                     result = (
-                        f"finished; {res.skipped_batches} batches skipped "
-                        f"(run.json and the log say {int(logged)})"
+                        f"finished; {res.skipped_batches} batches skipped, counted in "
+                        f"run.json ({run['skipped_batches']}) and in the training log "
+                        f"(latest log line before the end: {int(logged)})"
                     )
-                    ok = res.skipped_batches > 0 and int(logged) == res.skipped_batches
+                    ok = res.skipped_batches > 0 and run["skipped_batches"] == res.skipped_batches
+                    ok = ok and logged > 0
         except TrainingError as exc:
             result, ok = f"TrainingError: {exc}", policy == "stop" and "step 3" in str(exc)
         passed, failed = (passed + 1, failed) if ok else (passed, failed + 1)
