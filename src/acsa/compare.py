@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import re
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from multiprocessing import get_context
@@ -361,6 +363,34 @@ def _execute(run_one: RunOne, variant: Variant, seed: int, out: Path) -> RunReco
     record.variant, record.seed, record.output_dir = variant.name, seed, out
     record.status = "done"
     return record
+
+
+class _OnceFilter(logging.Filter):
+    """Lets each distinct message through once (every run reads the same data)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message in self.seen:
+            return False
+        self.seen.add(message)
+        return True
+
+
+@contextmanager
+def _warn_once() -> Iterator[None]:
+    handlers = logging.getLogger("acsa").handlers
+    once = _OnceFilter()
+    for handler in handlers:
+        handler.addFilter(once)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(once)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -802,7 +832,8 @@ def compare(
             tasks.append((variant, seed, rd, fp))
     if reused:
         say(f"reusing {len(reused)} finished run(s) in {out / 'runs'}")
-    records = reused + _run_all(tasks, run_one, jobs, say)
+    with _warn_once():
+        records = reused + _run_all(tasks, run_one, jobs, say)
     order = {
         (v.name, s): i for i, (v, s) in enumerate((v, s) for s in seed_list for v in spec.variants)
     }
