@@ -50,7 +50,8 @@ class Scrub:
     def __call__(self, text: str) -> str:
         for root in self.roots:
             text = text.replace(root, "<tmp>")
-        return text
+        # corpus files: show them relative to the repository
+        return text.replace(str(ROOT) + os.sep, "")
 
 
 # ---------------------------------------------------------------------------- corpus
@@ -81,7 +82,7 @@ def corpus_section(work: Path, scrub: Scrub) -> tuple[list[str], int, int]:
             status = "ok"
             passed += 1
         what = case.file or case.setup or "-"
-        argv = " ".join(scrub(a) for a in outcome.argv[:1]) if outcome.argv else "-"
+        argv = case.command
         rows.append(
             f"| {case.kind} | {case.name} | `{what}` | `acsa {argv}` | "
             f"{outcome.exit_code if not outcome.skipped else '-'} | "

@@ -108,7 +108,8 @@ def tiny_config(data: Path, out: Path, **training: Any) -> Any:
 def uninterrupted(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
     from acsa.training.run import train
 
-    return train(tiny_config(tiny_data, tmp_path_factory.mktemp("full") / "run"), quiet=True)
+    out = tmp_path_factory.mktemp("full") / "run"
+    return train(tiny_config(tiny_data, out), quiet=True, write_plots=False)
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +121,12 @@ def interrupted(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> di
     root = tmp_path_factory.mktemp("cut")
     out = root / "run"
     with pytest.raises(TrainingInterrupted) as info:
-        train(tiny_config(tiny_data, out), quiet=True, callbacks=[SigintAtStep(STOP_STEP).callback])
+        train(
+            tiny_config(tiny_data, out),
+            quiet=True,
+            write_plots=False,
+            callbacks=[SigintAtStep(STOP_STEP).callback],
+        )
     pristine = root / "pristine"
     shutil.copytree(out, pristine)
     return {"out": out, "pristine": pristine, "message": str(info.value)}
@@ -152,7 +158,7 @@ def test_resume_after_ctrl_c_and_a_half_written_checkpoint_is_exact(
 
     out = interrupted["out"]
     make_partial(out / "checkpoints" / f"checkpoint-{STOP_STEP}", step=STOP_STEP + 1)
-    resumed = train(tiny_config(tiny_data, out), resume=True, quiet=True)
+    resumed = train(tiny_config(tiny_data, out), resume=True, quiet=True, write_plots=False)
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert run["resumed_from"] == f"checkpoints/checkpoint-{STOP_STEP}"
     assert resumed.global_step == uninterrupted.global_step
