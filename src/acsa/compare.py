@@ -621,6 +621,31 @@ def _fmt_diff(d: Mapping[str, Any] | None) -> str:
     return f"{mean * pts:+.2f} [{low * pts:+.2f}, {high * pts:+.2f}]"
 
 
+def _validation_table(report: Mapping[str, Any]) -> list[str]:
+    """Validation pair micro-F1 after each epoch, mean over seeds (early stops end rows)."""
+    curves = {
+        name: [c for c in v.get("val_pair_f1", {}).values() if c]
+        for name, v in report["variants"].items()
+    }
+    length = max((len(c) for cs in curves.values() for c in cs), default=0)
+    if length == 0:
+        return []
+    lines = [
+        "",
+        "## Validation pair micro-F1 after each epoch (mean over seeds)",
+        "",
+        "| variant | " + " | ".join(str(e) for e in range(1, length + 1)) + " |",
+        "|---|" + "---|" * length,
+    ]
+    for name, cs in curves.items():
+        cells = []
+        for e in range(length):
+            values = [c[e] for c in cs if len(c) > e]
+            cells.append(f"{np.mean(values):.4f}" if values else "")
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    return lines
+
+
 def render_markdown(report: Mapping[str, Any]) -> str:
     """``comparison.md``: tables of means, paired differences, verdicts and per-aspect intervals."""
     lines: list[str] = []
@@ -714,6 +739,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
         lines.append("`+` / `-`: the interval lies above / below 0.")
+    lines.extend(_validation_table(report))
     failed = [r for r in report.get("runs", []) if r["status"] == "failed"]
     if failed:
         lines.append("")
