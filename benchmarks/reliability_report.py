@@ -539,6 +539,12 @@ def main(argv: list[str] | None = None) -> int:
         "Trainer and never loaded by acsa).",
         "- Kills at any other moment: SIGKILL during training leaves the previous complete "
         "checkpoint; the worst case is losing the steps since the last epoch's checkpoint.",
+        "- Beyond the listed cases, tests/test_data_properties.py (hypothesis, 120 examples "
+        "per property) feeds the CSV and JSON-lines readers arbitrary tables of strings "
+        "(quotes, separators, newlines, NUL, BOM, lone surrogates, non-Latin scripts) and "
+        "checks that each either loads to consistent arrays (shapes, dtypes, labels in "
+        "0..3, masked cells 0, 1-based rows) or raises `DataError`, never another "
+        "exception; valid tables round-trip, and `LabelSpace` round-trips both schemes.",
         "",
     ]
     args.output.parent.mkdir(parents=True, exist_ok=True)
