@@ -21,6 +21,7 @@ is put back when the resumed epoch begins.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -36,8 +37,6 @@ EPOCH_RNG_PREFIX = "epoch_rng_state"
 
 
 def _rank() -> int:
-    import os
-
     return int(os.environ.get("RANK", "0"))
 
 
