@@ -15,7 +15,7 @@ def predict_logits(
     model: AcsaModel,
     featurizer: Featurizer,
     texts: Sequence[str],
-    batch_size: int = 256,
+    batch_size: int = 64,
 ) -> np.ndarray:
     """Logits of ``texts`` as float32 ``[N, A, C]``, in the order of ``texts``.
 
