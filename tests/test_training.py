@@ -50,7 +50,7 @@ def write_csv(path: Path, rows: list[dict[str, str]], columns: list[str]) -> Pat
     return path
 
 
-def write_synthetic_data(folder: Path, sizes: tuple[int, int, int] = (300, 100, 100)) -> Path:
+def write_synthetic_data(folder: Path, sizes: tuple[int, int, int] = (300, 100, 120)) -> Path:
     """train.csv, validation.csv, test.csv of synthetic reviews in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     columns = ["data", *ASPECTS]

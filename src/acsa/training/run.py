@@ -523,6 +523,9 @@ def train(
     tick = time.perf_counter()
     test_metrics: dict[str, Any] | None = None
     if test_ds is not None:
+        # The validation metrics hook looks rows up in the validation split;
+        # test metrics are computed below on the test split's own gold labels.
+        trainer.compute_metrics = None
         output = trainer.predict(test_ds, metric_key_prefix="test")
         test_metrics = _report_test(
             output,
