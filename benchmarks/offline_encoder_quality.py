@@ -47,6 +47,8 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "cnn3": ({"num_layers": 3}, {}),
     "cnn1": ({"num_layers": 1}, {}),
     "k5": ({"kernel_size": 5}, {}),
+    "h128": ({"hidden_size": 128}, {}),
+    "epochs6": ({}, {"epochs": 6}),
     "wide": ({"embedding_dim": 192, "hidden_size": 384}, {}),
     "hidden512": ({"head": {"hidden_dim": 512}}, {}),
     "lr3e-3": ({}, {"lr": 3e-3}),
