@@ -305,3 +305,26 @@ def test_shared_overrides_are_validated_and_flattened(tmp_path: Path) -> None:
         )
         with pytest.raises(ConfigError, match="not allowed here"):
             load_variants(path)
+
+
+def test_repeated_warnings_are_shown_once(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import logging
+
+    log = logging.getLogger("acsa.data.readers")
+
+    def noisy(variant: Variant, seed: int, output_dir: Path) -> RunRecord:
+        log.warning("train.csv: 14 texts occur more than once")
+        return fake_run(variant, seed, output_dir)
+
+    variants = _variants_file(tmp_path, STANDARD[:2])
+    compare(
+        None,
+        variants,
+        seeds=2,
+        output_dir=tmp_path / "o",
+        run_one=noisy,
+        n_boot=100,
+        plots=False,
+        progress=lambda _: None,
+    )
+    assert capsys.readouterr().err.count("occur more than once") == 1

@@ -40,7 +40,9 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rng = np.random.default_rng(0)
     data = root / "data"
     data.mkdir()
-    for name, n in (("train.csv", 200), ("validation.csv", 50), ("test.csv", 50)):
+    # unequal validation and test sizes: a test evaluation that looked rows up in
+    # the validation split once passed only when both had the same length
+    for name, n in (("train.csv", 200), ("validation.csv", 60), ("test.csv", 40)):
         _write_split(data / name, n, rng)
     (root / "config.yaml").write_text(
         f"""

@@ -22,6 +22,7 @@ import logging
 import math
 import os
 import re
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -382,7 +383,17 @@ class _OnceFilter(logging.Filter):
 
 @contextmanager
 def _warn_once() -> Iterator[None]:
-    handlers = logging.getLogger("acsa").handlers
+    logger = logging.getLogger("acsa")
+    added: logging.Handler | None = None
+    propagate = logger.propagate
+    if not logger.handlers:
+        # without a handler, records reach logging's last-resort handler, which
+        # takes no filters; this one prints the same one-line form as the CLI
+        added = logging.StreamHandler(sys.stderr)
+        added.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        logger.addHandler(added)
+        logger.propagate = False
+    handlers = list(logger.handlers)
     once = _OnceFilter()
     for handler in handlers:
         handler.addFilter(once)
@@ -391,6 +402,9 @@ def _warn_once() -> Iterator[None]:
     finally:
         for handler in handlers:
             handler.removeFilter(once)
+        if added is not None:
+            logger.removeHandler(added)
+            logger.propagate = propagate
 
 
 def _one_line(exc: BaseException) -> str:
