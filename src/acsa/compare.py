@@ -343,6 +343,17 @@ def _init_worker(threads: int) -> None:
         sys.modules["torch"].set_num_threads(threads)
 
 
+def _set_torch_threads(threads: int | None) -> int | None:
+    """Set torch's intra-op threads in this process; returns the previous count."""
+    if threads is None:
+        return None
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    return previous
+
+
 def _execute(run_one: RunOne, variant: Variant, seed: int, out: Path) -> RunRecord:
     """Run one (variant, seed) and time it; any exception becomes a failed record.
 
@@ -424,6 +435,7 @@ def _run_all(
     run_one: RunOne,
     jobs: int,
     progress: Callable[[str], None],
+    threads: int | None = None,
 ) -> list[RunRecord]:
     records: list[RunRecord] = []
 
@@ -443,11 +455,15 @@ def _run_all(
         records.append(record)
 
     if jobs <= 1:
-        for i, (variant, seed, out, fp) in enumerate(tasks, start=1):
-            finish(_execute(run_one, variant, seed, out), fp, i)
+        previous = _set_torch_threads(threads)
+        try:
+            for i, (variant, seed, out, fp) in enumerate(tasks, start=1):
+                finish(_execute(run_one, variant, seed, out), fp, i)
+        finally:
+            _set_torch_threads(previous)
         return records
 
-    threads = max(1, _available_cores() // jobs)
+    threads = threads or max(1, _available_cores() // jobs)
     # spawn: forked workers would inherit torch's thread pools and any open
     # state of the parent, and fork is unavailable on Windows anyway
     with ProcessPoolExecutor(
@@ -788,6 +804,7 @@ def compare(
     n_boot: int = 2000,
     plots: bool = True,
     progress: Callable[[str], None] | None = None,
+    threads: int | None = None,
 ) -> ComparisonResult:
     """Train every variant with every seed (reusing finished runs) and compare them.
 
@@ -809,6 +826,10 @@ def compare(
         n_boot: bootstrap replicates.
         plots: write the PNG plots.
         progress: receives one line per finished run (default: print).
+        threads: torch threads per run; default ``cores // jobs`` for parallel
+            runs and torch's own default for ``jobs=1``. On a shared machine
+            one thread per run (with ``jobs`` = cores) is much faster: busy
+            cores make multi-threaded kernels wait for each other.
     """
     out = Path(output_dir)
     spec = load_variants(variants_path)
@@ -819,6 +840,8 @@ def compare(
         raise ConfigError(f"--seeds: duplicate seed values {seed_list}")
     if jobs < 1:
         raise ConfigError(f"--jobs: expected a positive integer, got {jobs}")
+    if threads is not None and threads < 1:
+        raise ConfigError(f"--threads: expected a positive integer, got {threads}")
     if baseline is None:
         names = spec.names()
         chosen = spec.baseline or ("focal" if "focal" in names else names[0])
@@ -873,7 +896,7 @@ def compare(
     if reused:
         say(f"reusing {len(reused)} finished run(s) in {out / 'runs'}")
     with _warn_once():
-        records = reused + _run_all(tasks, run_one, jobs, say)
+        records = reused + _run_all(tasks, run_one, jobs, say, threads)
     order = {
         (v.name, s): i for i, (v, s) in enumerate((v, s) for s in seed_list for v in spec.variants)
     }
@@ -1102,6 +1125,10 @@ def compare_command(
     bootstrap: Annotated[
         int, typer.Option("--bootstrap", min=100, help="Bootstrap replicates.")
     ] = 2000,
+    threads: Annotated[
+        int | None,
+        typer.Option("--threads", min=1, help="Torch threads per run (default: cores / jobs)."),
+    ] = None,
 ) -> None:
     """Train every loss variant over the same seeds and compare them with confidence intervals."""
     from rich.console import Console
@@ -1118,6 +1145,7 @@ def compare_command(
         baseline=baseline,
         data_dir=data_dir,
         n_boot=bootstrap,
+        threads=threads,
         progress=lambda line: console.print(line, highlight=False),
     )
     report = result.report
