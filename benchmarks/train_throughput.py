@@ -154,11 +154,10 @@ def cycle(loader: Any) -> Any:
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     from transformers.trainer_pt_utils import LengthGroupedSampler
+    from transformers.utils import logging as hf_logging
 
     from acsa.data import AcsaCollator, EncodedDataset, LabelSpace
     from acsa.losses import build_loss
-
-    from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     torch.set_num_threads(args.threads)
