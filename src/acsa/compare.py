@@ -337,10 +337,10 @@ def _init_worker(threads: int) -> None:
     # N workers each using every core would oversubscribe the CPU
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = str(threads)
-    import sys
-
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
+    # the worker lives for several runs: the same data warnings once per worker
+    _attach_once_filter()
 
 
 def _set_torch_threads(threads: int | None) -> int | None:
@@ -392,8 +392,8 @@ class _OnceFilter(logging.Filter):
         return True
 
 
-@contextmanager
-def _warn_once() -> Iterator[None]:
+def _attach_once_filter() -> Callable[[], None]:
+    """Filter repeated ``acsa`` log messages; returns the function that undoes it."""
     logger = logging.getLogger("acsa")
     added: logging.Handler | None = None
     propagate = logger.propagate
@@ -408,14 +408,24 @@ def _warn_once() -> Iterator[None]:
     once = _OnceFilter()
     for handler in handlers:
         handler.addFilter(once)
-    try:
-        yield
-    finally:
+
+    def undo() -> None:
         for handler in handlers:
             handler.removeFilter(once)
         if added is not None:
             logger.removeHandler(added)
             logger.propagate = propagate
+
+    return undo
+
+
+@contextmanager
+def _warn_once() -> Iterator[None]:
+    undo = _attach_once_filter()
+    try:
+        yield
+    finally:
+        undo()
 
 
 def _one_line(exc: BaseException) -> str:
@@ -1149,16 +1159,16 @@ def compare_command(
         progress=lambda line: console.print(line, highlight=False),
     )
     report = result.report
-    table = Table(title=f"against {report['baseline']} (pair micro-F1, F1 points)")
-    for col in ("variant", "seeds", "mean pair F1", "diff [95% CI]", "verdict"):
-        table.add_column(col)
+    table = Table(title=f"pair micro-F1 against {report['baseline']} (differences in F1 points)")
+    for col in ("variant", "runs", "mean", "sd", "diff [95% CI]", "verdict"):
+        table.add_column(col, no_wrap=col != "verdict")
     for name, v in report["variants"].items():
         pair = v["metrics"]["pair_f1"]
-        mean = f"{pair['mean']:.4f} +- {pair['std']:.4f}" if pair["n"] else "n/a"
+        mean, sd = (f"{pair['mean']:.4f}", f"{pair['std']:.4f}") if pair["n"] else ("n/a", "")
         entry = report["vs_baseline"].get(name)
         d = entry["metrics"].get("pair_f1") if entry else None
         diff = _fmt_diff(d["bootstrap"] or d["t_test"]) if d else "baseline"
-        table.add_row(name, str(len(v["seeds"])), mean, diff, d["verdict"] if d else "")
+        table.add_row(name, str(len(v["seeds"])), mean, sd, diff, d["verdict"] if d else "")
     console.print(table)
     console.print(f"report: {result.files['markdown']}  data: {result.files['json']}")
     if result.failed:
