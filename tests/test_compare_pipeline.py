@@ -107,6 +107,9 @@ def test_compare_command_on_a_300_review_sample(sample: Path) -> None:
         str(out),
         "--bootstrap",
         "200",
+        # one thread: two-thread kernels stall when the test machine is busy
+        "--threads",
+        "1",
     ]
     _cli(argv)
     report = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
