@@ -459,10 +459,14 @@ def plot_ghm(run_dir: str | Path, output: str | Path | None = None) -> Path:
         g_edges = ghm_records[-1][1]["bin_edges"]
         ax = axes[1][0]
         im = ax.imshow(
-            ema,
+            np.where(ema > 0, ema, np.nan),
             aspect="auto",
             origin="lower",
             extent=[g_edges[0], g_edges[-1], g_epochs[0] - 0.5, g_epochs[-1] + 0.5],
+            # log scale: the first bin holds most cells and would hide the rest
+            norm=LogNorm(vmin=max(float(ema[ema > 0].min()), 1e-3), vmax=float(ema.max()))
+            if (ema > 0).any()
+            else None,
             cmap="magma",
             interpolation="nearest",
         )
@@ -479,7 +483,7 @@ def plot_ghm(run_dir: str | Path, output: str | Path | None = None) -> Path:
         ax.set_xlabel("epoch")
         ax.set_ylabel("mean GHM-C weight")
         ax.set_title("mean GHM-C weight per target class")
-        ax.legend()
+        ax.legend(loc="best")
 
     for ax in axes[:, 0]:
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
