@@ -806,7 +806,7 @@ def compare(
     variants_path: str | Path,
     seeds: int | Sequence[int] = 5,
     epochs: int | None = None,
-    output_dir: str | Path = "compare_out",
+    output_dir: str | Path = "runs/compare",
     jobs: int = 1,
     baseline: str | None = "focal",
     data_dir: str | Path | None = None,
