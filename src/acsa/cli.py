@@ -44,9 +44,26 @@ def _is_main_process() -> bool:
     return os.environ.get("RANK", "0") == "0"
 
 
+class StderrHandler(logging.StreamHandler):
+    """A handler that writes to whatever ``sys.stderr`` is at emit time.
+
+    A plain ``StreamHandler(sys.stderr)`` keeps the stream it was created
+    with; when the CLI runs inside another program (tests, notebooks) that
+    swaps ``sys.stderr``, later messages would go to a closed stream.
+    """
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def _setup_logging(verbose: bool = False) -> None:
     """acsa's notices on stderr, one line each; library chatter kept down."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StderrHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     root = logging.getLogger("acsa")
     root.handlers[:] = [handler]

@@ -400,7 +400,9 @@ def _attach_once_filter() -> Callable[[], None]:
     if not logger.handlers:
         # without a handler, records reach logging's last-resort handler, which
         # takes no filters; this one prints the same one-line form as the CLI
-        added = logging.StreamHandler(sys.stderr)
+        from acsa.cli import StderrHandler
+
+        added = StderrHandler()
         added.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
         logger.addHandler(added)
         logger.propagate = False
