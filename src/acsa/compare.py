@@ -868,6 +868,12 @@ def compare(
     if epochs is not None and epochs < 1:
         raise ConfigError(f"--epochs: expected a positive integer, got {epochs}")
     config = Path(config_path) if config_path is not None else None
+    if data_dir is not None:
+        # --data-dir is relative to the current folder, as for `acsa train`;
+        # made absolute here because the workers resolve paths against the config
+        data_dir = Path(data_dir).expanduser().resolve()
+        if not data_dir.is_dir():
+            raise ConfigError(f"--data-dir: {data_dir} is not a folder")
     if run_one is None:
         if config is None:
             raise ConfigError("compare: a training config is needed to train the variants")
