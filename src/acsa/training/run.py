@@ -622,7 +622,6 @@ def _report_test(
     write: bool,
     plots: bool,
 ) -> dict[str, Any]:
-    from acsa.evaluation import compute_metrics, write_report
 
     logits = np.asarray(
         output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
@@ -632,13 +631,36 @@ def _report_test(
     order[index] = np.arange(len(index))
     if (order < 0).any():
         raise CheckpointError("test prediction lost rows; this is a bug in acsa")
-    logits = logits[order]
+    return score_and_report(
+        logits[order],
+        reviews,
+        label_space,
+        out if write else None,
+        extra={"validation": best_validation},
+        log_history=log_history,
+        plots=plots,
+    )
+
+
+def score_and_report(
+    logits: np.ndarray,
+    reviews: Any,
+    label_space: Any,
+    output_dir: Path | None,
+    *,
+    extra: dict[str, Any] | None = None,
+    log_history: list[dict[str, Any]] | None = None,
+    plots: bool = True,
+) -> dict[str, Any]:
+    """Metrics of ``logits [N, A, C]`` against ``reviews``; the report files when asked."""
+    from acsa.evaluation import compute_metrics, write_report
+
     pred, probs = predict_canonical(logits, label_space)
     metrics = compute_metrics(reviews.labels, pred, label_space.aspects, reviews.mask)
-    metrics["validation"] = best_validation
-    if write:
+    metrics.update(extra or {})
+    if output_dir is not None:
         write_report(
-            out,
+            output_dir,
             metrics,
             texts=reviews.texts,
             pred=pred,
@@ -728,7 +750,6 @@ def evaluate_model(
     column names), else with defaults and the model's aspects.
     """
     from acsa.data import DataConfig, load_split
-    from acsa.evaluation import compute_metrics, write_report
 
     model, featurizer = load_model(model_dir)
     label_space = model.label_space
@@ -743,20 +764,13 @@ def evaluate_model(
         check_output_writable(Path(output_dir))
     reviews = load_split(Path(data_path), data_config)
     logits = predict_logits(model, featurizer, reviews.texts)
-    pred, probs = predict_canonical(logits, label_space)
-    metrics = compute_metrics(reviews.labels, pred, label_space.aspects, reviews.mask)
-    if output_dir is not None:
-        write_report(
-            Path(output_dir),
-            metrics,
-            texts=reviews.texts,
-            pred=pred,
-            gold=reviews.labels,
-            gold_mask=reviews.mask,
-            probabilities=probs,
-            plots=plots,
-        )
-    return metrics
+    return score_and_report(
+        logits,
+        reviews,
+        label_space,
+        Path(output_dir) if output_dir is not None else None,
+        plots=plots,
+    )
 
 
 def _run_data_config(model_dir: Path) -> Any | None:
