@@ -97,6 +97,13 @@ def test_missing_data_section(tmp_path: Path) -> None:
     )
 
 
+def test_misspelt_section_is_named_before_the_missing_one(tmp_path: Path) -> None:
+    # "traning" makes "data" look missing too; the typo is what the user must fix
+    message = error_of(tmp_path, "traning: {epochs: 1}\n")
+    assert message.startswith("config.yaml: traning: unknown key (allowed: data, model")
+    assert message.endswith("did you mean 'training'?")
+
+
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [

@@ -395,7 +395,9 @@ def format_validation_error(exc: ValidationError) -> str:
     errors = exc.errors(include_url=False)
     if not errors:
         return "invalid configuration"
-    error = errors[0]
+    # A misspelt key ("traning") also makes the real one look missing; the
+    # unknown key is the error the user can act on, so it is reported first.
+    error = min(errors, key=lambda e: e.get("type") == "missing")
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
     if kind == "acsa_loss":
