@@ -328,3 +328,15 @@ def test_repeated_warnings_are_shown_once(tmp_path: Path, capsys: pytest.Capture
         progress=lambda _: None,
     )
     assert capsys.readouterr().err.count("occur more than once") == 1
+
+
+@pytest.mark.parametrize("name", ["compare_losses", "compare_ghm_long"])
+def test_shipped_variants_files_validate(name: str) -> None:
+    from acsa.compare import load_variants, validate_variants
+
+    root = Path(__file__).resolve().parents[1]
+    spec = load_variants(root / "configs" / f"{name}.yaml")
+    assert spec.baseline in spec.names()
+    validate_variants(
+        root / "configs" / "quickstart.yaml", spec.variants, spec.epochs, None, spec.overrides
+    )
