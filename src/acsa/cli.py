@@ -183,16 +183,9 @@ def evaluate(
 
 def _read_input_texts(path: Path) -> list[str]:
     """Texts from a .txt (one per line), .jsonl ({"text": ...}) or .csv (column data/text)."""
-    if not path.exists():
-        raise DataError(f"{path}: input file not found")
-    if path.is_dir():
-        raise DataError(f"{path}: is a folder; expected a .csv, .jsonl or .txt file")
-    try:
-        content = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"{path}: not valid UTF-8 (byte {exc.start}); save the file as UTF-8"
-        ) from None
+    from acsa.textfile import read_user_text
+
+    content = read_user_text(path, DataError, "input file", "a .csv, .jsonl or .txt file")
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".json"):
         texts = []

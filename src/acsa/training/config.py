@@ -33,6 +33,7 @@ from pydantic_core import PydanticCustomError
 from acsa.data.config import DataConfig
 from acsa.errors import ConfigError
 from acsa.models.config import HuggingFaceModelConfig, ModelConfig, OfflineModelConfig
+from acsa.textfile import read_user_text
 
 logger = logging.getLogger(__name__)
 
@@ -325,18 +326,7 @@ def _flatten(tree: Mapping[str, Any], prefix: str) -> dict[str, Any]:
 def read_yaml(path: Path) -> dict[str, Any]:
     """Read a YAML mapping (utf-8) or raise a one-line ConfigError."""
     path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"{path}: config file not found")
-    if path.is_dir():
-        raise ConfigError(f"{path}: is a directory; expected a YAML config file")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{path}: not valid UTF-8 (byte {exc.start}); save the file as UTF-8"
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    text = read_user_text(path, ConfigError, "config file", "a YAML config file")
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
