@@ -22,6 +22,7 @@ tokenization is charged to it. Prints samples/second of each and the ratio.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import random
 import statistics
@@ -54,42 +55,29 @@ def read_texts(count: int, seed: int) -> list[str]:
 
 
 def build_encoder(folder: Path, texts: list[str], hidden: int, layers: int) -> Path:
-    """A random BERT (``hidden`` wide, ``layers`` deep) and a WordPiece tokenizer, saved locally."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
-    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+    """A random BERT and a WordPiece tokenizer trained on ``texts``, saved locally."""
+    # the tests' builder; the project root is not on sys.path for a script in benchmarks/
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.helpers.tiny_bert import build_tiny_bert
 
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.Lowercase()])
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.train_from_iterator(
-        texts, trainers.WordPieceTrainer(vocab_size=4000, special_tokens=specials)
-    )
-    cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
-    tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)]
-    )
-    PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        unk_token="[UNK]",
-        pad_token="[PAD]",
-        cls_token="[CLS]",
-        sep_token="[SEP]",
-        mask_token="[MASK]",
-        model_max_length=512,
-    ).save_pretrained(str(folder))
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=tok.get_vocab_size(),
+    return build_tiny_bert(
+        folder,
+        texts,
+        vocab_size=4000,
         hidden_size=hidden,
-        num_hidden_layers=layers,
-        num_attention_heads=max(1, hidden // 64),
+        num_layers=layers,
+        num_heads=max(1, hidden // 64),
         intermediate_size=hidden * 4,
-        max_position_embeddings=512,
-        pad_token_id=tok.token_to_id("[PAD]"),
+        max_positions=512,
     )
-    BertModel(config).save_pretrained(str(folder))
-    return folder
+
+
+def _load_average() -> str:
+    # other jobs on the machine change absolute rates; say how busy it was
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except (AttributeError, OSError):  # Windows has no load average
+        return "unknown"
 
 
 class ReferenceDataset(torch.utils.data.Dataset):
@@ -245,7 +233,8 @@ def docs_section(result: dict[str, Any], command: str) -> str:
             f"{a['batch_size']}, {result['texts']} training reviews (mean "
             f"{result['mean_tokens']:.0f} tokens), {a['rounds']} interleaved rounds of "
             f"{a['steps']} steps per side, {a['threads']} torch threads; "
-            f"{platform.processor() or platform.machine()}, shared machine (other jobs running).",
+            f"{platform.processor() or platform.machine()}, load average before the run "
+            f"{_load_average()}.",
             "",
             "| data path | samples/s |",
             "| --- | --- |",

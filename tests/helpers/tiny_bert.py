@@ -42,10 +42,17 @@ def build_tiny_bert(
     texts: Sequence[str] | None = None,
     vocab_size: int = 600,
     seed: int = 0,
+    *,
+    hidden_size: int = 32,
+    num_layers: int = 2,
+    num_heads: int = 2,
+    intermediate_size: int = 64,
+    max_positions: int = 128,
 ) -> Path:
-    """Write a random BERT (hidden 32, 2 layers, 2 heads) and its tokenizer to ``directory``.
+    """Write a random BERT (hidden 32, 2 layers, 2 heads by default) and its tokenizer.
 
     Returns the directory, usable as ``name_or_path`` of the Hugging Face encoder.
+    Also used by ``benchmarks/train_throughput.py`` with a larger size.
     """
     import torch
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
@@ -82,11 +89,11 @@ def build_tiny_bert(
     torch.manual_seed(seed)
     config = BertConfig(
         vocab_size=tok.get_vocab_size(),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
+        hidden_size=hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        intermediate_size=intermediate_size,
+        max_position_embeddings=max_positions,
         pad_token_id=tok.token_to_id("[PAD]"),
     )
     BertModel(config).save_pretrained(str(out))
