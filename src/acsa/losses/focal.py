@@ -68,6 +68,13 @@ def focal_loss(
     return _SoftmaxFocal.apply(logits, targets, float(gamma), cell, scale, reduction)
 
 
+
+def _scaled_total(log_pt: Tensor, factor: Tensor | None, scale: float) -> Tensor:
+    """``-scale * sum(factor * log_pt)``; one dot product instead of multiply then sum."""
+    if factor is None:
+        return log_pt.sum() * -scale
+    return torch.dot(log_pt.view(-1), factor.reshape(-1)) * -scale
+
 class _SoftmaxFocal(torch.autograd.Function):
     """Softmax focal loss with its analytic gradient in one autograd node.
 
@@ -91,11 +98,7 @@ class _SoftmaxFocal(torch.autograd.Function):
         if reduction == "none":
             out = log_pt if factor is None else log_pt * factor
             return out.squeeze(-1).neg_()
-        if factor is None:
-            total = log_pt.sum()
-        else:
-            total = torch.dot(log_pt.view(-1), factor.reshape(-1))
-        return total * -scale
+        return _scaled_total(log_pt, factor, scale)
 
     @staticmethod
     def backward(ctx, grad):
@@ -190,11 +193,7 @@ class _SigmoidFocal(torch.autograd.Function):
         if reduction == "none":
             out = log_pt if factor is None else log_pt * factor
             return out.sum(-1).neg_()
-        if factor is None:
-            total = log_pt.sum()
-        else:
-            total = torch.dot(log_pt.view(-1), factor.reshape(-1))
-        return total * -scale
+        return _scaled_total(log_pt, factor, scale)
 
     @staticmethod
     def backward(ctx, grad):
