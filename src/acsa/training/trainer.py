@@ -67,7 +67,6 @@ class AcsaTrainer(Trainer):
         self._part_sums: dict[str, torch.Tensor] = {}
         self._part_batches = 0
         self.skipped_batches = 0
-        self._skipped_since_log = 0
 
     # -- optimisation --------------------------------------------------------
 
@@ -133,7 +132,6 @@ class AcsaTrainer(Trainer):
                 "training.nan_policy: skip"
             )
         self.skipped_batches += 1
-        self._skipped_since_log += 1
         # A zero that stays attached to every output keeps DDP's reducer and
         # sparse embedding gradients consistent while adding no gradient;
         # nan_to_num's backward is zero where the input was not finite.
@@ -184,7 +182,6 @@ class AcsaTrainer(Trainer):
             self._part_batches = 0
         if "loss" in logs and (self.nan_policy == "skip" or self.skipped_batches):
             logs["skipped_batches"] = float(self.skipped_batches)
-            self._skipped_since_log = 0
         super().log(logs, start_time)
 
 
