@@ -17,7 +17,15 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-__all__ = ["plot_confusion_matrices", "plot_per_aspect_f1", "plot_training_curves"]
+__all__ = [
+    "GRADIENT_STATS_PLOT",
+    "plot_confusion_matrices",
+    "plot_gradient_stats",
+    "plot_per_aspect_f1",
+    "plot_training_curves",
+]
+
+GRADIENT_STATS_PLOT = "ghm_histogram.png"
 
 _SHORT_LABELS = ("none", "neg", "neu", "pos")
 # Trainer bookkeeping entries that are not curves worth drawing
@@ -196,3 +204,107 @@ def plot_training_curves(log_history: Sequence[Mapping[str, Any]], path: str | P
             )
     fig.tight_layout()
     return _save(fig, path)
+
+
+def plot_gradient_stats(records: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
+    """Render the evolution of the gradient-norm histogram (and GHM-C state) to a PNG.
+
+    Panels: the share of cells per ``g`` bin over epochs (heatmap, log colour
+    scale, since most cells sit in the first bin); the mean ``g`` per class;
+    with GHM-C, the EMA bin counts over epochs and the mean weight per class.
+
+    Args:
+        records: one per epoch, as :func:`acsa.training.gradient_stats.read_gradient_stats`
+            returns them (``acsa plot-ghm`` writes ``RUN_DIR/ghm_histogram.png``).
+        path: the PNG to write.
+    """
+    from matplotlib.colors import LogNorm
+    from matplotlib.ticker import MaxNLocator
+
+    if not records:
+        raise ValueError("no gradient statistics records to plot")
+    epochs = [r["epoch"] for r in records]
+    totals = np.array([r["total"] for r in records], dtype=np.float64)
+    share = totals / np.maximum(totals.sum(axis=1, keepdims=True), 1)
+    has_ghm = any(r.get("ghm") for r in records)
+    nrows = 2 if has_ghm else 1
+    fig = Figure(figsize=(12, 4.2 * nrows), layout="constrained")
+    axes = fig.subplots(nrows, 2, squeeze=False)
+    edges = records[-1]["bin_edges"]
+    ext = [edges[0], edges[-1], epochs[0] - 0.5, epochs[-1] + 0.5]
+
+    ax = axes[0][0]
+    positive = share[share > 0]
+    vmin = max(float(positive.min()) if positive.size else 1e-6, 1e-6)
+    im = ax.imshow(
+        np.where(share > 0, share, np.nan),
+        aspect="auto",
+        origin="lower",
+        extent=ext,
+        norm=LogNorm(vmin=vmin, vmax=1.0),
+        cmap="viridis",
+        interpolation="nearest",
+    )
+    ax.set_xlabel("gradient norm g = 1 - p_t")
+    ax.set_ylabel("epoch")
+    ax.set_title("share of cells per g bin (all classes)")
+    fig.colorbar(im, ax=ax, label="share of cells")
+
+    ax = axes[0][1]
+    for name in records[-1]["classes"]:
+        values = [r["mean_g"].get(name) for r in records]
+        ax.plot(epochs, [math.nan if v is None else v for v in values], marker="o", label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("mean g")
+    ax.set_title("mean gradient norm per target class")
+    ax.legend()
+
+    if has_ghm:
+        ghm_records = [(r["epoch"], r["ghm"]) for r in records if r.get("ghm")]
+        ema = np.array(
+            [
+                np.asarray(g["ema_counts"], dtype=np.float64)
+                .reshape(-1, len(g["bin_edges"]) - 1)
+                .sum(0)
+                for _, g in ghm_records
+            ]
+        )
+        g_epochs = [e for e, _ in ghm_records]
+        g_edges = ghm_records[-1][1]["bin_edges"]
+        ax = axes[1][0]
+        im = ax.imshow(
+            np.where(ema > 0, ema, np.nan),
+            aspect="auto",
+            origin="lower",
+            extent=[g_edges[0], g_edges[-1], g_epochs[0] - 0.5, g_epochs[-1] + 0.5],
+            # log scale: the first bin holds most cells and would hide the rest
+            norm=LogNorm(vmin=max(float(ema[ema > 0].min()), 1e-3), vmax=float(ema.max()))
+            if (ema > 0).any()
+            else None,
+            cmap="magma",
+            interpolation="nearest",
+        )
+        ax.set_xlabel("GHM-C bin (g)")
+        ax.set_ylabel("epoch")
+        ax.set_title("GHM-C EMA bin counts at epoch end (summed over aspects)")
+        fig.colorbar(im, ax=ax, label="EMA count")
+        ax = axes[1][1]
+        for name in records[-1]["classes"]:
+            values = [(g.get("mean_weight") or {}).get(name) for _, g in ghm_records]
+            ax.plot(
+                g_epochs, [math.nan if v is None else v for v in values], marker="o", label=name
+            )
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("mean GHM-C weight")
+        ax.set_title("mean GHM-C weight per target class")
+        ax.legend(loc="best")
+
+    for ax in axes[:, 0]:
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    for ax in axes[:, 1]:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(fig)
+    fig.savefig(path, dpi=110)
+    return path
