@@ -218,47 +218,36 @@ def plot_gradient_stats(records: Sequence[Mapping[str, Any]], path: str | Path) 
             returns them (``acsa plot-ghm`` writes ``RUN_DIR/ghm_histogram.png``).
         path: the PNG to write.
     """
-    from matplotlib.colors import LogNorm
     from matplotlib.ticker import MaxNLocator
 
     if not records:
         raise ValueError("no gradient statistics records to plot")
     epochs = [r["epoch"] for r in records]
+    classes = records[-1]["classes"]
     totals = np.array([r["total"] for r in records], dtype=np.float64)
     share = totals / np.maximum(totals.sum(axis=1, keepdims=True), 1)
     has_ghm = any(r.get("ghm") for r in records)
     nrows = 2 if has_ghm else 1
     fig = Figure(figsize=(12, 4.2 * nrows), layout="constrained")
     axes = fig.subplots(nrows, 2, squeeze=False)
-    edges = records[-1]["bin_edges"]
-    ext = [edges[0], edges[-1], epochs[0] - 0.5, epochs[-1] + 0.5]
 
-    ax = axes[0][0]
-    positive = share[share > 0]
-    vmin = max(float(positive.min()) if positive.size else 1e-6, 1e-6)
-    im = ax.imshow(
-        np.where(share > 0, share, np.nan),
-        aspect="auto",
-        origin="lower",
-        extent=ext,
-        norm=LogNorm(vmin=vmin, vmax=1.0),
+    _epoch_heatmap(
+        fig,
+        axes[0][0],
+        share,
+        records[-1]["bin_edges"],
+        epochs,
+        floor=1e-6,
         cmap="viridis",
-        interpolation="nearest",
+        labels=("gradient norm g = 1 - p_t", "share of cells per g bin (all classes)"),
+        colorbar="share of cells",
     )
-    ax.set_xlabel("gradient norm g = 1 - p_t")
-    ax.set_ylabel("epoch")
-    ax.set_title("share of cells per g bin (all classes)")
-    fig.colorbar(im, ax=ax, label="share of cells")
-
-    ax = axes[0][1]
-    for name in records[-1]["classes"]:
-        values = [r["mean_g"].get(name) for r in records]
-        ax.plot(epochs, [math.nan if v is None else v for v in values], marker="o", label=name)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("mean g")
-    ax.set_title("mean gradient norm per target class")
-    ax.legend()
-
+    _class_lines(
+        axes[0][1],
+        epochs,
+        {name: [r["mean_g"].get(name) for r in records] for name in classes},
+        ("mean g", "mean gradient norm per target class"),
+    )
     if has_ghm:
         ghm_records = [(r["epoch"], r["ghm"]) for r in records if r.get("ghm")]
         ema = np.array(
@@ -270,34 +259,26 @@ def plot_gradient_stats(records: Sequence[Mapping[str, Any]], path: str | Path) 
             ]
         )
         g_epochs = [e for e, _ in ghm_records]
-        g_edges = ghm_records[-1][1]["bin_edges"]
-        ax = axes[1][0]
-        im = ax.imshow(
-            np.where(ema > 0, ema, np.nan),
-            aspect="auto",
-            origin="lower",
-            extent=[g_edges[0], g_edges[-1], g_epochs[0] - 0.5, g_epochs[-1] + 0.5],
-            # log scale: the first bin holds most cells and would hide the rest
-            norm=LogNorm(vmin=max(float(ema[ema > 0].min()), 1e-3), vmax=float(ema.max()))
-            if (ema > 0).any()
-            else None,
+        _epoch_heatmap(
+            fig,
+            axes[1][0],
+            ema,
+            ghm_records[-1][1]["bin_edges"],
+            g_epochs,
+            floor=1e-3,
             cmap="magma",
-            interpolation="nearest",
+            labels=("GHM-C bin (g)", "GHM-C EMA bin counts at epoch end (summed over aspects)"),
+            colorbar="EMA count",
         )
-        ax.set_xlabel("GHM-C bin (g)")
-        ax.set_ylabel("epoch")
-        ax.set_title("GHM-C EMA bin counts at epoch end (summed over aspects)")
-        fig.colorbar(im, ax=ax, label="EMA count")
-        ax = axes[1][1]
-        for name in records[-1]["classes"]:
-            values = [(g.get("mean_weight") or {}).get(name) for _, g in ghm_records]
-            ax.plot(
-                g_epochs, [math.nan if v is None else v for v in values], marker="o", label=name
-            )
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("mean GHM-C weight")
-        ax.set_title("mean GHM-C weight per target class")
-        ax.legend(loc="best")
+        _class_lines(
+            axes[1][1],
+            g_epochs,
+            {
+                name: [(g.get("mean_weight") or {}).get(name) for _, g in ghm_records]
+                for name in classes
+            },
+            ("mean GHM-C weight", "mean GHM-C weight per target class"),
+        )
 
     for ax in axes[:, 0]:
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -308,3 +289,58 @@ def plot_gradient_stats(records: Sequence[Mapping[str, Any]], path: str | Path) 
     FigureCanvasAgg(fig)
     fig.savefig(path, dpi=110)
     return path
+
+
+def _epoch_heatmap(
+    fig: Figure,
+    ax: Any,
+    values: np.ndarray,
+    edges: Sequence[float],
+    epochs: Sequence[int],
+    *,
+    floor: float,
+    cmap: str,
+    labels: tuple[str, str],
+    colorbar: str,
+) -> None:
+    """``values [epochs, bins]`` as a heatmap, bins across and epochs up, log colour scale.
+
+    Log scale: the first bin holds most cells and would hide the rest; empty
+    cells are left blank.
+    """
+    from matplotlib.colors import LogNorm
+
+    positive = values[values > 0]
+    norm = (
+        LogNorm(vmin=max(float(positive.min()), floor), vmax=float(positive.max()))
+        if positive.size
+        else None
+    )
+    im = ax.imshow(
+        np.where(values > 0, values, np.nan),
+        aspect="auto",
+        origin="lower",
+        extent=[edges[0], edges[-1], epochs[0] - 0.5, epochs[-1] + 0.5],
+        norm=norm,
+        cmap=cmap,
+        interpolation="nearest",
+    )
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel("epoch")
+    ax.set_title(labels[1])
+    fig.colorbar(im, ax=ax, label=colorbar)
+
+
+def _class_lines(
+    ax: Any,
+    epochs: Sequence[int],
+    series: Mapping[str, Sequence[float | None]],
+    labels: tuple[str, str],
+) -> None:
+    """One line per class over epochs (``None`` values left as gaps)."""
+    for name, values in series.items():
+        ax.plot(epochs, [math.nan if v is None else v for v in values], marker="o", label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(labels[0])
+    ax.set_title(labels[1])
+    ax.legend(loc="best")
