@@ -135,13 +135,14 @@ def test_compare_command_on_a_300_review_sample(sample: Path) -> None:
     assert metrics["pair_f1"] == pytest.approx(
         report["variants"]["ghm_contrastive"]["metrics"]["pair_f1"]["values"][1]
     )
-    from acsa.training.gradient_stats import plot_ghm, read_gradient_stats
+    from acsa.evaluation.plots import plot_gradient_stats
+    from acsa.training.gradient_stats import read_gradient_stats
 
     records = read_gradient_stats(run)
     assert [r["epoch"] for r in records] == [1, 2]
     assert records[-1]["ghm"] is not None and records[-1]["ghm"]["mean_weight"] is not None
     assert records[-1]["num_cells"] == 200 * len(ASPECTS)
-    assert plot_ghm(run).is_file()
+    assert plot_gradient_stats(records, run / "ghm.png").is_file()
     focal_stats = read_gradient_stats(out / "runs" / "focal" / "seed0")
     assert focal_stats[-1]["ghm"] is None
 

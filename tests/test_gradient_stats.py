@@ -13,13 +13,13 @@ from torch import nn
 from transformers import TrainerControl, TrainerState
 
 from acsa.errors import DataError
+from acsa.evaluation.plots import GRADIENT_STATS_PLOT, plot_gradient_stats
 from acsa.training.gradient_stats import (
     STATS_FILE,
     GradientNormTracker,
     GradientStatsCallback,
     find_ghm_module,
     ghm_cell_weights,
-    plot_ghm,
     read_gradient_stats,
 )
 
@@ -131,7 +131,7 @@ def test_callback_writes_jsonl_tensorboard_and_plot(tmp_path: Path) -> None:
     assert set(weights) == {"none", "negative", "neutral", "positive"}
     assert all(v is None or v > 0 for v in weights.values())
     assert list((tmp_path / "tb").glob("events.out.tfevents.*"))
-    png = plot_ghm(run)
+    png = plot_gradient_stats(records, run / GRADIENT_STATS_PLOT)
     assert png.is_file() and png.stat().st_size > 10_000
 
 
@@ -145,12 +145,34 @@ def test_plot_without_ghm_and_resumed_duplicates(tmp_path: Path) -> None:
         fh.write(json.dumps(again) + "\n")
     records = read_gradient_stats(run)
     assert len(records) == 2 and records[1]["global_step"] == 999
-    assert plot_ghm(run, tmp_path / "out" / "h.png").is_file()
+    assert plot_gradient_stats(records, tmp_path / "out" / "h.png").is_file()
 
 
-def test_plot_ghm_missing_file_is_a_data_error(tmp_path: Path) -> None:
+def test_plot_ghm_missing_file_is_a_data_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(DataError, match="gradient_stats.jsonl"):
-        plot_ghm(tmp_path)
+        read_gradient_stats(tmp_path)
+    from acsa.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["plot-ghm", str(tmp_path)])
+    assert info.value.code == 2
+    assert "gradient_stats.jsonl" in capsys.readouterr().err
+
+
+def test_plot_ghm_command_writes_the_png(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = _run_epochs(tmp_path, StubCombined())
+    from acsa.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["plot-ghm", str(run)])
+    assert info.value.code in (0, None)
+    png = run / GRADIENT_STATS_PLOT
+    assert capsys.readouterr().out.strip() == str(png)
+    assert png.stat().st_size > 10_000
 
 
 @pytest.mark.parametrize("per_aspect", [False, True])

@@ -162,7 +162,7 @@ def test_resolved_config_reloads(trained_run: Any) -> None:
 def test_save_load_round_trip(trained_run: Any, synthetic_dir: Path) -> None:
     import pandas as pd
 
-    from acsa.training.run import evaluate_model, predict
+    from acsa.api import evaluate, predict
 
     frame = pd.read_csv(
         trained_run.output_dir / "predictions.csv", encoding="utf-8-sig", keep_default_na=False
@@ -173,7 +173,7 @@ def test_save_load_round_trip(trained_run: Any, synthetic_dir: Path) -> None:
         reloaded = [p.aspects.get(aspect, "") for p in predictions]
         written = [str(v).lower() for v in frame[aspect].tolist()]
         assert reloaded == written
-    metrics = evaluate_model(trained_run.model_dir, synthetic_dir / "test.csv")
+    metrics = evaluate(trained_run.model_dir, synthetic_dir / "test.csv")
     assert metrics["pair_f1"] == pytest.approx(trained_run.metrics["test"]["pair_f1"], abs=1e-9)
 
 
@@ -304,7 +304,8 @@ def _patch_loss_for_poison(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_huggingface_path_trains_and_reloads_identically(tmp_path: Path) -> None:
     pytest.importorskip("tokenizers")
-    from acsa.training.run import load_model, predict_logits, train
+    from acsa.api import Predictor
+    from acsa.training.run import train
     from tests.helpers.tiny_bert import build_tiny_bert
 
     data_dir = write_synthetic_data(tmp_path / "data", sizes=(120, 40, 40))
@@ -318,11 +319,9 @@ def test_huggingface_path_trains_and_reloads_identically(tmp_path: Path) -> None
     config = small_config(data_dir, tmp_path / "hf", model=model, epochs=1, learning_rate=0.001)
     result = train(config, quiet=True)
     assert result.metrics["test"] is not None
-    model, featurizer = load_model(result.model_dir)
     texts = [r["data"] for r in synthetic_rows(30, 5)]
-    first = predict_logits(model, featurizer, texts)
-    again_model, again_featurizer = load_model(result.output_dir)
-    second = predict_logits(again_model, again_featurizer, texts)
+    first = Predictor.load(result.model_dir).backend.predict_logits(texts)
+    second = Predictor.load(result.output_dir).backend.predict_logits(texts)
     np.testing.assert_array_equal(first, second)
     # and the reloaded model reproduces the trainer's own test predictions
     import pandas as pd
@@ -330,7 +329,7 @@ def test_huggingface_path_trains_and_reloads_identically(tmp_path: Path) -> None
     frame = pd.read_csv(
         result.output_dir / "predictions.csv", encoding="utf-8-sig", keep_default_na=False
     )
-    from acsa.training.run import predict
+    from acsa.api import predict
 
     predicted = predict(result.model_dir, frame["data"].tolist())
     for aspect in ASPECTS:

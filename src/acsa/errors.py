@@ -27,3 +27,8 @@ class CheckpointError(AcsaError):
 
 class TrainingError(AcsaError):
     """Training cannot go on (for example a non-finite loss)."""
+
+
+def one_line(exc: BaseException) -> str:
+    """The message of ``exc`` on one line (whitespace runs collapsed; the type name if empty)."""
+    return " ".join(str(exc).split()) or type(exc).__name__

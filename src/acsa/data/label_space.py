@@ -21,6 +21,13 @@ import numpy as np
 NONE, NEGATIVE, NEUTRAL, POSITIVE = 0, 1, 2, 3
 CANONICAL_CLASSES: tuple[str, ...] = ("none", "negative", "neutral", "positive")
 POLARITIES: tuple[str, ...] = ("negative", "neutral", "positive")
+# canonical index -> the cell text of the wide CSV files written by acsa; none is an empty cell
+CELL_NAMES: dict[int, str] = {
+    NONE: "",
+    NEGATIVE: "Negative",
+    NEUTRAL: "Neutral",
+    POSITIVE: "Positive",
+}
 
 LabelScheme = Literal["with_none", "seed"]
 SCHEME_CLASSES: dict[str, tuple[str, ...]] = {

@@ -17,7 +17,15 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-__all__ = ["plot_confusion_matrices", "plot_per_aspect_f1", "plot_training_curves"]
+__all__ = [
+    "GRADIENT_STATS_PLOT",
+    "plot_confusion_matrices",
+    "plot_gradient_stats",
+    "plot_per_aspect_f1",
+    "plot_training_curves",
+]
+
+GRADIENT_STATS_PLOT = "ghm_histogram.png"
 
 _SHORT_LABELS = ("none", "neg", "neu", "pos")
 # Trainer bookkeeping entries that are not curves worth drawing
@@ -196,3 +204,143 @@ def plot_training_curves(log_history: Sequence[Mapping[str, Any]], path: str | P
             )
     fig.tight_layout()
     return _save(fig, path)
+
+
+def plot_gradient_stats(records: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
+    """Render the evolution of the gradient-norm histogram (and GHM-C state) to a PNG.
+
+    Panels: the share of cells per ``g`` bin over epochs (heatmap, log colour
+    scale, since most cells sit in the first bin); the mean ``g`` per class;
+    with GHM-C, the EMA bin counts over epochs and the mean weight per class.
+
+    Args:
+        records: one per epoch, as :func:`acsa.training.gradient_stats.read_gradient_stats`
+            returns them (``acsa plot-ghm`` writes ``RUN_DIR/ghm_histogram.png``).
+        path: the PNG to write.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    if not records:
+        raise ValueError("no gradient statistics records to plot")
+    epochs = [r["epoch"] for r in records]
+    classes = records[-1]["classes"]
+    totals = np.array([r["total"] for r in records], dtype=np.float64)
+    share = totals / np.maximum(totals.sum(axis=1, keepdims=True), 1)
+    has_ghm = any(r.get("ghm") for r in records)
+    nrows = 2 if has_ghm else 1
+    fig = Figure(figsize=(12, 4.2 * nrows), layout="constrained")
+    axes = fig.subplots(nrows, 2, squeeze=False)
+
+    _epoch_heatmap(
+        fig,
+        axes[0][0],
+        share,
+        records[-1]["bin_edges"],
+        epochs,
+        floor=1e-6,
+        cmap="viridis",
+        labels=("gradient norm g = 1 - p_t", "share of cells per g bin (all classes)"),
+        colorbar="share of cells",
+    )
+    _class_lines(
+        axes[0][1],
+        epochs,
+        {name: [r["mean_g"].get(name) for r in records] for name in classes},
+        ("mean g", "mean gradient norm per target class"),
+    )
+    if has_ghm:
+        ghm_records = [(r["epoch"], r["ghm"]) for r in records if r.get("ghm")]
+        ema = np.array(
+            [
+                np.asarray(g["ema_counts"], dtype=np.float64)
+                .reshape(-1, len(g["bin_edges"]) - 1)
+                .sum(0)
+                for _, g in ghm_records
+            ]
+        )
+        g_epochs = [e for e, _ in ghm_records]
+        _epoch_heatmap(
+            fig,
+            axes[1][0],
+            ema,
+            ghm_records[-1][1]["bin_edges"],
+            g_epochs,
+            floor=1e-3,
+            cmap="magma",
+            labels=("GHM-C bin (g)", "GHM-C EMA bin counts at epoch end (summed over aspects)"),
+            colorbar="EMA count",
+        )
+        _class_lines(
+            axes[1][1],
+            g_epochs,
+            {
+                name: [(g.get("mean_weight") or {}).get(name) for _, g in ghm_records]
+                for name in classes
+            },
+            ("mean GHM-C weight", "mean GHM-C weight per target class"),
+        )
+
+    for ax in axes[:, 0]:
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    for ax in axes[:, 1]:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(fig)
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def _epoch_heatmap(
+    fig: Figure,
+    ax: Any,
+    values: np.ndarray,
+    edges: Sequence[float],
+    epochs: Sequence[int],
+    *,
+    floor: float,
+    cmap: str,
+    labels: tuple[str, str],
+    colorbar: str,
+) -> None:
+    """``values [epochs, bins]`` as a heatmap, bins across and epochs up, log colour scale.
+
+    Log scale: the first bin holds most cells and would hide the rest; empty
+    cells are left blank.
+    """
+    from matplotlib.colors import LogNorm
+
+    positive = values[values > 0]
+    norm = (
+        LogNorm(vmin=max(float(positive.min()), floor), vmax=float(positive.max()))
+        if positive.size
+        else None
+    )
+    im = ax.imshow(
+        np.where(values > 0, values, np.nan),
+        aspect="auto",
+        origin="lower",
+        extent=[edges[0], edges[-1], epochs[0] - 0.5, epochs[-1] + 0.5],
+        norm=norm,
+        cmap=cmap,
+        interpolation="nearest",
+    )
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel("epoch")
+    ax.set_title(labels[1])
+    fig.colorbar(im, ax=ax, label=colorbar)
+
+
+def _class_lines(
+    ax: Any,
+    epochs: Sequence[int],
+    series: Mapping[str, Sequence[float | None]],
+    labels: tuple[str, str],
+) -> None:
+    """One line per class over epochs (``None`` values left as gaps)."""
+    for name, values in series.items():
+        ax.plot(epochs, [math.nan if v is None else v for v in values], marker="o", label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(labels[0])
+    ax.set_title(labels[1])
+    ax.legend(loc="best")

@@ -8,10 +8,7 @@ data it was predicted from and can be read back by the wide-CSV reader.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +16,10 @@ import numpy as np
 import pandas as pd
 from rich.table import Table
 
-from acsa.data.label_space import CANONICAL_CLASSES
+from acsa.data.label_space import CANONICAL_CLASSES, CELL_NAMES
+from acsa.files import atomic_write, write_json
 
 __all__ = [
-    "DEFAULT_LABEL_NAMES",
     "format_metrics_table",
     "format_prediction_line",
     "prediction_record",
@@ -31,55 +28,13 @@ __all__ = [
     "write_report",
 ]
 
-# canonical index -> the spelling used in the wide CSV files; none is an empty cell
-DEFAULT_LABEL_NAMES: dict[int, str] = {0: "", 1: "Negative", 2: "Neutral", 3: "Positive"}
 MISSING_GOLD = "unknown"
-
-
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary file in the target folder, then rename over ``path``.
-
-    A crash mid-write then leaves the previous file intact instead of a
-    truncated one; ``os.replace`` is atomic on POSIX and Windows alike.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"metrics value of type {type(obj).__name__} is not JSON-serializable")
 
 
 def write_metrics_json(path: str | Path, metrics: Mapping[str, Any]) -> Path:
     """Write ``metrics`` as indented UTF-8 JSON, atomically; returns the path."""
-    path = Path(path)
     # NaN is not valid JSON; failing here beats a file other tools cannot parse
-    text = json.dumps(metrics, indent=2, ensure_ascii=False, allow_nan=False, default=_json_default)
-
-    def write(tmp: Path) -> None:
-        with tmp.open("w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-
-    _atomic_write(path, write)
-    return path
+    return write_json(path, dict(metrics), allow_nan=False)
 
 
 def _label_column(values: np.ndarray, names: Mapping[int, str], what: str) -> list[str]:
@@ -121,7 +76,7 @@ def write_predictions_csv(
             canonical ``none, negative, neutral, positive`` (needs ``C == 4``).
     """
     path = Path(path)
-    names = dict(DEFAULT_LABEL_NAMES if label_names is None else label_names)
+    names = dict(CELL_NAMES if label_names is None else label_names)
     pred = np.asarray(pred_canonical)
     aspects = [str(a) for a in aspects]
     n = len(texts)
@@ -161,8 +116,7 @@ def write_predictions_csv(
     def write(tmp: Path) -> None:
         frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
 
-    _atomic_write(path, write)
-    return path
+    return atomic_write(path, write)
 
 
 def _mentions(pred_row: Sequence[int] | np.ndarray, aspects: Sequence[str]) -> dict[str, str]:

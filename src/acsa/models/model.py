@@ -180,13 +180,7 @@ class AcsaModel(nn.Module):
         else:
             featurizer = OfflineFeaturizer.load(root)
             try:
-                encoder = OfflineEncoder(
-                    model_config,
-                    sizes["vocab_size"],
-                    sizes["bag_size"],
-                    sizes["char_size"],
-                    label_space.num_aspects,
-                )
+                encoder = _offline_encoder(model_config, sizes, label_space)
             except KeyError as exc:
                 raise CheckpointError(
                     f"{meta_path}: missing size {exc.args[0]!r}; save the model again"
@@ -243,11 +237,18 @@ def build_model(
         "bag_size": offline.bag_size,
         "char_size": offline.char_size,
     }
-    encoder = OfflineEncoder(
+    encoder = _offline_encoder(model_config, sizes, label_space)
+    return AcsaModel(encoder, model_config, label_space, offline, sizes), offline
+
+
+def _offline_encoder(
+    model_config: OfflineModelConfig, sizes: dict[str, int], label_space: LabelSpace
+) -> OfflineEncoder:
+    """The offline encoder for the vocabulary ``sizes`` its featurizer was fitted with."""
+    return OfflineEncoder(
         model_config,
         sizes["vocab_size"],
         sizes["bag_size"],
         sizes["char_size"],
         label_space.num_aspects,
     )
-    return AcsaModel(encoder, model_config, label_space, offline, sizes), offline

@@ -1,5 +1,6 @@
 """Training: config schema, the Trainer subclass, callbacks and the run pipeline.
 
+Using a saved model (load, predict, evaluate) is :mod:`acsa.api`.
 ``from acsa.training import train, load_config`` works; the heavy modules
 (transformers) are imported on first use, so importing the config schema
 stays cheap.
@@ -15,9 +16,6 @@ _EXPORTS = {
     "config_from_dict": "acsa.training.config",
     "TrainResult": "acsa.training.run",
     "train": "acsa.training.run",
-    "evaluate_model": "acsa.training.run",
-    "predict": "acsa.training.run",
-    "load_model": "acsa.training.run",
     "AcsaTrainer": "acsa.training.trainer",
 }
 

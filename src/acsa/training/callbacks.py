@@ -13,6 +13,7 @@ from transformers.trainer_callback import ProgressCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from acsa.errors import CheckpointError
+from acsa.files import atomic_write
 
 LOSS_STATE_NAME = "loss_state.safetensors"
 
@@ -39,9 +40,7 @@ class LossStateCallback(TrainerCallback):
 
         folder = Path(args.output_dir) / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"
         if folder.is_dir():
-            tmp = folder / (LOSS_STATE_NAME + ".tmp")
-            save_file(tensors, str(tmp))
-            tmp.replace(folder / LOSS_STATE_NAME)
+            atomic_write(folder / LOSS_STATE_NAME, lambda tmp: save_file(tensors, str(tmp)))
 
 
 def loss_state_tensors(loss_fn: nn.Module) -> dict[str, torch.Tensor]:

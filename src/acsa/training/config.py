@@ -32,8 +32,8 @@ from pydantic_core import PydanticCustomError
 
 from acsa.data.config import DataConfig
 from acsa.errors import ConfigError
+from acsa.files import read_yaml
 from acsa.models.config import HuggingFaceModelConfig, ModelConfig, OfflineModelConfig
-from acsa.textfile import read_user_text
 
 logger = logging.getLogger(__name__)
 
@@ -282,7 +282,8 @@ def _one_line(exc: BaseException) -> str:
 # loading
 
 
-def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
+def set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``raw["a"]["b"] = value`` for ``dotted = "a.b"``, creating mappings on the way."""
     node = raw
     keys = dotted.split(".")
     for key in keys[:-1]:
@@ -292,6 +293,21 @@ def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
             node[key] = child
         node = child
     node[keys[-1]] = value
+
+
+def flatten_dotted(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}, "c": 2}`` -> ``{"a.b": 1, "c": 2}`` (keys under ``prefix.`` if given).
+
+    An empty mapping is a value, not a level, so it survives as ``{"a": {}}``.
+    """
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten_dotted(value, path))
+        else:
+            flat[path] = value
+    return flat
 
 
 def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -304,36 +320,18 @@ def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any] | None) ->
         if value is None:
             continue
         if isinstance(value, Mapping):
-            for sub_key, sub_value in _flatten(value, key).items():
+            for sub_key, sub_value in flatten_dotted(value, key).items():
                 if sub_value is not None:
-                    _set_dotted(raw, sub_key, sub_value)
+                    set_dotted(raw, sub_key, sub_value)
         else:
-            _set_dotted(raw, key, value)
+            set_dotted(raw, key, value)
     return raw
 
 
-def _flatten(tree: Mapping[str, Any], prefix: str) -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        path = f"{prefix}.{key}"
-        if isinstance(value, Mapping) and value:
-            flat.update(_flatten(value, path))
-        else:
-            flat[path] = value
-    return flat
-
-
-def read_yaml(path: Path) -> dict[str, Any]:
-    """Read a YAML mapping (utf-8) or raise a one-line ConfigError."""
+def read_config_mapping(path: Path) -> dict[str, Any]:
+    """Read a YAML config file as a mapping of sections, or raise a one-line ConfigError."""
     path = Path(path)
-    text = read_user_text(path, ConfigError, "config file", "a YAML config file")
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{path}:{where}: {problem}; fix the YAML syntax") from None
+    raw = read_yaml(path, what="config file", expected="a YAML config file")
     if raw is None:
         raise ConfigError(f"{path}: the config file is empty; see configs/quickstart.yaml")
     if not isinstance(raw, dict):
@@ -357,7 +355,7 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
     from acsa.training.legacy import is_legacy_config, map_legacy_config
 
     path = Path(path)
-    raw = read_yaml(path)
+    raw = read_config_mapping(path)
     if is_legacy_config(raw):
         try:
             raw, notice = map_legacy_config(raw)
@@ -438,9 +436,6 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     model: Any = AcsaConfig
     for part in loc:
         if isinstance(part, int):
-            continue
-        if part in _MODEL_TAGS and model is None:
-            model = _MODEL_TAGS[part]
             continue
         if part in _MODEL_TAGS:
             model = _MODEL_TAGS[part]

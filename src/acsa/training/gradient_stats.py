@@ -13,7 +13,8 @@ loss, which lets runs with different losses be compared on the same axis.
 * :class:`GradientStatsCallback` (a ``transformers.TrainerCallback``) writes
   the epoch's statistics to TensorBoard and appends them to
   ``gradient_stats.jsonl`` in the run directory, then starts a new epoch.
-* :func:`plot_ghm` renders the evolution over epochs to a PNG
+* :func:`read_gradient_stats` reads them back;
+  :func:`acsa.evaluation.plots.plot_gradient_stats` draws them
   (``acsa plot-ghm RUN_DIR``).
 
 The trainer calls ``tracker.update(logits, targets, mask, loss_fn)`` from
@@ -23,7 +24,6 @@ The trainer calls ``tracker.update(logits, targets, mask, loss_fn)`` from
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,7 +38,6 @@ from acsa.data.label_space import CANONICAL_CLASSES
 from acsa.errors import DataError
 
 STATS_FILE = "gradient_stats.jsonl"
-PLOT_FILE = "ghm_histogram.png"
 
 
 def find_ghm_module(loss_fn: object) -> nn.Module | None:
@@ -393,103 +392,3 @@ def read_gradient_stats(run_dir: str | Path) -> list[dict[str, Any]]:
     if not by_epoch:
         raise DataError(f"{path}: the file holds no epoch records")
     return [by_epoch[e] for e in sorted(by_epoch)]
-
-
-def plot_ghm(run_dir: str | Path, output: str | Path | None = None) -> Path:
-    """Render the evolution of the gradient-norm histogram (and GHM-C state) to a PNG.
-
-    Panels: the share of cells per ``g`` bin over epochs (heatmap, log colour
-    scale, since most cells sit in the first bin); the mean ``g`` per class;
-    with GHM-C, the EMA bin counts over epochs and the mean weight per class.
-
-    Returns the path of the PNG (``RUN_DIR/ghm_histogram.png`` by default).
-    """
-    from matplotlib.colors import LogNorm
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    records = read_gradient_stats(run_dir)
-    epochs = [r["epoch"] for r in records]
-    totals = np.array([r["total"] for r in records], dtype=np.float64)
-    share = totals / np.maximum(totals.sum(axis=1, keepdims=True), 1)
-    has_ghm = any(r.get("ghm") for r in records)
-    nrows = 2 if has_ghm else 1
-    fig = Figure(figsize=(12, 4.2 * nrows), layout="constrained")
-    axes = fig.subplots(nrows, 2, squeeze=False)
-    edges = records[-1]["bin_edges"]
-    ext = [edges[0], edges[-1], epochs[0] - 0.5, epochs[-1] + 0.5]
-
-    ax = axes[0][0]
-    positive = share[share > 0]
-    vmin = max(float(positive.min()) if positive.size else 1e-6, 1e-6)
-    im = ax.imshow(
-        np.where(share > 0, share, np.nan),
-        aspect="auto",
-        origin="lower",
-        extent=ext,
-        norm=LogNorm(vmin=vmin, vmax=1.0),
-        cmap="viridis",
-        interpolation="nearest",
-    )
-    ax.set_xlabel("gradient norm g = 1 - p_t")
-    ax.set_ylabel("epoch")
-    ax.set_title("share of cells per g bin (all classes)")
-    fig.colorbar(im, ax=ax, label="share of cells")
-
-    ax = axes[0][1]
-    for name in records[-1]["classes"]:
-        values = [r["mean_g"].get(name) for r in records]
-        ax.plot(epochs, [math.nan if v is None else v for v in values], marker="o", label=name)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("mean g")
-    ax.set_title("mean gradient norm per target class")
-    ax.legend()
-
-    if has_ghm:
-        ghm_records = [(r["epoch"], r["ghm"]) for r in records if r.get("ghm")]
-        ema = np.array(
-            [
-                np.asarray(g["ema_counts"], dtype=np.float64)
-                .reshape(-1, len(g["bin_edges"]) - 1)
-                .sum(0)
-                for _, g in ghm_records
-            ]
-        )
-        g_epochs = [e for e, _ in ghm_records]
-        g_edges = ghm_records[-1][1]["bin_edges"]
-        ax = axes[1][0]
-        im = ax.imshow(
-            np.where(ema > 0, ema, np.nan),
-            aspect="auto",
-            origin="lower",
-            extent=[g_edges[0], g_edges[-1], g_epochs[0] - 0.5, g_epochs[-1] + 0.5],
-            # log scale: the first bin holds most cells and would hide the rest
-            norm=LogNorm(vmin=max(float(ema[ema > 0].min()), 1e-3), vmax=float(ema.max()))
-            if (ema > 0).any()
-            else None,
-            cmap="magma",
-            interpolation="nearest",
-        )
-        ax.set_xlabel("GHM-C bin (g)")
-        ax.set_ylabel("epoch")
-        ax.set_title("GHM-C EMA bin counts at epoch end (summed over aspects)")
-        fig.colorbar(im, ax=ax, label="EMA count")
-        ax = axes[1][1]
-        for name in records[-1]["classes"]:
-            values = [(g.get("mean_weight") or {}).get(name) for _, g in ghm_records]
-            ax.plot(
-                g_epochs, [math.nan if v is None else v for v in values], marker="o", label=name
-            )
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("mean GHM-C weight")
-        ax.set_title("mean GHM-C weight per target class")
-        ax.legend(loc="best")
-
-    for ax in axes[:, 0]:
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    for ax in axes[:, 1]:
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    path = Path(output) if output is not None else Path(run_dir) / PLOT_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return path

@@ -21,7 +21,6 @@ is put back when the resumed epoch begins.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -31,18 +30,17 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from acsa.files import atomic_write
+from acsa.logs import process_rank
+
 logger = logging.getLogger(__name__)
 
 EPOCH_RNG_PREFIX = "epoch_rng_state"
 
 
-def _rank() -> int:
-    return int(os.environ.get("RANK", "0"))
-
-
 def epoch_rng_file(checkpoint: Path | str) -> Path:
     """This process's epoch-start RNG file inside a checkpoint folder."""
-    return Path(checkpoint) / f"{EPOCH_RNG_PREFIX}_{_rank()}.safetensors"
+    return Path(checkpoint) / f"{EPOCH_RNG_PREFIX}_{process_rank()}.safetensors"
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -137,10 +135,8 @@ class GracefulInterrupt(TrainerCallback):
             return
         from safetensors.torch import save_file
 
-        target = epoch_rng_file(checkpoint)
-        tmp = target.with_name(target.name + ".tmp")
-        save_file({"torch_cpu": self._epoch_rng}, str(tmp))
-        tmp.replace(target)
+        state = {"torch_cpu": self._epoch_rng}
+        atomic_write(epoch_rng_file(checkpoint), lambda tmp: save_file(state, str(tmp)))
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
         if self._agreed():

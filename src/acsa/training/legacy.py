@@ -232,7 +232,7 @@ def map_legacy_config(raw: dict[str, Any]) -> tuple[dict[str, Any], str]:
     }
     # Sections already in the current shape (e.g. a data: block added by hand) win.
     for section in ("data", "output"):
-        if isinstance(raw.get(section), dict) and section not in ("model",):
+        if isinstance(raw.get(section), dict):
             out[section].update(raw[section])
     ignored.extend(k for k in raw if k not in known and k not in ("data", "output"))
 

@@ -25,9 +25,8 @@ import torch
 from torch import nn
 from transformers import Trainer
 
+from acsa.data.indexed import BATCH_LABEL_KEYS
 from acsa.errors import TrainingError
-
-LABEL_KEYS = ("labels", "label_mask", "example_index")
 
 
 class AcsaTrainer(Trainer):
@@ -67,7 +66,6 @@ class AcsaTrainer(Trainer):
         self._part_sums: dict[str, torch.Tensor] = {}
         self._part_batches = 0
         self.skipped_batches = 0
-        self._skipped_since_log = 0
 
     # -- optimisation --------------------------------------------------------
 
@@ -90,7 +88,7 @@ class AcsaTrainer(Trainer):
     ) -> torch.Tensor | tuple[torch.Tensor, Any]:
         targets = inputs.get("labels")
         mask = inputs.get("label_mask")
-        features = {k: v for k, v in inputs.items() if k not in LABEL_KEYS}
+        features = {k: v for k, v in inputs.items() if k not in BATCH_LABEL_KEYS}
         outputs = model(**features)
         logits = outputs["logits"]
         if targets is None:
@@ -133,7 +131,6 @@ class AcsaTrainer(Trainer):
                 "training.nan_policy: skip"
             )
         self.skipped_batches += 1
-        self._skipped_since_log += 1
         # A zero that stays attached to every output keeps DDP's reducer and
         # sparse embedding gradients consistent while adding no gradient;
         # nan_to_num's backward is zero where the input was not finite.
@@ -156,13 +153,13 @@ class AcsaTrainer(Trainer):
         ignore_keys: list[str] | None = None,
     ) -> tuple[torch.Tensor | None, torch.Tensor | None, Any]:
         inputs = self._prepare_inputs(inputs)
-        label_parts = tuple(inputs[k] for k in LABEL_KEYS if k in inputs)
+        label_parts = tuple(inputs[k] for k in BATCH_LABEL_KEYS if k in inputs)
         with torch.no_grad(), self.compute_loss_context_manager():
             if inputs.get("labels") is not None:
                 loss, outputs = self.compute_loss(model, inputs, return_outputs=True)
                 loss = loss.detach().float()
             else:
-                features = {k: v for k, v in inputs.items() if k not in LABEL_KEYS}
+                features = {k: v for k, v in inputs.items() if k not in BATCH_LABEL_KEYS}
                 outputs, loss = model(**features), None
         if prediction_loss_only:
             return (loss, None, None)
@@ -184,7 +181,6 @@ class AcsaTrainer(Trainer):
             self._part_batches = 0
         if "loss" in logs and (self.nan_policy == "skip" or self.skipped_batches):
             logs["skipped_batches"] = float(self.skipped_batches)
-            self._skipped_since_log = 0
         super().log(logs, start_time)
 
 

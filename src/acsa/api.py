@@ -1,0 +1,250 @@
+"""Use a saved model: load it, predict aspects and sentiments, evaluate it on labelled data.
+
+This is what the command line (``acsa predict``, ``acsa evaluate``), a
+server and Python users call::
+
+    from acsa import api
+
+    predictor = api.load("runs/quickstart/model")   # or the run folder
+    for p in predictor.predict(["pin trâu, giá hơi cao"]):
+        print(p.aspects)                             # {'Battery': 'positive', 'Price': 'negative'}
+    metrics = api.evaluate("runs/quickstart", "data/test.csv")
+
+A :class:`Predictor` wraps a backend (:mod:`acsa.models.backend`) that turns
+texts into logits; probabilities are reported in the canonical class order
+(none, negative, neutral, positive) whatever the label scheme, and labels are
+decided by :meth:`Predictor.decide`, the one place the decision rule lives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from acsa.data.label_space import CANONICAL_CLASSES, LabelSpace
+
+__all__ = ["Prediction", "Predictor", "evaluate", "load", "predict"]
+
+DEFAULT_BATCH_SIZE = 256
+_RUN_CONFIG = "config.yaml"
+_RUN_METRICS = "metrics.json"
+
+
+@dataclass(frozen=True, eq=False)
+class Prediction:
+    """One review's prediction.
+
+    Attributes:
+        text: the review.
+        labels: ``[A]`` canonical labels (0 none, 1 negative, 2 neutral, 3 positive).
+        probabilities: ``[A, 4]`` canonical-order class probabilities.
+        aspect_names: the ``A`` aspect names, in column order.
+    """
+
+    text: str
+    labels: np.ndarray
+    probabilities: np.ndarray
+    aspect_names: tuple[str, ...]
+
+    @property
+    def aspects(self) -> dict[str, str]:
+        """The mentioned aspects and their sentiment: ``{"Battery": "positive", ...}``."""
+        return {
+            a: CANONICAL_CLASSES[int(v)]
+            for a, v in zip(self.aspect_names, self.labels, strict=True)
+            if v != 0
+        }
+
+    def to_record(self) -> dict[str, Any]:
+        """The JSON record of ``acsa predict --json``: ``{text, aspects, confidence}``."""
+        from acsa.evaluation.report import prediction_record
+
+        return prediction_record(self.text, self.labels, self.aspect_names, self.probabilities)
+
+
+class Predictor:
+    """A loaded model, ready to predict.
+
+    Args:
+        backend: what computes the logits (see :mod:`acsa.models.backend`).
+        model_dir: the folder it was loaded from; the run's ``config.yaml``
+            and ``metrics.json`` beside it fill :attr:`info`.
+    """
+
+    def __init__(self, backend: Any, model_dir: str | Path | None = None) -> None:
+        self.backend = backend
+        self.model_dir = Path(model_dir) if model_dir is not None else None
+        self.info: dict[str, Any] = _model_info(backend, self.model_dir)
+
+    @classmethod
+    def load(cls, model_dir: str | Path) -> Predictor:
+        """Load a saved model folder (``save_pretrained`` format) or a run folder holding one."""
+        from acsa.models.backend import load_backend, resolve_model_dir
+
+        path = resolve_model_dir(model_dir)
+        return cls(load_backend(path), path)
+
+    @property
+    def label_space(self) -> LabelSpace:
+        return self.backend.label_space
+
+    @property
+    def aspects(self) -> tuple[str, ...]:
+        return self.label_space.aspects
+
+    def predict_proba(
+        self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> np.ndarray:
+        """Class probabilities ``[N, A, 4]`` (none, negative, neutral, positive), input order."""
+        from acsa.evaluation.decision import canonical_probabilities
+
+        logits = self.backend.predict_logits(list(texts), batch_size)
+        return canonical_probabilities(logits, self.label_space)
+
+    def decide(self, probabilities: np.ndarray) -> np.ndarray:
+        """Canonical labels ``[N, A]`` from :meth:`predict_proba`'s probabilities."""
+        from acsa.evaluation.decision import decide
+
+        return decide(probabilities)
+
+    def predict(
+        self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> list[Prediction]:
+        """One :class:`Prediction` per text, in input order."""
+        texts = list(texts)
+        probs = self.predict_proba(texts, batch_size)
+        labels = self.decide(probs)
+        return [Prediction(text, labels[i], probs[i], self.aspects) for i, text in enumerate(texts)]
+
+
+def load(model_dir: str | Path) -> Predictor:
+    """:meth:`Predictor.load`."""
+    return Predictor.load(model_dir)
+
+
+def _predictor(model: str | Path | Predictor) -> Predictor:
+    return model if isinstance(model, Predictor) else Predictor.load(model)
+
+
+def predict(
+    model: str | Path | Predictor,
+    texts: Sequence[str],
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> list[Prediction]:
+    """Predict the aspects and sentiments of raw review texts (a model folder or a Predictor)."""
+    return _predictor(model).predict(texts, batch_size)
+
+
+def evaluate(
+    model: str | Path | Predictor,
+    data_path: str | Path,
+    output_dir: str | Path | None = None,
+    *,
+    data_config: Any | None = None,
+    plots: bool = True,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> dict[str, Any]:
+    """Score a saved model on a labelled file; write the report when ``output_dir`` is given.
+
+    The file is read with ``data_config`` when given, else with the data
+    section of the run's ``config.yaml`` beside the model (label aliases,
+    column names), else with defaults and the model's aspects.
+
+    Returns:
+        The metrics of GUIDE.md section 2 (as in ``metrics.json``).
+    """
+    from acsa.data import DataConfig, load_split
+    from acsa.evaluation.scoring import SplitPredictions, score_and_report
+    from acsa.files import check_writable_dir
+
+    predictor = _predictor(model)
+    label_space = predictor.label_space
+    if data_config is None and predictor.model_dir is not None:
+        data_config = _run_data_config(predictor.model_dir)
+    if data_config is None:
+        data_config = DataConfig(aspects=list(label_space.aspects), label_scheme=label_space.scheme)
+    data_config = data_config.model_copy(
+        update={"aspects": list(label_space.aspects), "label_scheme": label_space.scheme}
+    )
+    if output_dir is not None:
+        check_writable_dir(output_dir)
+    reviews = load_split(Path(data_path), data_config)
+    probs = predictor.predict_proba(reviews.texts, batch_size)
+    scored = SplitPredictions(
+        aspects=label_space.aspects,
+        texts=list(reviews.texts),
+        gold=reviews.labels,
+        mask=reviews.mask,
+        pred=predictor.decide(probs),
+        probabilities=probs,
+    )
+    return score_and_report(
+        scored, Path(output_dir) if output_dir is not None else None, plots=plots
+    )
+
+
+# ---------------------------------------------------------------- the run beside a model
+
+
+def _beside_model(model_dir: Path, name: str) -> Path | None:
+    """``name`` in the model folder or in the run folder that holds it."""
+    for candidate in (model_dir / name, model_dir.parent / name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _run_config(model_dir: Path) -> Mapping[str, Any] | None:
+    path = _beside_model(model_dir, _RUN_CONFIG)
+    if path is None:
+        return None
+    from acsa.files import read_yaml
+
+    try:
+        raw = read_yaml(path)
+    except Exception:  # noqa: BLE001 - a damaged run config only loses optional information
+        return None
+    return raw if isinstance(raw, dict) else None
+
+
+def _run_data_config(model_dir: Path) -> Any | None:
+    """The data section of the run that produced ``model_dir``, if its config is there."""
+    from acsa.data import DataConfig
+
+    section = (_run_config(model_dir) or {}).get("data")
+    if not isinstance(section, dict):
+        return None
+    try:
+        return DataConfig.model_validate(section)
+    except Exception:  # noqa: BLE001 - a stale config only loses the aliases
+        return None
+
+
+def _model_info(backend: Any, model_dir: Path | None) -> dict[str, Any]:
+    """Encoder kind, label space, the run's loss section and test metrics (when found)."""
+    from acsa.files import read_json_mapping
+
+    info: dict[str, Any] = {
+        "encoder": getattr(backend, "kind", None),
+        "aspects": list(backend.label_space.aspects),
+        "label_scheme": backend.label_space.scheme,
+        "loss": None,
+        "test_metrics": None,
+    }
+    if model_dir is None:
+        return info
+    loss = (_run_config(model_dir) or {}).get("loss")
+    info["loss"] = dict(loss) if isinstance(loss, dict) else None
+    metrics_path = _beside_model(model_dir, _RUN_METRICS)
+    metrics = read_json_mapping(metrics_path) if metrics_path is not None else None
+    if metrics is not None and "pair_f1" in metrics:
+        info["test_metrics"] = {
+            k: v
+            for k, v in metrics.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
+    return info

@@ -1,0 +1,79 @@
+"""``acsa compare CONFIG --variants FILE``: train loss variants over seeds and compare them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from acsa.cli._console import console
+
+
+def compare(
+    config: Annotated[
+        Path, typer.Argument(help="Base training config (YAML); each variant replaces its loss.")
+    ],
+    variants: Annotated[
+        Path, typer.Option("--variants", help="Variants file, e.g. configs/compare_losses.yaml.")
+    ],
+    seeds: Annotated[int, typer.Option("--seeds", min=1, help="Seeds per variant (0..n-1).")] = 5,
+    epochs: Annotated[
+        int | None,
+        typer.Option("--epochs", min=1, help="Epochs per run (default: variants file, config)."),
+    ] = None,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder for runs/, the report and plots.")
+    ] = Path("runs/compare"),
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Runs in parallel.")] = 1,
+    baseline: Annotated[
+        str | None,
+        typer.Option("--baseline", help="Variant to compare against (default: file, 'focal')."),
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Overrides the config's data.dir.")
+    ] = None,
+    bootstrap: Annotated[
+        int, typer.Option("--bootstrap", min=100, help="Bootstrap replicates.")
+    ] = 2000,
+    threads: Annotated[
+        int | None,
+        typer.Option("--threads", min=1, help="Torch threads per run (default: cores / jobs)."),
+    ] = None,
+) -> None:
+    """Train every loss variant over the same seeds and compare them with confidence intervals."""
+    from acsa.compare.harness import compare as run_comparison
+    from acsa.compare.rendering import terminal_table
+    from acsa.compare.store import ERROR_FILE
+    from acsa.errors import TrainingError
+
+    out = console()
+    result = run_comparison(
+        config,
+        variants,
+        seeds=seeds,
+        epochs=epochs,
+        output_dir=output,
+        jobs=jobs,
+        baseline=baseline,
+        data_dir=data_dir,
+        n_boot=bootstrap,
+        threads=threads,
+        progress=lambda line: out.print(line, highlight=False),
+    )
+    out.print(terminal_table(result.report))
+    out.print(f"report: {result.files['markdown']}  data: {result.files['json']}")
+    if result.failed:
+        first = result.failed[0]
+        if len(result.failed) == len(result.records):
+            # nothing was compared: most likely the config or data, so exit as a user error
+            raise TrainingError(
+                f"every run failed; first: {first.variant} seed {first.seed}: {first.error} "
+                f"(traceback in {first.output_dir / ERROR_FILE})"
+            )
+        out.print(
+            f"{len(result.failed)} run(s) failed, e.g. {first.variant} seed {first.seed}: "
+            f"{first.error}; rerun the same command to retry only those",
+            style="yellow",
+            highlight=False,
+        )

@@ -1,0 +1,31 @@
+"""``acsa evaluate MODEL_DIR DATA``: score a saved model on a labelled file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from acsa.cli._console import console
+from acsa.logs import setup_logging
+
+
+def evaluate(
+    model_dir: Annotated[Path, typer.Argument(help="Saved model folder (or a run folder).")],
+    data: Annotated[Path, typer.Argument(help="Labelled file (.csv wide format or .jsonl).")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write metrics.json, predictions.csv, plots here."),
+    ] = None,
+    no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the PNG plots.")] = False,
+) -> None:
+    """Score a saved model on a labelled file."""
+    setup_logging()
+    from acsa import api
+    from acsa.evaluation import format_metrics_table
+
+    metrics = api.evaluate(model_dir, data, output, plots=not no_plots)
+    console().print(format_metrics_table(metrics, title=f"Metrics on {data.name}"))
+    if output is not None:
+        console().print(f"report: {output}")

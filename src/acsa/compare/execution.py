@@ -1,0 +1,156 @@
+"""Running the (variant, seed) tasks of a comparison: one run, and the executors that run many.
+
+:func:`execute` makes one run and never raises: an exception becomes a
+failed :class:`~acsa.compare.store.RunRecord` with the traceback saved in
+the run folder. An executor decides where the runs happen and reports each
+record as it finishes (``on_done``), so the harness saves it at once and an
+interrupted comparison keeps every finished run.
+
+:class:`LocalExecutor` runs them in this process (``jobs=1``) or in a pool of
+spawned worker processes. Another engine (a Ray cluster, issue 10) is one
+more class with the same ``run(tasks, run_one, on_done)`` method, calling
+:func:`execute` wherever it places the work.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Protocol
+
+from acsa.compare.store import RunRecord, clear_record, save_error
+from acsa.compare.variants import Variant
+
+RunOne = Callable[[Variant, int, Path], RunRecord]
+OnDone = Callable[["RunTask", RunRecord], None]
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """One (variant, seed) to run into ``output_dir``; ``fingerprint`` identifies its setup."""
+
+    variant: Variant
+    seed: int
+    output_dir: Path
+    fingerprint: str
+
+
+class Executor(Protocol):
+    """Runs tasks and calls ``on_done(task, record)`` once per task, in completion order."""
+
+    def run(self, tasks: Sequence[RunTask], run_one: RunOne, on_done: OnDone) -> None: ...
+
+
+def failure_summary(exc: BaseException) -> str:
+    """``RuntimeError: first line of the message`` for the report."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def execute(run_one: RunOne, variant: Variant, seed: int, out: Path) -> RunRecord:
+    """Run one (variant, seed) and time it; any exception becomes a failed record.
+
+    The traceback goes to ``error.txt`` in the run directory; the record keeps
+    one line for the report.
+    """
+    clear_record(out)
+    start = time.perf_counter()
+    try:
+        record = run_one(variant, seed, out)
+    except Exception as exc:  # a crashed run is reported, the others go on
+        save_error(out, traceback.format_exc())
+        return RunRecord(variant.name, seed, out, status="failed", error=failure_summary(exc))
+    if record.train_time_s is None:
+        record.train_time_s = time.perf_counter() - start
+    record.variant, record.seed, record.output_dir = variant.name, seed, out
+    record.status = "done"
+    return record
+
+
+def available_cores() -> int:
+    """CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _set_torch_threads(threads: int | None) -> int | None:
+    """Set torch's intra-op threads in this process; returns the previous count."""
+    if threads is None:
+        return None
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    return previous
+
+
+def _init_worker(threads: int) -> None:
+    # set before torch is imported in the worker, which reads them at start-up;
+    # N workers each using every core would oversubscribe the CPU
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+    # the worker lives for several runs: the same data warnings once per worker
+    from acsa.logs import attach_once_filter
+
+    attach_once_filter()
+
+
+@dataclass
+class LocalExecutor:
+    """Runs on this machine: in this process for ``jobs=1``, else in spawned worker processes.
+
+    Args:
+        jobs: runs at the same time.
+        threads: torch threads per run; default torch's own for ``jobs=1`` and
+            ``cores // jobs`` for parallel runs.
+    """
+
+    jobs: int = 1
+    threads: int | None = None
+
+    def run(self, tasks: Sequence[RunTask], run_one: RunOne, on_done: OnDone) -> None:
+        if self.jobs <= 1:
+            previous = _set_torch_threads(self.threads)
+            try:
+                for task in tasks:
+                    on_done(task, execute(run_one, task.variant, task.seed, task.output_dir))
+            finally:
+                _set_torch_threads(previous)
+            return
+        threads = self.threads or max(1, available_cores() // self.jobs)
+        # spawn: forked workers would inherit torch's thread pools and any open
+        # state of the parent, and fork is unavailable on Windows anyway
+        with ProcessPoolExecutor(
+            max_workers=self.jobs,
+            mp_context=get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(threads,),
+        ) as pool:
+            futures: dict[Future[RunRecord], RunTask] = {
+                pool.submit(execute, run_one, t.variant, t.seed, t.output_dir): t for t in tasks
+            }
+            for future in as_completed(futures):
+                task = futures[future]
+                try:
+                    record = future.result()
+                except BrokenProcessPool as exc:
+                    record = _failed(task, f"worker process died ({failure_summary(exc)})")
+                except Exception as exc:  # e.g. a result that cannot be unpickled
+                    record = _failed(task, failure_summary(exc))
+                on_done(task, record)
+
+
+def _failed(task: RunTask, error: str) -> RunRecord:
+    return RunRecord(task.variant.name, task.seed, task.output_dir, status="failed", error=error)

@@ -1,0 +1,220 @@
+"""``compare()``: train every variant with every seed, reuse finished runs, write the report.
+
+The harness is independent of how a run is made: it takes a ``run_one(variant,
+seed, output_dir) -> RunRecord`` function (default: the real training
+pipeline, :mod:`acsa.compare.pipeline`) and an executor that decides where
+the runs happen (default: :class:`~acsa.compare.execution.LocalExecutor`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from acsa.compare import store
+from acsa.compare.analysis import analyse
+from acsa.compare.execution import Executor, LocalExecutor, RunOne, RunTask
+from acsa.compare.rendering import write_report_files
+from acsa.compare.store import RunRecord
+from acsa.compare.variants import VariantsFile, load_variants
+from acsa.errors import AcsaError, ConfigError
+from acsa.logs import warn_once
+
+
+@dataclass
+class ComparisonResult:
+    """The outcome of :func:`compare`: the JSON-ready report, the records and the files."""
+
+    report: dict[str, Any]
+    records: list[RunRecord]
+    output_dir: Path
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[RunRecord]:
+        return [r for r in self.records if not r.ok]
+
+
+def compare(
+    config_path: str | Path | None,
+    variants_path: str | Path,
+    seeds: int | Sequence[int] = 5,
+    epochs: int | None = None,
+    output_dir: str | Path = "runs/compare",
+    jobs: int = 1,
+    baseline: str | None = "focal",
+    data_dir: str | Path | None = None,
+    run_one: RunOne | None = None,
+    n_boot: int = 2000,
+    plots: bool = True,
+    progress: Callable[[str], None] | None = None,
+    threads: int | None = None,
+    executor: Executor | None = None,
+) -> ComparisonResult:
+    """Train every variant with every seed (reusing finished runs) and compare them.
+
+    Args:
+        config_path: the base training config (YAML); its ``loss:`` is replaced
+            by each variant's.
+        variants_path: the variants file (see :func:`acsa.compare.load_variants`).
+        seeds: number of seeds (seeds ``0 .. n-1``) or the seed values.
+        epochs: training epochs for every run; default the variants file's
+            ``epochs``, else the config's.
+        output_dir: where ``runs/``, ``comparison.json``, ``comparison.md``
+            and the plots go.
+        jobs: runs in parallel (processes); each gets ``cores / jobs`` torch threads.
+        baseline: the variant the others are compared with; ``None`` takes
+            the variants file's ``baseline``, else ``focal``, else the first variant.
+        data_dir: overrides the config's data directory.
+        run_one: ``run_one(variant, seed, run_dir) -> RunRecord``; default
+            trains with the real pipeline. Must be picklable when ``jobs > 1``.
+        n_boot: bootstrap replicates.
+        plots: write the PNG plots.
+        progress: receives one line per finished run (default: print).
+        threads: torch threads per run; default ``cores // jobs`` for parallel
+            runs and torch's own default for ``jobs=1``. On a shared machine
+            one thread per run (with ``jobs`` = cores) is much faster: busy
+            cores make multi-threaded kernels wait for each other.
+        executor: where the runs happen; default ``LocalExecutor(jobs, threads)``.
+    """
+    out = Path(output_dir)
+    spec = load_variants(variants_path)
+    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not seed_list:
+        raise ConfigError("--seeds: need at least one seed")
+    if len(set(seed_list)) != len(seed_list):
+        raise ConfigError(f"--seeds: duplicate seed values {seed_list}")
+    if jobs < 1:
+        raise ConfigError(f"--jobs: expected a positive integer, got {jobs}")
+    if threads is not None and threads < 1:
+        raise ConfigError(f"--threads: expected a positive integer, got {threads}")
+    chosen = _baseline(spec, baseline)
+    epochs = epochs if epochs is not None else spec.epochs
+    if epochs is not None and epochs < 1:
+        raise ConfigError(f"--epochs: expected a positive integer, got {epochs}")
+    config = Path(config_path) if config_path is not None else None
+    if data_dir is not None:
+        # --data-dir is relative to the current folder, as for `acsa train`;
+        # made absolute here because the workers resolve paths against the config
+        data_dir = Path(data_dir).expanduser().resolve()
+        if not data_dir.is_dir():
+            raise ConfigError(f"--data-dir: {data_dir} is not a folder")
+    if run_one is None:
+        from acsa.compare.pipeline import make_pipeline_runner
+
+        if config is None:
+            raise ConfigError("compare: a training config is needed to train the variants")
+        run_one = make_pipeline_runner(config, spec.variants, epochs, data_dir, spec.overrides)
+    say = progress or print
+
+    context = {
+        "epochs": epochs,
+        "overrides": spec.overrides,
+        "config_sha": store.file_sha(config) if config is not None and config.is_file() else None,
+        "data_dir": str(Path(data_dir).resolve()) if data_dir is not None else None,
+    }
+    tasks, reused = _plan(out, spec, seed_list, context, say)
+    if reused:
+        say(f"reusing {len(reused)} finished run(s) in {out / 'runs'}")
+    records = list(reused)
+
+    def on_done(task: RunTask, record: RunRecord) -> None:
+        # saved as each finishes, so an interrupted comparison keeps every finished run
+        if record.ok:
+            store.save_record(record, task.fingerprint)
+            result = (
+                f"pair F1 {record.metrics.get('pair_f1', float('nan')):.4f} "
+                f"({record.train_time_s or 0:.0f} s)"
+            )
+        else:
+            result = f"FAILED ({record.error})"
+        records.append(record)
+        say(
+            f"[{len(records) - len(reused)}/{len(tasks)}] {record.variant} seed {record.seed}: "
+            + result
+        )
+
+    with warn_once():
+        (executor or LocalExecutor(jobs, threads)).run(tasks, run_one, on_done)
+    order = {
+        (v.name, s): i for i, (s, v) in enumerate((s, v) for s in seed_list for v in spec.variants)
+    }
+    records.sort(key=lambda r: order.get((r.variant, r.seed), 0))
+
+    report = analyse(records, spec.variants, chosen, n_boot=n_boot)
+    report.update(
+        {
+            "config": str(config) if config is not None else None,
+            "variants_file": str(spec.source),
+            "seeds": seed_list,
+            "epochs": epochs,
+            "overrides": spec.overrides,
+            "runs": [r.summary() for r in records],
+            "failed": [
+                {"variant": r.variant, "seed": r.seed, "error": r.error}
+                for r in records
+                if not r.ok
+            ],
+        }
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+    if plots:
+        from acsa.evaluation.compare_plots import write_comparison_plots
+
+        files.update(write_comparison_plots(report, out))
+        report["plots"] = {k: p.relative_to(out).as_posix() for k, p in files.items()}
+    files.update(write_report_files(report, out))
+    return ComparisonResult(report, records, out, files)
+
+
+def _baseline(spec: VariantsFile, baseline: str | None) -> str:
+    if baseline is None:
+        names = spec.names()
+        chosen = spec.baseline or ("focal" if "focal" in names else names[0])
+    else:
+        chosen = baseline
+    if chosen not in spec.names():
+        raise ConfigError(
+            f"--baseline: {chosen!r} is not a variant in {spec.source}; "
+            f"choose one of {', '.join(spec.names())}"
+        )
+    return chosen
+
+
+def _plan(
+    out: Path,
+    spec: VariantsFile,
+    seed_list: list[int],
+    context: dict[str, Any],
+    say: Callable[[str], None],
+) -> tuple[list[RunTask], list[RunRecord]]:
+    """The runs still to make, and the records of the finished ones."""
+    tasks: list[RunTask] = []
+    reused: list[RunRecord] = []
+    # seeds outermost: if the comparison is stopped, every variant has the same seeds done
+    for seed in seed_list:
+        for variant in spec.variants:
+            rd = store.run_dir(out, variant.name, seed)
+            fp = store.fingerprint(variant, seed, context)
+            state = store.finished(rd, fp)
+            if state:
+                reused.append(store.load_record(rd, variant.name, seed))
+                continue
+            if state is False and (rd / "metrics.json").is_file():
+                # finished by the pipeline, stopped before the harness saved it
+                try:
+                    record = store.recover_record(rd, variant.name, seed)
+                except AcsaError:
+                    pass
+                else:
+                    store.save_record(record, fp)
+                    record.status = "reused"
+                    reused.append(record)
+                    continue
+            if state is None:
+                say(f"{variant.name} seed {seed}: setup changed since the saved run; rerunning")
+            tasks.append(RunTask(variant, seed, rd, fp))
+    return tasks, reused

@@ -1,0 +1,62 @@
+"""Datasets whose items carry their row index, for training and evaluation with the Trainer.
+
+The index travels with the batch as a label (``example_index``), so
+evaluation can score each prediction against the canonical gold row even
+when batches are grouped by length (seed scheme predictions cannot be mapped
+back to ``none`` vs ``neutral`` gold without it) or split across DDP
+processes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from acsa.data.dataset import LABEL_KEYS, AcsaCollator, EncodedDataset
+from acsa.data.label_space import LabelSpace
+from acsa.data.readers import LabeledReviews
+
+INDEX_KEY = "example_index"
+# the batch entries that are labels, not model inputs (the Trainer's label_names)
+BATCH_LABEL_KEYS: tuple[str, ...] = (*LABEL_KEYS, INDEX_KEY)
+
+
+class IndexedDataset:
+    """An :class:`~acsa.data.EncodedDataset` whose items also carry their row index."""
+
+    def __init__(self, dataset: EncodedDataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        item = self.dataset[index]
+        item[INDEX_KEY] = index
+        return item
+
+
+class IndexedCollator:
+    """Wrap :class:`~acsa.data.AcsaCollator`, stacking ``example_index`` aside."""
+
+    def __init__(self, collator: AcsaCollator) -> None:
+        self.collator = collator
+
+    def __call__(self, items: list[dict[str, Any]]) -> dict[str, Any]:
+        import torch
+
+        index = torch.tensor([int(i.pop(INDEX_KEY)) for i in items], dtype=torch.long)
+        batch = self.collator(items)
+        batch[INDEX_KEY] = index
+        return batch
+
+
+def encode_split(
+    reviews: LabeledReviews, featurizer: Any, label_space: LabelSpace
+) -> IndexedDataset:
+    """Encode a split once (features and scheme-space labels), items indexed by row."""
+    return IndexedDataset(EncodedDataset.from_reviews(reviews, featurizer, label_space))
+
+
+def make_collator(featurizer: Any) -> IndexedCollator:
+    """The collator of :class:`IndexedDataset` batches: padded features, labels, row index."""
+    return IndexedCollator(AcsaCollator(featurizer.collate))

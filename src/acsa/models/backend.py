@@ -1,0 +1,101 @@
+"""Backends: what turns review texts into logits for a saved model.
+
+A backend holds a loaded model and answers ``predict_logits(texts,
+batch_size) -> [N, A, C]`` (the label scheme's class order, input order
+kept). :class:`acsa.api.Predictor` goes through this interface only, so
+another kind of model or runtime (a TF-IDF baseline, an ONNX Runtime session)
+is one more class with the same three members, registered in
+:data:`BACKENDS` under the ``encoder`` kind its saved ``acsa_model.json``
+names; no caller changes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from acsa.data.label_space import LabelSpace
+from acsa.errors import CheckpointError
+from acsa.models.model import CONFIG_FILE
+
+# the saved model's folder inside a run folder (acsa.training.output_dir)
+RUN_MODEL_DIR = "model"
+
+
+class ModelBackend(Protocol):
+    """A loaded model that maps texts to logits."""
+
+    label_space: LabelSpace
+    kind: str  # the encoder kind, e.g. "offline", "huggingface"
+
+    def predict_logits(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+        """``[N, A, C]`` float32 logits of ``texts`` in input order."""
+        ...
+
+
+class TorchBackend:
+    """An :class:`acsa.models.AcsaModel` and its featurizer, run with PyTorch.
+
+    Args:
+        model: the model (put in eval mode).
+        featurizer: the featurizer saved with it.
+    """
+
+    def __init__(self, model: Any, featurizer: Any) -> None:
+        self.model = model
+        self.featurizer = featurizer
+        self.label_space: LabelSpace = model.label_space
+        self.kind: str = str(model.model_config.encoder)
+        model.eval()
+
+    @classmethod
+    def load(cls, model_dir: Path) -> TorchBackend:
+        """Load a folder written by :meth:`acsa.models.AcsaModel.save_pretrained`."""
+        from acsa.models.model import AcsaModel
+
+        model, featurizer = AcsaModel.from_pretrained(model_dir)
+        return cls(model, featurizer)
+
+    def predict_logits(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+        from acsa.models.inference import predict_logits
+
+        return predict_logits(self.model, self.featurizer, list(texts), batch_size=batch_size)
+
+
+# encoder kind (acsa_model.json: model_config.encoder) -> loader
+BACKENDS: dict[str, Callable[[Path], ModelBackend]] = {
+    "offline": TorchBackend.load,
+    "huggingface": TorchBackend.load,
+}
+
+
+def resolve_model_dir(model_dir: str | Path) -> Path:
+    """The saved-model folder of ``model_dir`` (which may be a run folder holding ``model/``)."""
+    path = Path(model_dir).expanduser()
+    if not path.exists():
+        raise CheckpointError(f"{path}: model folder not found")
+    if not path.is_dir():
+        raise CheckpointError(f"{path}: expected a model folder, found a file")
+    if (path / RUN_MODEL_DIR).is_dir() and not any(path.glob("*.safetensors")):
+        path = path / RUN_MODEL_DIR
+    return path
+
+
+def _encoder_kind(model_dir: Path) -> str | None:
+    try:
+        meta = json.loads((model_dir / CONFIG_FILE).read_text(encoding="utf-8"))
+        return str(meta["model_config"]["encoder"])
+    except (OSError, ValueError, KeyError, TypeError):
+        # the loader reports a missing or damaged description with the right message
+        return None
+
+
+def load_backend(model_dir: str | Path) -> ModelBackend:
+    """The backend of a saved model folder (or of a run folder), chosen by its encoder kind."""
+    path = resolve_model_dir(model_dir)
+    loader = BACKENDS.get(_encoder_kind(path) or "", TorchBackend.load)
+    return loader(path)
