@@ -7,8 +7,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from acsa.data import DEFAULT_ASPECTS, DataConfig, load_and_validate, load_split
+from acsa.data import DataConfig, load_and_validate, load_split
 from acsa.errors import DataError
+
+# the header's order (README of the shared data)
+SMARTPHONE_ASPECTS = (
+    "Battery",
+    "Camera",
+    "Performance",
+    "Display",
+    "Design",
+    "Packaging",
+    "Price",
+    "Shop_Service",
+    "Shipping",
+    "General",
+    "Others",
+)
 
 ALIASED = DataConfig(label_aliases={"Posititve": "Positive"})
 
@@ -39,12 +54,12 @@ def test_all_splits_load_with_counts_duplicates_and_overlap(shared_data_dir: Pat
         "test": 1_492,
     }
     train = splits["train"]
-    assert train.aspects == DEFAULT_ASPECTS
+    assert train.aspects == SMARTPHONE_ASPECTS
     assert train.labels.shape == (11_930, 11) and train.labels.dtype == np.int64
     assert train.mask.all()
     # the aliased cell is a positive General label
     row = train.rows.index(4957)
-    assert train.labels[row, DEFAULT_ASPECTS.index("General")] == 3
+    assert train.labels[row, SMARTPHONE_ASPECTS.index("General")] == 3
     # 13 exact copies; one more pair differs only in whitespace (caught by the normalised key)
     train_report = report.splits["train"]
     assert train_report.exact_duplicates == 13
