@@ -372,7 +372,10 @@ def load_and_validate(
     """
     config = _resolved_paths(resolve_aspects(data_config, base_dir), base_dir)
     assert config.train is not None
-    splits: dict[str, LabeledReviews] = {"train": load_split(config.train, config)}
+    # train is read as configured: with aspects unset the reader infers the same list and
+    # its errors can then say that a column may not be an aspect at all
+    train_config = _resolved_paths(data_config, base_dir)
+    splits: dict[str, LabeledReviews] = {"train": load_split(config.train, train_config)}
     notes: dict[str, str] = {}
     if config.validation is not None:
         splits["validation"] = load_split(config.validation, config)
