@@ -316,3 +316,54 @@ def test_module_docstring_example_runs() -> None:
 
     result = doctest.testmod(acsa.models.tfidf)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_logits_give_back_the_probabilities(fitted: TfidfAspectModel) -> None:
+    import torch
+
+    queries = ["pin tốt", "camera đẹp"]
+    logits = fitted.predict_logits(queries)
+    assert logits.shape == (2, 3, 4) and logits.dtype == np.float32
+    probs = torch.softmax(torch.from_numpy(logits).double(), -1).numpy()
+    np.testing.assert_allclose(probs, fitted.predict_proba(queries), atol=1e-6)
+
+
+def test_is_saved_model(fitted: TfidfAspectModel, tmp_path: Path) -> None:
+    assert TfidfAspectModel.is_saved_model(fitted.save_pretrained(tmp_path / "m"))
+    assert not TfidfAspectModel.is_saved_model(tmp_path)
+    (tmp_path / "acsa_model.json").write_text(
+        json.dumps({"format": "acsa-model", "model_config": {"encoder": "offline"}}),
+        encoding="utf-8",
+    )
+    assert not TfidfAspectModel.is_saved_model(tmp_path)
+
+
+def test_fit_baseline_scores_the_splits_it_is_given() -> None:
+    from acsa.data import LabeledReviews
+    from acsa.evaluation import compute_metrics
+    from acsa.models.tfidf import fit_baseline
+
+    texts, labels = _data()
+
+    def reviews(idx: slice) -> LabeledReviews:
+        lab = labels[idx]
+        return LabeledReviews(
+            texts=texts[idx],
+            labels=lab,
+            mask=np.ones_like(lab, dtype=bool),
+            source=Path("x.csv"),
+            rows=list(range(len(lab))),
+            aspects=ASPECTS,
+        )
+
+    splits = {"train": reviews(slice(0, 24)), "test": reviews(slice(24, 36))}
+    run = fit_baseline(splits)
+    assert set(run.metrics) == {"test"} and run.fit_seconds > 0
+    expected = compute_metrics(
+        labels[24:], run.model.predict(texts[24:]), ASPECTS, np.ones_like(labels[24:], bool)
+    )
+    assert run.metrics["test"]["pair_f1"] == expected["pair_f1"]
+    summary = run.summary()
+    json.dumps(summary)
+    assert summary["test"]["pair_f1"] == expected["pair_f1"]
+    assert summary["model_config"]["encoder"] == "tfidf"

@@ -33,8 +33,10 @@ Example:
 from __future__ import annotations
 
 import json
+import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -51,6 +53,7 @@ WEIGHTS_FILE = "model.safetensors"
 _FORMAT = "acsa-model"
 _FORMAT_VERSION = 1
 _NUM_CLASSES = len(CANONICAL_CLASSES)
+_MIN_PROB = 1e-12
 
 
 class TfidfModelConfig(BaseModel):
@@ -251,6 +254,15 @@ class TfidfAspectModel:
         """``int64 [N, A]`` canonical labels: the most probable class per aspect."""
         return self.predict_proba(texts).argmax(-1).astype(np.int64)
 
+    def predict_logits(self, texts: Sequence[str]) -> np.ndarray:
+        """``float32 [N, A, 4]`` log-probabilities, canonical order, usable as logits.
+
+        A softmax over the last axis gives back :meth:`predict_proba` (a class
+        with probability 0 gets ``log(1e-12)``), so code written for the neural
+        models' ``[N, A, C]`` logits (decision rules, reports) works unchanged.
+        """
+        return np.log(np.clip(self.predict_proba(texts), _MIN_PROB, 1.0)).astype(np.float32)
+
     def score_reviews(self, reviews: Any) -> dict[str, Any]:
         """:func:`acsa.evaluation.compute_metrics` of this model on a ``LabeledReviews``."""
         from acsa.evaluation import compute_metrics
@@ -300,6 +312,18 @@ class TfidfAspectModel:
             json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8"
         )
         return out
+
+    @staticmethod
+    def is_saved_model(directory: str | Path) -> bool:
+        """True when ``directory`` holds a model saved by this class (reads one JSON file).
+
+        Lets a loader pick between this class and the neural ``AcsaModel``.
+        """
+        try:
+            meta = json.loads((Path(directory) / CONFIG_FILE).read_text(encoding="utf-8"))
+            return meta.get("format") == _FORMAT and meta["model_config"]["encoder"] == "tfidf"
+        except Exception:  # noqa: BLE001 - anything unreadable is not a TF-IDF model
+            return False
 
     @classmethod
     def from_pretrained(cls, directory: str | Path) -> TfidfAspectModel:
@@ -419,3 +443,40 @@ def _load_classifiers(
         clf.n_iter_ = np.zeros(1, dtype=np.int32)
         classifiers.append(clf)
     return classifiers
+
+
+@dataclass
+class BaselineRun:
+    """A TF-IDF baseline fitted beside a run: the model, its scores and its cost."""
+
+    model: TfidfAspectModel
+    metrics: dict[str, dict[str, Any]]
+    fit_seconds: float
+    fit_cpu_seconds: float
+
+    def summary(self) -> dict[str, Any]:
+        """Plain JSON: config, fit time and the headline metrics per split."""
+        keys = ("pair_f1", "aspect_f1", "sentiment_macro_f1", "seed_weighted_f1")
+        return {
+            "model_config": self.model.config.model_dump(mode="json"),
+            "fit_seconds": round(self.fit_seconds, 3),
+            "fit_cpu_seconds": round(self.fit_cpu_seconds, 3),
+            **{split: {k: m[k] for k in keys} for split, m in self.metrics.items()},
+        }
+
+
+def fit_baseline(
+    splits: Mapping[str, Any],
+    config: TfidfModelConfig | None = None,
+    score: Sequence[str] = ("validation", "test"),
+) -> BaselineRun:
+    """Fit the baseline on ``splits["train"]`` and score the ``score`` splits present.
+
+    ``splits`` is what :func:`acsa.data.load_splits` returns, so the baseline
+    sees exactly the reviews (and aspects) the configured model trains on.
+    """
+    start, cpu = time.perf_counter(), time.process_time()
+    model = TfidfAspectModel(config).fit_reviews(splits["train"])
+    fit_seconds, fit_cpu = time.perf_counter() - start, time.process_time() - cpu
+    metrics = {name: model.score_reviews(splits[name]) for name in score if name in splits}
+    return BaselineRun(model, metrics, fit_seconds, fit_cpu)
