@@ -7,13 +7,22 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from acsa.data import DEFAULT_ASPECTS, DataConfig, LabelSpace
+from acsa.data import DataConfig, LabelSpace
+from acsa.errors import ConfigError
 
 
-def test_defaults_match_shared_data() -> None:
+def test_defaults() -> None:
     config = DataConfig()
-    assert tuple(config.aspects) == DEFAULT_ASPECTS
-    assert len(config.aspects) == 11
+    # no built-in aspect list: they come from the training file (resolve_aspects)
+    assert config.aspects is None and config.ignore_columns == []
+    with pytest.raises(ConfigError, match="data.aspects: not resolved yet"):
+        _ = config.label_space
+    assert config.format == "auto" and config.malformed_labels == "error"
+    assert (config.label_column, config.pair_separator, config.aspect_separator) == (
+        "labels",
+        ",",
+        "#",
+    )
     assert config.text_column == "data"
     assert config.label_names == {
         "negative": "Negative",
@@ -22,7 +31,8 @@ def test_defaults_match_shared_data() -> None:
     }
     assert config.duplicates == "warn" and config.extra_columns == "error"
     assert config.max_text_chars == 10_000
-    assert config.label_space == LabelSpace(DEFAULT_ASPECTS, "with_none")
+    listed = DataConfig(aspects=[" Battery", "Camera"])
+    assert listed.label_space == LabelSpace(("Battery", "Camera"), "with_none")
 
 
 @pytest.mark.parametrize(
@@ -43,6 +53,11 @@ def test_defaults_match_shared_data() -> None:
         ({"conflict_policy": "map"}, "conflict_label"),
         ({"duplicates": "ignore"}, "duplicates"),
         ({"aspect_separator": ""}, "aspect_separator"),
+        ({"pair_separator": ""}, "pair_separator"),
+        ({"pair_separator": ":", "aspect_separator": ":"}, "must differ"),
+        ({"format": "label_columns"}, "format"),
+        ({"malformed_labels": "drop"}, "malformed_labels"),
+        ({"aspects": ["Battery", "id"], "ignore_columns": ["ID"]}, "also listed in ignore_columns"),
     ],
 )
 def test_invalid_values_are_rejected(values: dict[str, object], fragment: str) -> None:

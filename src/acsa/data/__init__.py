@@ -1,21 +1,21 @@
 """Data: config section, readers, validation report, label space and encoded datasets."""
 
-from acsa.data.config import DEFAULT_ASPECTS, DataConfig
+from acsa.data.config import DataConfig
 from acsa.data.dataset import AcsaCollator, EncodedDataset, class_counts
 from acsa.data.label_space import CANONICAL_CLASSES, POLARITIES, LabelSpace
-from acsa.data.readers import DroppedRow, LabeledReviews, load_split
+from acsa.data.readers import DroppedRow, LabeledReviews, SkippedLabel, file_aspects, load_split
 from acsa.data.validation import (
     DataReport,
     SplitReport,
     load_and_validate,
     load_splits,
+    resolve_aspects,
     split_train_validation,
     validate_splits,
 )
 
 __all__ = [
     "CANONICAL_CLASSES",
-    "DEFAULT_ASPECTS",
     "POLARITIES",
     "AcsaCollator",
     "DataConfig",
@@ -24,11 +24,14 @@ __all__ = [
     "EncodedDataset",
     "LabelSpace",
     "LabeledReviews",
+    "SkippedLabel",
     "SplitReport",
     "class_counts",
+    "file_aspects",
     "load_and_validate",
     "load_split",
     "load_splits",
+    "resolve_aspects",
     "split_train_validation",
     "validate_splits",
 ]

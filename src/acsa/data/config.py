@@ -8,6 +8,21 @@ Example::
       validation: validation.csv   # omit to split train (validation_fraction, split_seed)
       test: test.csv
       label_aliases: {Posititve: Positive}
+      # aspects: [Battery, Camera]   # omit: taken from the training file
+
+Labels in one column (``format: label_column``)::
+
+    data:
+      format: label_column
+      text_column: Content
+      label_column: Polarity          # "QUALITY: Positive, SHIPPING: Positive"
+      pair_separator: ","
+      aspect_separator: ":"
+
+When ``aspects`` is not set they are taken from the training file (see
+:func:`acsa.data.resolve_aspects`): a wide CSV's columns other than the text
+column and ``ignore_columns``, in file order; for the label formats the
+aspects its labels name, sorted by name ignoring case.
 
 Relative file paths are resolved against ``dir`` when it is set, else against
 the folder of the config file (see :meth:`DataConfig.resolve_paths`).
@@ -21,20 +36,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from acsa.data.label_space import POLARITIES, LabelScheme, LabelSpace
-
-DEFAULT_ASPECTS: tuple[str, ...] = (
-    "Battery",
-    "Camera",
-    "Performance",
-    "Display",
-    "Design",
-    "Packaging",
-    "Price",
-    "Shop_Service",
-    "Shipping",
-    "General",
-    "Others",
-)
+from acsa.errors import ConfigError
 
 Polarity = Literal["negative", "neutral", "positive"]
 
@@ -58,13 +60,31 @@ class DataConfig(BaseModel):
     test: Path | None = Field(default=None, description="test file (optional)")
     validation_fraction: float = Field(default=0.1, gt=0.0, lt=1.0)
     split_seed: int = Field(default=42, ge=0)
-    format: Literal["auto", "wide_csv", "label_list"] = Field(
-        default="auto", description="auto: .csv -> wide_csv, .jsonl/.json -> label_list"
+    format: Literal["auto", "wide_csv", "label_list", "label_column"] = Field(
+        default="auto",
+        description="auto: .csv -> wide_csv, .jsonl/.json -> label_list; label_column: a CSV "
+        "whose labels are 'ASPECT: Polarity' pairs in one column",
     )
-    text_column: str = Field(default="data", min_length=1, description="text column (wide CSV)")
+    text_column: str = Field(
+        default="data", min_length=1, description="text column (wide CSV, label column)"
+    )
     text_key: str = Field(default="text", min_length=1, description="text key (label list)")
     labels_key: str = Field(default="labels", min_length=1, description="labels key (label list)")
-    aspects: list[str] = Field(default_factory=lambda: list(DEFAULT_ASPECTS), min_length=1)
+    label_column: str = Field(
+        default="labels", min_length=1, description="column holding the labels (label column)"
+    )
+    pair_separator: str = Field(
+        default=",", min_length=1, description="between two labels in one cell (label column)"
+    )
+    aspects: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="aspect names; omit to take them from the training file",
+    )
+    ignore_columns: list[str] = Field(
+        default_factory=list,
+        description="wide CSV columns that are neither the text nor an aspect (e.g. an id)",
+    )
     label_scheme: LabelScheme = "with_none"
     label_names: dict[Polarity, str] = Field(default_factory=_default_label_names)
     label_aliases: dict[str, str] = Field(default_factory=dict)
@@ -73,14 +93,23 @@ class DataConfig(BaseModel):
     )
     conflict_policy: Literal["error", "skip", "first", "map"] = "error"
     conflict_label: Polarity | None = None
-    aspect_separator: str = Field(default="#", min_length=1)
+    aspect_separator: str = Field(
+        default="#", min_length=1, description="between aspect and polarity in one label"
+    )
+    malformed_labels: Literal["error", "skip"] = Field(
+        default="error",
+        description="a label without aspect or polarity (label list, label column): error, or "
+        "skip it (counted and reported; its aspect's label becomes unknown)",
+    )
     duplicates: Literal["warn", "drop", "error"] = "warn"
     max_text_chars: int = Field(default=10_000, ge=1)
     extra_columns: Literal["error", "ignore"] = "error"
 
     @field_validator("aspects")
     @classmethod
-    def _check_aspects(cls, aspects: list[str]) -> list[str]:
+    def _check_aspects(cls, aspects: list[str] | None) -> list[str] | None:
+        if aspects is None:
+            return None
         seen: dict[str, str] = {}
         for name in aspects:
             if not name.strip():
@@ -128,11 +157,31 @@ class DataConfig(BaseModel):
             raise ValueError(
                 "conflict_policy 'map' needs conflict_label (negative, neutral or positive)"
             )
+        if self.pair_separator == self.aspect_separator:
+            raise ValueError(
+                f"pair_separator and aspect_separator are both {self.pair_separator!r}; "
+                "they must differ (e.g. ',' between labels and ':' inside one)"
+            )
+        if self.aspects is not None:
+            ignored = {c.strip().casefold() for c in self.ignore_columns}
+            both = [a for a in self.aspects if a.casefold() in ignored]
+            if both:
+                raise ValueError(f"aspects {both} are also listed in ignore_columns")
         return self
 
     @property
     def label_space(self) -> LabelSpace:
-        """The label space of these aspects under ``label_scheme``."""
+        """The label space of these aspects under ``label_scheme``.
+
+        Raises:
+            ConfigError: ``aspects`` is not set yet; fill it from the training
+                file with :func:`acsa.data.resolve_aspects` first.
+        """
+        if self.aspects is None:
+            raise ConfigError(
+                "data.aspects: not resolved yet; call acsa.data.resolve_aspects(config, base) "
+                "to take them from the training file, or list them in the config"
+            )
         return LabelSpace(tuple(self.aspects), self.label_scheme)
 
     def resolve_paths(self, base: Path) -> DataConfig:

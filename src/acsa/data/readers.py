@@ -1,12 +1,23 @@
-"""Readers for labelled review files: wide CSV and JSON-lines label lists.
+"""Readers for labelled review files: wide CSV, JSON-lines label lists, label column.
 
-Both return :class:`LabeledReviews` with canonical labels
+Formats (``data.format``):
+
+* ``wide_csv``: a text column and one column per aspect whose cell is a
+  polarity (empty: aspect not mentioned);
+* ``label_list``: JSON lines (or a JSON array) of ``{"text": ..., "labels":
+  ["Battery#Positive", ...]}``;
+* ``label_column``: a CSV with a text column and one column holding the labels
+  as pairs, e.g. ``"QUALITY: Positive, SHIPPING: Positive"`` (``data.label_column``,
+  ``data.pair_separator``, ``data.aspect_separator``); other columns are ignored.
+
+The two label formats share one parser for the ``ASPECT<sep>POLARITY`` pairs.
+All return :class:`LabeledReviews` with canonical labels
 (``0 none, 1 negative, 2 neutral, 3 positive``) and a mask that is ``False``
 where a label is unknown. Every problem with a file raises
 :class:`~acsa.errors.DataError` with one line naming the file, the row (or
 line) and the column (or key), and the fix.
 
-Matching rules (the same in both formats):
+Matching rules (the same in every format):
 
 * aspect names (CSV headers, the aspect part of ``ASPECT#POLARITY``) are
   matched to ``data.aspects`` ignoring case and surrounding spaces;
@@ -18,6 +29,13 @@ Matching rules (the same in both formats):
 Row numbers are those a user sees: in a CSV the header is row 1 and the first
 review row 2 (a spreadsheet's numbering; when a quoted text spans several
 lines the message also gives the line); in JSON lines, the line number.
+
+When ``data.aspects`` is not set, a file's aspects are taken from the file
+itself (:func:`file_aspects`): a wide CSV's columns other than the text column
+and ``data.ignore_columns``, in file order; for the label formats the aspect
+names its labels use, sorted ignoring case (so the order does not depend on
+the order of the rows). :func:`acsa.data.resolve_aspects` does this once for
+all splits.
 """
 
 from __future__ import annotations
@@ -55,6 +73,15 @@ class DroppedRow:
 
 
 @dataclass
+class SkippedLabel:
+    """A malformed label left out under ``data.malformed_labels: skip``."""
+
+    row: int
+    label: str
+    reason: str
+
+
+@dataclass
 class LabeledReviews:
     """Reviews of one split with canonical labels.
 
@@ -66,6 +93,8 @@ class LabeledReviews:
         rows: 1-based row (CSV, header = 1) or line (JSON lines) of each review.
         aspects: aspect names, in the order of the label columns.
         dropped: reviews left out while reading, with the reason.
+        skipped_labels: malformed labels left out while reading
+            (``data.malformed_labels: skip``); the review itself is kept.
     """
 
     texts: list[str]
@@ -75,6 +104,7 @@ class LabeledReviews:
     rows: list[int]
     aspects: tuple[str, ...]
     dropped: list[DroppedRow] = field(default_factory=list)
+    skipped_labels: list[SkippedLabel] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         n, a = len(self.texts), len(self.aspects)
@@ -88,7 +118,7 @@ class LabeledReviews:
         return len(self.texts)
 
     def subset(self, indices: Sequence[int] | np.ndarray) -> LabeledReviews:
-        """The reviews at ``indices`` (same source and aspects; no dropped rows)."""
+        """The reviews at ``indices`` (same source and aspects; no dropped or skipped entries)."""
         idx = np.asarray(indices, dtype=np.int64)
         return LabeledReviews(
             texts=[self.texts[i] for i in idx],
@@ -106,23 +136,60 @@ def text_key(text: str) -> str:
 
 
 def load_split(path: Path | str, config: DataConfig) -> LabeledReviews:
-    """Read one labelled file (wide CSV or JSON-lines label list).
+    """Read one labelled file (wide CSV, JSON-lines label list or label column).
 
     The format is ``config.format``, or with ``auto`` taken from the suffix:
-    ``.csv`` (wide CSV), ``.jsonl`` / ``.json`` (label list). Duplicated texts
-    are handled by ``config.duplicates``.
+    ``.csv`` (wide CSV), ``.jsonl`` / ``.json`` (label list). When
+    ``config.aspects`` is not set the aspects are taken from this file (see
+    :func:`file_aspects`). Duplicated texts are handled by ``config.duplicates``;
+    skipped malformed labels are logged as one warning.
 
     Raises:
         DataError: the file is missing, unreadable or holds invalid content.
     """
     path = Path(path)
-    fmt = _detect_format(path, config)
+    fmt = detect_format(path, config)
     text = _read_text(path)
     if fmt == "wide_csv":
         reviews = _parse_wide_csv(path, text, config)
     else:
-        reviews = _parse_label_list(path, text, config)
+        reviews = _collect_labels(path, text, config, fmt).assemble()
+    if reviews.skipped_labels:
+        logger.warning("%s", skipped_labels_line(str(path), reviews.skipped_labels))
     return _apply_duplicate_policy(reviews, config)
+
+
+def file_aspects(path: Path | str, config: DataConfig) -> tuple[str, ...]:
+    """The aspects ``path`` declares, ignoring ``config.aspects``.
+
+    Wide CSV: the header's columns other than the text column and
+    ``config.ignore_columns``, in file order (only the header is parsed).
+    Label formats: the aspect names its labels use (first spelling seen),
+    sorted ignoring case; empty when no review has a label.
+
+    Raises:
+        DataError: the file is unreadable, or a label in it is invalid.
+    """
+    path = Path(path)
+    fmt = detect_format(path, config)
+    text = _read_text(path)
+    config = config.model_copy(update={"aspects": None})
+    if fmt == "wide_csv":
+        with _csv_field_limit(max(config.max_text_chars, 1_000_000)):
+            _, names = _csv_header(path, _iter_csv(path, text))
+        text_col = _find_text_column(path, names, config)
+        return tuple(name for _, name in _inferred_aspect_columns(path, names, text_col, config))
+    return _collect_labels(path, text, config, fmt).aspect_names()
+
+
+def skipped_labels_line(where: str, skipped: Sequence[SkippedLabel]) -> str:
+    """One line summing up the malformed labels skipped in one file."""
+    shown = ", ".join(f"row {s.row} {_quote(s.label)} ({s.reason})" for s in skipped[:5])
+    more = ", ..." if len(skipped) > 5 else ""
+    return (
+        f"{where}: {len(skipped)} malformed label(s) skipped (data.malformed_labels: skip; "
+        f"their aspects' labels are unknown for those reviews): {shown}{more}"
+    )
 
 
 # --------------------------------------------------------------------------- files
@@ -145,7 +212,8 @@ def _quote(value: str, limit: int = 40) -> str:
     return repr(shown)
 
 
-def _detect_format(path: Path, config: DataConfig) -> str:
+def detect_format(path: Path, config: DataConfig) -> str:
+    """``config.format``, or with ``auto`` the format the file suffix implies."""
     if config.format != "auto":
         return config.format
     suffix = path.suffix.lower()
@@ -155,7 +223,8 @@ def _detect_format(path: Path, config: DataConfig) -> str:
         return "label_list"
     raise _fail(
         f"{_where(path)}: cannot tell the format from the suffix {path.suffix!r}; "
-        "use .csv (wide CSV) or .jsonl (label list), or set data.format: wide_csv or label_list"
+        "use .csv (wide CSV) or .jsonl (label list), or set data.format: wide_csv, "
+        "label_list or label_column"
     )
 
 
@@ -229,8 +298,8 @@ class _LabelLookup:
     def code(self, value: str) -> int | None:
         return self.table.get(value.strip())
 
-    def unknown(self, value: str, allow_empty: bool) -> str:
-        """The message tail for an unknown label ``value``."""
+    def unknown(self, value: str, allow_empty: bool, extra_hint: str = "") -> str:
+        """The message tail for an unknown label ``value`` (``extra_hint`` ends it)."""
         value = value.strip()
         # unprintable spellings would garble the suggested YAML, so show them escaped
         shown = value if value.isprintable() else repr(value)
@@ -241,7 +310,7 @@ class _LabelLookup:
             return (
                 f"label {_quote(value)} has the wrong case (labels are case-sensitive; "
                 f"expected one of {expected}); add it to data.label_aliases, "
-                f"e.g. {{{shown}: {target}}}"
+                f"e.g. {{{shown}: {target}}}{extra_hint}"
             )
         close = difflib.get_close_matches(value, self.spellings, n=1, cutoff=0.6)
         hint = (
@@ -251,22 +320,19 @@ class _LabelLookup:
             + f"{shown}: {self.spellings[-1]}"
             + "}) or to data.missing_values if it means 'unknown'"
         )
-        return f"unknown label {_quote(value)} (expected one of {expected}); {hint}"
-
-
-def _aspect_index(config: DataConfig) -> dict[str, int]:
-    return {a.strip().casefold(): i for i, a in enumerate(config.aspects)}
+        return f"unknown label {_quote(value)} (expected one of {expected}); {hint}{extra_hint}"
 
 
 def _finish(
     path: Path,
-    config: DataConfig,
+    aspects: Sequence[str],
     texts: list[str],
     codes: list[list[int]],
     rows: list[int],
     dropped: list[DroppedRow],
+    skipped: list[SkippedLabel] | None = None,
 ) -> LabeledReviews:
-    num_aspects = len(config.aspects)
+    num_aspects = len(aspects)
     if not texts:
         detail = f" ({len(dropped)} dropped: {dropped[0].reason})" if dropped else ""
         raise _fail(
@@ -282,8 +348,9 @@ def _finish(
         mask=mask,
         source=path,
         rows=rows,
-        aspects=tuple(config.aspects),
+        aspects=tuple(aspects),
         dropped=dropped,
+        skipped_labels=list(skipped or []),
     )
 
 
@@ -310,7 +377,7 @@ def _check_text(text: object, where: str, config: DataConfig) -> str:
     return text
 
 
-# --------------------------------------------------------------------------- wide CSV
+# --------------------------------------------------------------------------- CSV
 
 
 @contextmanager
@@ -361,90 +428,118 @@ def _columns_list(header: Sequence[str], limit: int = 15) -> str:
     return ", ".join(shown) + more
 
 
-def _parse_wide_csv(path: Path, text: str, config: DataConfig) -> LabeledReviews:
-    where = _where(path)
-    lookup = _LabelLookup(config)
+def _iter_csv(path: Path, text: str) -> Iterator[tuple[int, int, list[str]]]:
+    """Yield ``(row, line, record)`` per non-blank record; the first is the header.
+
+    Blank lines are no records but still count as rows, as in a spreadsheet.
+    Call inside :func:`_csv_field_limit`.
+    """
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    with _csv_field_limit(max(config.max_text_chars, 1_000_000)):
+    row = 0
+    while True:
+        line = reader.line_num + 1
+        row += 1
         try:
-            header = next(reader)
+            record = next(reader)
         except StopIteration:
-            raise _fail(f"{where}: the file is empty; it needs a header row") from None
+            return
         except csv.Error as exc:
-            raise _csv_error(path, 1, 1, exc, reader.line_num) from None
-        # a stray BOM inside the header (files joined together) must not hide a column name
-        names = [h.replace("\ufeff", "").strip() for h in header]
-        col_of = _map_header(path, names, config)
-        text_col, aspect_cols = col_of
-
-        texts: list[str] = []
-        codes: list[list[int]] = []
-        rows: list[int] = []
-        row = 1
-        while True:
-            line = reader.line_num + 1
-            row += 1
-            try:
-                record = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                raise _csv_error(path, row, line, exc, reader.line_num) from None
-            if not record:
-                continue  # a blank line: not a review
-            place = _csv_place(path, row, line)
-            if len(record) != len(header):
-                raise _fail(
-                    f"{place}: {len(record)} fields but the header has {len(header)}; "
-                    "quote texts that contain commas and check for a missing quote"
-                )
-            review = _check_text(record[text_col], f"{place}, column {names[text_col]!r}", config)
-            cell_codes = []
-            for aspect_col in aspect_cols:
-                cell = record[aspect_col]
-                if not cell.strip():
-                    cell_codes.append(NONE)
-                    continue
-                code = lookup.code(cell)
-                if code is None:
-                    raise _fail(
-                        f"{place}, column {names[aspect_col]!r}: "
-                        + lookup.unknown(cell, allow_empty=True)
-                    )
-                cell_codes.append(code)
-            texts.append(review)
-            codes.append(cell_codes)
-            rows.append(row)
-    return _finish(path, config, texts, codes, rows, [])
+            raise _csv_error(path, row, line, exc, reader.line_num) from None
+        if record:
+            yield row, line, record
 
 
-def _map_header(path: Path, names: list[str], config: DataConfig) -> tuple[int, list[int]]:
-    """Find the text column and one column per aspect; reject duplicates and extras."""
-    where = _where(path)
+def _csv_header(path: Path, records: Iterator[tuple[int, int, list[str]]]) -> tuple[int, list[str]]:
+    """Read the header: its field count and the cleaned column names (no duplicates)."""
+    try:
+        _, _, header = next(records)
+    except StopIteration:
+        raise _fail(f"{_where(path)}: the file is empty; it needs a header row") from None
+    # a stray BOM inside the header (files joined together) must not hide a column name
+    names = [h.replace("\ufeff", "").strip() for h in header]
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
         key = name.casefold()
         if key in seen:
             raise _fail(
-                f"{where} row 1: column {name!r} appears twice (columns {seen[key] + 1} and "
-                f"{i + 1}); rename or remove one of them"
+                f"{_where(path)} row 1: column {name!r} appears twice (columns {seen[key] + 1} "
+                f"and {i + 1}); rename or remove one of them"
             )
         seen[key] = i
-    text_key_ = config.text_column.strip().casefold()
-    if text_key_ not in seen:
-        if len(names) == 1:
-            for delim in _DELIMITERS:
-                if delim in names[0]:
-                    shown = "tab" if delim == "\t" else repr(delim)
-                    raise _fail(
-                        f"{where} row 1: the header is one column containing {shown}; the "
-                        f"file seems to use {shown} as delimiter; save it comma-separated"
-                    )
+    return len(header), names
+
+
+def _column_index(names: Sequence[str]) -> dict[str, int]:
+    return {name.casefold(): i for i, name in enumerate(names)}
+
+
+def _find_text_column(path: Path, names: list[str], config: DataConfig) -> int:
+    where = _where(path)
+    text_col = _column_index(names).get(config.text_column.strip().casefold())
+    if text_col is not None:
+        return text_col
+    if len(names) == 1:
+        for delim in _DELIMITERS:
+            if delim in names[0]:
+                shown = "tab" if delim == "\t" else repr(delim)
+                raise _fail(
+                    f"{where} row 1: the header is one column containing {shown}; the "
+                    f"file seems to use {shown} as delimiter; save it comma-separated"
+                )
+    raise _fail(
+        f"{where} row 1: no text column {config.text_column!r} (columns: "
+        f"{_columns_list(names)}); set data.text_column to the column holding the text"
+    )
+
+
+def _check_field_count(place: str, record: list[str], width: int) -> None:
+    if len(record) != width:
         raise _fail(
-            f"{where} row 1: no text column {config.text_column!r} (columns: "
-            f"{_columns_list(names)}); set data.text_column to the column holding the text"
+            f"{place}: {len(record)} fields but the header has {width}; "
+            "quote texts that contain commas and check for a missing quote"
         )
-    text_col = seen[text_key_]
+
+
+# --------------------------------------------------------------------------- wide CSV
+
+
+def _ignored(config: DataConfig) -> set[str]:
+    return {c.strip().casefold() for c in config.ignore_columns}
+
+
+def _inferred_aspect_columns(
+    path: Path, names: list[str], text_col: int, config: DataConfig
+) -> list[tuple[int, str]]:
+    """``(column, name)`` of every column that is neither the text nor ignored."""
+    ignored = _ignored(config)
+    columns = [
+        (i, name)
+        for i, name in enumerate(names)
+        if i != text_col and name.casefold() not in ignored
+    ]
+    for i, name in columns:
+        if not name:
+            raise _fail(
+                f"{_where(path)} row 1: column number {i + 1} has no name, so it cannot be "
+                "an aspect; name it (and list it in data.ignore_columns if it holds no labels) "
+                "or list the aspects in data.aspects"
+            )
+    if not columns:
+        raise _fail(
+            f"{_where(path)} row 1: no aspect columns besides the text column "
+            f"{names[text_col]!r} (columns: {_columns_list(names)}); add one column per "
+            "aspect, or set data.format: label_column if the labels are in one column"
+        )
+    return columns
+
+
+def _listed_aspect_columns(
+    path: Path, names: list[str], text_col: int, config: DataConfig
+) -> list[int]:
+    """The column of each aspect in ``config.aspects``; rejects unknown extra columns."""
+    assert config.aspects is not None
+    where = _where(path)
+    seen = _column_index(names)
     aspect_cols: list[int] = []
     missing: list[str] = []
     for aspect in config.aspects:
@@ -461,14 +556,271 @@ def _map_header(path: Path, names: list[str], config: DataConfig) -> tuple[int, 
         )
     if config.extra_columns == "error":
         used = {text_col, *aspect_cols}
+        ignored = _ignored(config)
         for i, name in enumerate(names):
-            if i not in used:
+            if i not in used and name.casefold() not in ignored:
                 shown = repr(name) if name else f"number {i + 1} (no name)"
                 raise _fail(
-                    f"{where} row 1: unknown column {shown}; add it to data.aspects or set "
-                    "data.extra_columns: ignore"
+                    f"{where} row 1: unknown column {shown}; add it to data.aspects or "
+                    "data.ignore_columns, or set data.extra_columns: ignore"
                 )
-    return text_col, aspect_cols
+    return aspect_cols
+
+
+def _parse_wide_csv(path: Path, text: str, config: DataConfig) -> LabeledReviews:
+    lookup = _LabelLookup(config)
+    with _csv_field_limit(max(config.max_text_chars, 1_000_000)):
+        records = _iter_csv(path, text)
+        width, names = _csv_header(path, records)
+        text_col = _find_text_column(path, names, config)
+        if config.aspects is None:
+            inferred = _inferred_aspect_columns(path, names, text_col, config)
+            aspect_cols = [i for i, _ in inferred]
+            aspects: list[str] = [name for _, name in inferred]
+            # a column the user never named as an aspect may simply not hold labels
+            hint = " (or list the column in data.ignore_columns if it holds no labels)"
+        else:
+            aspect_cols = _listed_aspect_columns(path, names, text_col, config)
+            aspects = list(config.aspects)
+            hint = ""
+
+        texts: list[str] = []
+        codes: list[list[int]] = []
+        rows: list[int] = []
+        for row, line, record in records:
+            place = _csv_place(path, row, line)
+            _check_field_count(place, record, width)
+            review = _check_text(record[text_col], f"{place}, column {names[text_col]!r}", config)
+            cell_codes = []
+            for aspect_col in aspect_cols:
+                cell = record[aspect_col]
+                if not cell.strip():
+                    cell_codes.append(NONE)
+                    continue
+                code = lookup.code(cell)
+                if code is None:
+                    raise _fail(
+                        f"{place}, column {names[aspect_col]!r}: "
+                        + lookup.unknown(cell, allow_empty=True, extra_hint=hint)
+                    )
+                cell_codes.append(code)
+            texts.append(review)
+            codes.append(cell_codes)
+            rows.append(row)
+    return _finish(path, aspects, texts, codes, rows, [])
+
+
+# --------------------------------------------------------------------------- label pairs
+
+
+@dataclass
+class _LabelRow:
+    """One review of a label format, its labels parsed but not yet placed in columns."""
+
+    row: int
+    text: str
+    where: str
+    # (aspect as written, canonical code or _MISSING, the label as written)
+    pairs: list[tuple[str, int, str]]
+    # aspects named by a skipped malformed label: unknown unless labelled otherwise
+    bare: list[str] = field(default_factory=list)
+    all_missing: bool = False
+
+
+class _LabelCollector:
+    """Parses ``ASPECT<sep>POLARITY`` labels row by row and builds the label matrix.
+
+    Shared by the JSON-lines label list and the label column. With
+    ``config.aspects`` set, each row is checked and encoded as it arrives (so
+    errors come in file order); otherwise the aspects are collected first and
+    the rows encoded in :meth:`assemble`.
+    """
+
+    def __init__(self, path: Path, config: DataConfig) -> None:
+        self.path = path
+        self.config = config
+        self.lookup = _LabelLookup(config)
+        self.sep = config.aspect_separator
+        self.pending: list[_LabelRow] = []
+        self.texts: list[str] = []
+        self.codes: list[list[int]] = []
+        self.rows: list[int] = []
+        self.dropped: list[DroppedRow] = []
+        self.skipped: list[SkippedLabel] = []
+        self.names: dict[str, str] = {}  # casefolded -> first spelling, discovery mode
+        self.aspects: list[str] | None = None
+        self.index: dict[str, int] = {}
+        if config.aspects is not None:
+            self._set_aspects(list(config.aspects))
+
+    def _set_aspects(self, aspects: list[str]) -> None:
+        self.aspects = aspects
+        self.index = {a.strip().casefold(): i for i, a in enumerate(aspects)}
+
+    def add(self, row: int, text: str, where: str, entries: Sequence[str]) -> None:
+        """Parse the labels of one review (``where`` names its row and column or key)."""
+        item = _LabelRow(row, text, where, [])
+        for entry in entries:
+            parsed = self._split(entry, row, where)
+            if isinstance(parsed, str):
+                if parsed:
+                    item.bare.append(parsed)
+                continue
+            aspect, polarity = parsed
+            if self.aspects is not None and aspect.casefold() not in self.index:
+                raise _fail(
+                    f"{where}: unknown aspect {_quote(aspect)} in {_quote(entry.strip())} "
+                    f"(expected one of {', '.join(self.aspects)}); add it to data.aspects"
+                )
+            code = self.lookup.code(polarity)
+            if code is None:
+                raise _fail(
+                    f"{where}, label {_quote(entry.strip())}: "
+                    + self.lookup.unknown(polarity, allow_empty=False)
+                )
+            self.names.setdefault(aspect.casefold(), aspect)
+            item.pairs.append((aspect, code, entry.strip()))
+        self._accept(item)
+
+    def add_missing(self, row: int, text: str, where: str) -> None:
+        """A review whose whole label cell is a ``data.missing_values`` entry: all unknown."""
+        self._accept(_LabelRow(row, text, where, [], all_missing=True))
+
+    def _accept(self, item: _LabelRow) -> None:
+        if self.aspects is None:
+            self.pending.append(item)
+        else:
+            self._encode(item)
+
+    def _split(self, entry: str, row: int, where: str) -> tuple[str, str] | str:
+        """``(aspect, polarity)``, or for a skipped malformed label the aspect it names."""
+        label = entry.strip()
+        sep = self.sep
+        if sep in label:
+            aspect, polarity = (part.strip() for part in label.rsplit(sep, 1))
+            if aspect and polarity:
+                return aspect, polarity
+            problem = (
+                f"has no aspect before {sep!r}" if not aspect else f"has no polarity after {sep!r}"
+            )
+        else:
+            aspect = label
+            problem = f"has no {sep!r} between aspect and polarity"
+        if self.config.malformed_labels == "skip":
+            self.skipped.append(SkippedLabel(row, label, problem))
+            return aspect
+        raise _fail(
+            f"{where}: label {_quote(label)} {problem}; write it as ASPECT{sep}POLARITY "
+            "(separator: data.aspect_separator) or set data.malformed_labels: skip"
+        )
+
+    def _encode(self, item: _LabelRow) -> None:
+        assert self.aspects is not None
+        if item.all_missing:
+            self.texts.append(item.text)
+            self.codes.append([_MISSING] * len(self.aspects))
+            self.rows.append(item.row)
+            return
+        found: dict[int, list[int]] = {}
+        for aspect, code, _ in item.pairs:
+            values = found.setdefault(self.index[aspect.casefold()], [])
+            if code not in values:
+                values.append(code)
+        row_codes = [NONE] * len(self.aspects)
+        for name in item.bare:
+            a = self.index.get(name.casefold())
+            if a is not None and a not in found:
+                row_codes[a] = _MISSING  # mentioned, sentiment unknown: not "none"
+        for a, values in found.items():
+            if len(values) == 1:
+                row_codes[a] = values[0]
+                continue
+            names = ", ".join(_CODE_NAME.get(v, "unknown") for v in values)
+            policy = self.config.conflict_policy
+            if policy == "error":
+                raise _fail(
+                    f"{item.where}: aspect {self.aspects[a]!r} has two polarities ({names}); "
+                    "fix the labels or set data.conflict_policy to skip, first or map"
+                )
+            if policy == "skip":
+                reason = f"aspect {self.aspects[a]!r} has two polarities ({names})"
+                self.dropped.append(DroppedRow(item.row, reason))
+                return
+            if policy == "first":
+                row_codes[a] = values[0]
+            else:
+                assert self.config.conflict_label is not None  # checked by DataConfig
+                row_codes[a] = _POLARITY_CODE[self.config.conflict_label]
+        self.texts.append(item.text)
+        self.codes.append(row_codes)
+        self.rows.append(item.row)
+
+    def aspect_names(self) -> tuple[str, ...]:
+        """The aspects the labels name (first spelling), sorted ignoring case."""
+        return tuple(sorted(self.names.values(), key=lambda n: (n.casefold(), n)))
+
+    def assemble(self) -> LabeledReviews:
+        if self.aspects is None:
+            aspects = self.aspect_names()
+            if not aspects:
+                raise _fail(
+                    f"{_where(self.path)}: no review has a label, so the aspects cannot be "
+                    "taken from this file; list them in data.aspects"
+                )
+            self._set_aspects(list(aspects))
+            for item in self.pending:
+                self._encode(item)
+            self.pending = []
+        assert self.aspects is not None
+        return _finish(
+            self.path, self.aspects, self.texts, self.codes, self.rows, self.dropped, self.skipped
+        )
+
+
+def _collect_labels(path: Path, text: str, config: DataConfig, fmt: str) -> _LabelCollector:
+    collector = _LabelCollector(path, config)
+    if fmt == "label_column":
+        _read_label_column(path, text, config, collector)
+    else:
+        _read_label_list(path, text, config, collector)
+    return collector
+
+
+# --------------------------------------------------------------------------- label column
+
+
+def _read_label_column(
+    path: Path, text: str, config: DataConfig, collector: _LabelCollector
+) -> None:
+    where = _where(path)
+    missing = {v.strip() for v in config.missing_values}
+    with _csv_field_limit(max(config.max_text_chars, 1_000_000)):
+        records = _iter_csv(path, text)
+        width, names = _csv_header(path, records)
+        text_col = _find_text_column(path, names, config)
+        label_col = _column_index(names).get(config.label_column.strip().casefold())
+        if label_col is None:
+            raise _fail(
+                f"{where} row 1: no label column {config.label_column!r} (columns: "
+                f"{_columns_list(names)}); set data.label_column to the column holding the labels"
+            )
+        if label_col == text_col:
+            raise _fail(
+                f"{where} row 1: data.text_column and data.label_column both name column "
+                f"{names[text_col]!r}; set them to two different columns"
+            )
+        for row, line, record in records:
+            place = _csv_place(path, row, line)
+            _check_field_count(place, record, width)
+            review = _check_text(record[text_col], f"{place}, column {names[text_col]!r}", config)
+            lplace = f"{place}, column {names[label_col]!r}"
+            cell = record[label_col].strip()
+            if cell in missing:
+                collector.add_missing(row, review, lplace)
+                continue
+            # empty pieces (a trailing separator, an empty cell) carry no label
+            entries = [e for e in cell.split(config.pair_separator) if e.strip()]
+            collector.add(row, review, lplace, entries)
 
 
 # --------------------------------------------------------------------------- label lists
@@ -504,15 +856,8 @@ def _iter_json_records(path: Path, text: str) -> Iterator[tuple[int, str, object
         yield lineno, place, record
 
 
-def _parse_label_list(path: Path, text: str, config: DataConfig) -> LabeledReviews:
-    lookup = _LabelLookup(config)
-    aspect_of = _aspect_index(config)
+def _read_label_list(path: Path, text: str, config: DataConfig, collector: _LabelCollector) -> None:
     sep = config.aspect_separator
-    num_aspects = len(config.aspects)
-    texts: list[str] = []
-    codes: list[list[int]] = []
-    rows: list[int] = []
-    dropped: list[DroppedRow] = []
     for row, place, record in _iter_json_records(path, text):
         if not isinstance(record, dict):
             raise _fail(
@@ -538,53 +883,7 @@ def _parse_label_list(path: Path, text: str, config: DataConfig) -> LabeledRevie
                 f'{lkey}: expected a list of strings like "Battery{sep}Positive", got '
                 f"{_quote(json.dumps(entries, ensure_ascii=False))}"
             )
-        found: dict[int, list[int]] = {}
-        for entry in entries:
-            if sep not in entry:
-                raise _fail(
-                    f"{lkey}: label {_quote(entry)} has no {sep!r} between aspect and polarity; "
-                    f"write it as ASPECT{sep}POLARITY (separator: data.aspect_separator)"
-                )
-            aspect, polarity = entry.rsplit(sep, 1)
-            a = aspect_of.get(aspect.strip().casefold())
-            if a is None:
-                raise _fail(
-                    f"{lkey}: unknown aspect {_quote(aspect.strip())} in {_quote(entry)} "
-                    f"(expected one of {', '.join(config.aspects)}); add it to data.aspects"
-                )
-            code = lookup.code(polarity)
-            if code is None:
-                raise _fail(f"{lkey}, label {_quote(entry)}: " + lookup.unknown(polarity, False))
-            values = found.setdefault(a, [])
-            if code not in values:
-                values.append(code)
-        row_codes = [NONE] * num_aspects
-        skip_reason = None
-        for a, values in found.items():
-            if len(values) == 1:
-                row_codes[a] = values[0]
-                continue
-            names = ", ".join(_CODE_NAME.get(v, "unknown") for v in values)
-            if config.conflict_policy == "error":
-                raise _fail(
-                    f"{lkey}: aspect {config.aspects[a]!r} has two polarities ({names}); fix "
-                    "the line or set data.conflict_policy to skip, first or map"
-                )
-            if config.conflict_policy == "skip":
-                skip_reason = f"aspect {config.aspects[a]!r} has two polarities ({names})"
-                break
-            if config.conflict_policy == "first":
-                row_codes[a] = values[0]
-            else:
-                assert config.conflict_label is not None  # checked by DataConfig
-                row_codes[a] = _POLARITY_CODE[config.conflict_label]
-        if skip_reason is not None:
-            dropped.append(DroppedRow(row, skip_reason))
-            continue
-        texts.append(review)
-        codes.append(row_codes)
-        rows.append(row)
-    return _finish(path, config, texts, codes, rows, dropped)
+        collector.add(row, review, lkey, entries)
 
 
 # --------------------------------------------------------------------------- duplicates

@@ -2,7 +2,9 @@
 
 :func:`load_splits` is what training calls; :func:`validate_splits` builds the
 :class:`DataReport` that ``acsa validate-data`` prints (label counts per split
-and aspect, duplicated texts, texts shared between splits, dropped rows).
+and aspect, duplicated texts, texts shared between splits, dropped rows,
+skipped labels, aspects never mentioned in training). :func:`resolve_aspects`
+fills ``data.aspects`` from the training file when the config leaves it out.
 """
 
 from __future__ import annotations
@@ -18,7 +20,17 @@ import numpy as np
 
 from acsa.data.config import DataConfig
 from acsa.data.label_space import NONE
-from acsa.data.readers import DroppedRow, LabeledReviews, duplicate_groups, load_split, text_key
+from acsa.data.readers import (
+    DroppedRow,
+    LabeledReviews,
+    SkippedLabel,
+    detect_format,
+    duplicate_groups,
+    file_aspects,
+    load_split,
+    skipped_labels_line,
+    text_key,
+)
 from acsa.errors import ConfigError, DataError
 
 logger = logging.getLogger("acsa.data")
@@ -47,7 +59,13 @@ class SplitReport:
     duplicates: list[list[int]] = field(default_factory=list)
     exact_duplicates: int = 0
     dropped: list[DroppedRow] = field(default_factory=list)
+    skipped_labels: list[SkippedLabel] = field(default_factory=list)
     note: str = ""
+
+    @property
+    def unmentioned(self) -> list[str]:
+        """Aspects with no cell labelled negative, neutral or positive in this split."""
+        return [a for i, a in enumerate(self.aspects) if self.counts[i, 1:4].sum() == 0]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +79,10 @@ class SplitReport:
             "duplicates": self.duplicates,
             "exact_duplicates": self.exact_duplicates,
             "dropped": [{"row": d.row, "reason": d.reason} for d in self.dropped],
+            "skipped_labels": [
+                {"row": s.row, "label": s.label, "reason": s.reason} for s in self.skipped_labels
+            ],
+            "unmentioned_aspects": self.unmentioned,
         }
 
 
@@ -104,6 +126,13 @@ class DataReport:
             reasons = Counter(d.reason.split(" of row")[0] for d in split.dropped)
             for reason, count in reasons.items():
                 lines.append(f"{split.name}: {count} reviews dropped ({reason})")
+            if split.skipped_labels:
+                lines.append(
+                    skipped_labels_line(f"{split.name} ({split.source})", split.skipped_labels)
+                )
+        train = self.splits.get("train")
+        if train is not None and train.unmentioned:
+            lines.append(unmentioned_line(train))
         for o in self.overlaps:
             if o.rows:
                 pairs = ", ".join(f"{a}/{b}" for a, b in o.rows[:5])
@@ -178,6 +207,7 @@ def validate_splits(
             duplicates=[[reviews.rows[i] for i in g] for g in groups],
             exact_duplicates=exact,
             dropped=list(reviews.dropped),
+            skipped_labels=list(reviews.skipped_labels),
             note=notes.get(name, ""),
         )
     overlaps: list[Overlap] = []
@@ -234,6 +264,7 @@ def split_train_validation(
     train_idx, val_idx = np.flatnonzero(~is_val), np.flatnonzero(is_val)
     train = reviews.subset(np.sort(train_idx))
     train.dropped = list(reviews.dropped)
+    train.skipped_labels = list(reviews.skipped_labels)
     return train, reviews.subset(np.sort(val_idx))
 
 
@@ -255,14 +286,96 @@ def _strata(reviews: LabeledReviews) -> np.ndarray:
     return keys
 
 
-def load_and_validate(
-    data_config: DataConfig, base_dir: Path | str
-) -> tuple[dict[str, LabeledReviews], DataReport]:
-    """Load train, validation (or split it from train) and test, and build the report."""
+def unmentioned_line(train: SplitReport) -> str:
+    """The warning for aspects that the training split never mentions."""
+    names = ", ".join(repr(a) for a in train.unmentioned)
+    return (
+        f"train ({train.source}): aspect(s) {names} never mentioned (no negative, neutral or "
+        "positive label); the model can only learn to predict none for them"
+    )
+
+
+def _resolved_paths(data_config: DataConfig, base_dir: Path | str) -> DataConfig:
     config = data_config.resolve_paths(Path(base_dir))
     if config.train is None:
         raise ConfigError("data.train: missing; set it to the training file (.csv or .jsonl)")
-    splits: dict[str, LabeledReviews] = {"train": load_split(config.train, config)}
+    return config
+
+
+def resolve_aspects(data_config: DataConfig, base_dir: Path | str) -> DataConfig:
+    """``data_config`` with ``aspects`` filled from the training file when it is not set.
+
+    A wide CSV's aspects are its columns other than ``text_column`` and
+    ``ignore_columns``, in file order; validation and test must have the same
+    ones (in any order). For the label formats they are the aspects that the
+    training labels name, sorted ignoring case; validation and test may name
+    fewer but no others. Paths stay as written (relative ones are resolved
+    against ``base_dir`` only to read the files), so the result can be written
+    back into a run's ``config.yaml``. A config that lists its aspects is
+    returned unchanged, without reading anything.
+
+    Raises:
+        DataError: a file is unreadable, names no aspect, or its aspects differ
+            from the training file's (one line naming both files and the aspects).
+        ConfigError: ``data.train`` is not set.
+    """
+    if data_config.aspects is not None:
+        return data_config
+    config = _resolved_paths(data_config, base_dir)
+    assert config.train is not None
+    train_aspects = file_aspects(config.train, config)
+    if not train_aspects:
+        raise DataError(
+            f"{config.train}: no review has a label, so the aspects cannot be taken from it; "
+            "list them in data.aspects"
+        )
+    wide = detect_format(config.train, config) == "wide_csv"
+    train_keys = {a.casefold(): a for a in train_aspects}
+    for split in ("validation", "test"):
+        path = getattr(config, split)
+        if path is None:
+            continue
+        found = {a.casefold(): a for a in file_aspects(path, config)}
+        extra = [a for k, a in found.items() if k not in train_keys]
+        missing = [a for k, a in train_keys.items() if k not in found] if wide else []
+        if not extra and not missing:
+            continue
+        parts = []
+        if missing:
+            parts.append("missing " + ", ".join(repr(a) for a in missing))
+        if extra:
+            parts.append("not in train " + ", ".join(repr(a) for a in extra))
+        what = "aspect columns" if wide else "labelled aspects"
+        fix = (
+            "give every split the same aspect columns (list columns that hold no labels in "
+            "data.ignore_columns)"
+            if wide
+            else "fix the labels, or list every aspect in data.aspects (an aspect absent "
+            "from training is allowed then)"
+        )
+        raise DataError(
+            f"{path}: its {what} differ from the training file {config.train} "
+            f"({'; '.join(parts)}); {fix}"
+        )
+    return data_config.model_copy(update={"aspects": list(train_aspects)})
+
+
+def load_and_validate(
+    data_config: DataConfig, base_dir: Path | str
+) -> tuple[dict[str, LabeledReviews], DataReport]:
+    """Load train, validation (or split it from train) and test, and build the report.
+
+    When ``data.aspects`` is not set it is resolved first (:func:`resolve_aspects`),
+    so every split has the training file's aspects. Findings worth a warning
+    (texts shared between splits, aspects never mentioned in training) are
+    also logged, once each.
+    """
+    config = _resolved_paths(resolve_aspects(data_config, base_dir), base_dir)
+    assert config.train is not None
+    # train is read as configured: with aspects unset the reader infers the same list and
+    # its errors can then say that a column may not be an aspect at all
+    train_config = _resolved_paths(data_config, base_dir)
+    splits: dict[str, LabeledReviews] = {"train": load_split(config.train, train_config)}
     notes: dict[str, str] = {}
     if config.validation is not None:
         splits["validation"] = load_split(config.validation, config)
@@ -286,6 +399,9 @@ def load_and_validate(
                 overlap.second,
                 ", ".join(f"{a}/{b}" for a, b in overlap.rows[:5]),
             )
+    train_report = report.splits["train"]
+    if train_report.unmentioned:
+        logger.warning("%s", unmentioned_line(train_report))
     return splits, report
 
 
