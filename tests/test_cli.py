@@ -245,14 +245,15 @@ def test_predict_full_test_split_under_10_s(shared_data_dir: Path, tmp_path: Pat
     """``acsa predict`` on the 1,492 test reviews, quickstart-sized model, start-up included."""
     import torch
 
-    from acsa.data import load_split
+    from acsa.data import load_split, resolve_aspects
     from acsa.models import build_model
     from acsa.training.config import load_config
 
     config = load_config(ROOT / "configs" / "quickstart.yaml", {"data.dir": str(shared_data_dir)})
-    train = load_split(config.data.train, config.data)
+    data_config = resolve_aspects(config.data, ROOT)
+    train = load_split(data_config.train, data_config)
     torch.manual_seed(0)
-    model, _ = build_model(config.model, config.data.label_space, train.texts)
+    model, _ = build_model(config.model, data_config.label_space, train.texts)
     model_dir = model.save_pretrained(tmp_path / "model")
     started = time.perf_counter()
     proc = subprocess.run(

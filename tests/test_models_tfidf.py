@@ -285,12 +285,13 @@ def _shared(name: str) -> Path:
 
 def _reference_pair_f1(config_name: str, data_dir: Path) -> tuple[float, float]:
     from acsa.data import load_and_validate
+    from acsa.training.baseline import score_reviews
     from acsa.training.config import load_config
 
     config = load_config(PROJECT_ROOT / "configs" / config_name, {"data.dir": str(data_dir)})
     splits, _ = load_and_validate(config.data, PROJECT_ROOT)
     model = TfidfAspectModel().fit_reviews(splits["train"])
-    metrics = model.score_reviews(splits["test"])
+    metrics = score_reviews(model, splits["test"])
     return metrics["pair_f1"], metrics["aspect_f1"]
 
 
@@ -341,7 +342,7 @@ def test_is_saved_model(fitted: TfidfAspectModel, tmp_path: Path) -> None:
 def test_fit_baseline_scores_the_splits_it_is_given() -> None:
     from acsa.data import LabeledReviews
     from acsa.evaluation import compute_metrics
-    from acsa.models.tfidf import fit_baseline
+    from acsa.training.baseline import fit_baseline
 
     texts, labels = _data()
 

@@ -33,10 +33,8 @@ Example:
 from __future__ import annotations
 
 import json
-import time
 import unicodedata
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -263,19 +261,6 @@ class TfidfAspectModel:
         """
         return np.log(np.clip(self.predict_proba(texts), _MIN_PROB, 1.0)).astype(np.float32)
 
-    def score_reviews(self, reviews: Any) -> dict[str, Any]:
-        """:func:`acsa.evaluation.compute_metrics` of this model on a ``LabeledReviews``."""
-        from acsa.evaluation import compute_metrics
-
-        if tuple(reviews.aspects) != self.aspects:
-            raise ValueError(
-                f"the reviews' aspects {list(reviews.aspects)} differ from the model's "
-                f"{list(self.aspects)}"
-            )
-        return compute_metrics(
-            reviews.labels, self.predict(reviews.texts), self.aspects, reviews.mask
-        )
-
     # ------------------------------------------------------------------ saving
     def save_pretrained(self, directory: str | Path) -> Path:
         """Write ``acsa_model.json``, ``tfidf_features.json`` and ``model.safetensors``."""
@@ -443,40 +428,3 @@ def _load_classifiers(
         clf.n_iter_ = np.zeros(1, dtype=np.int32)
         classifiers.append(clf)
     return classifiers
-
-
-@dataclass
-class BaselineRun:
-    """A TF-IDF baseline fitted beside a run: the model, its scores and its cost."""
-
-    model: TfidfAspectModel
-    metrics: dict[str, dict[str, Any]]
-    fit_seconds: float
-    fit_cpu_seconds: float
-
-    def summary(self) -> dict[str, Any]:
-        """Plain JSON: config, fit time and the headline metrics per split."""
-        keys = ("pair_f1", "aspect_f1", "sentiment_macro_f1", "seed_weighted_f1")
-        return {
-            "model_config": self.model.config.model_dump(mode="json"),
-            "fit_seconds": round(self.fit_seconds, 3),
-            "fit_cpu_seconds": round(self.fit_cpu_seconds, 3),
-            **{split: {k: m[k] for k in keys} for split, m in self.metrics.items()},
-        }
-
-
-def fit_baseline(
-    splits: Mapping[str, Any],
-    config: TfidfModelConfig | None = None,
-    score: Sequence[str] = ("validation", "test"),
-) -> BaselineRun:
-    """Fit the baseline on ``splits["train"]`` and score the ``score`` splits present.
-
-    ``splits`` is what :func:`acsa.data.load_splits` returns, so the baseline
-    sees exactly the reviews (and aspects) the configured model trains on.
-    """
-    start, cpu = time.perf_counter(), time.process_time()
-    model = TfidfAspectModel(config).fit_reviews(splits["train"])
-    fit_seconds, fit_cpu = time.perf_counter() - start, time.process_time() - cpu
-    metrics = {name: model.score_reviews(splits[name]) for name in score if name in splits}
-    return BaselineRun(model, metrics, fit_seconds, fit_cpu)

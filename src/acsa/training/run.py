@@ -94,6 +94,7 @@ def train(
     clock = _Clock()
     out = Path(config.output.dir).expanduser().resolve()
     check_output_dir(out, resume=resume, overwrite=config.output.overwrite)
+    config = _resolve_aspects(config)
 
     with clock("load_data"):
         splits = _load_splits(config)
@@ -185,6 +186,14 @@ class _Clock:
         # depends on the neighbours, this much less.
         self.timings["cpu"] = time.process_time() - self.cpu_start
         return self.timings
+
+
+def _resolve_aspects(config: AcsaConfig) -> AcsaConfig:
+    """The config with ``data.aspects`` filled from the training file when not listed,
+    so the run's config.yaml names the aspects the model was trained on."""
+    from acsa.data import resolve_aspects
+
+    return config.model_copy(update={"data": resolve_aspects(config.data, Path.cwd())})
 
 
 def _load_splits(config: AcsaConfig) -> dict[str, Any]:
