@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from acsa.errors import CheckpointError, ConfigError, DataError
-from acsa.training.config import AcsaConfig, dump_config
+from acsa.training.config import AcsaConfig, build_configured_loss, dump_config
 
 logger = logging.getLogger(__name__)
 
@@ -336,15 +336,10 @@ def _gradient_tracker(
     """The gradient-norm tracker (GHM-C statistics) and its TensorBoard callback."""
     if not config.training.log_gradient_stats:
         return None, []
-    try:
-        from acsa.training.gradient_stats import GradientNormTracker, GradientStatsCallback
-    except ImportError:
-        return None, []
-    bins = 10
-    if config.loss.type == "ghm":
-        bins = int((config.loss.model_extra or {}).get("bins", bins))
-    tracker = GradientNormTracker(bins=bins)
-    return tracker, [GradientStatsCallback(tracker, output_dir=out, log_dir=log_dir)]
+    from acsa.training.gradient_stats import make_tracker
+
+    # the label space's class names (seed: positive, negative, neutral), GHM-C's bins
+    return make_tracker(config, loss_fn, log_dir)
 
 
 def _eval_history(log_history: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -411,7 +406,6 @@ def train(
     from transformers import EarlyStoppingCallback, set_seed
 
     from acsa.data import class_counts
-    from acsa.losses import build_loss
     from acsa.models import build_model
     from acsa.training.callbacks import (
         EpochSummaryCallback,
@@ -439,7 +433,7 @@ def train(
     counts = class_counts(
         label_space.to_scheme(train_reviews.labels), train_reviews.mask, label_space.num_classes
     )
-    loss_fn = build_loss(config.loss.to_build_config(), class_counts=torch.as_tensor(counts))
+    loss_fn = build_configured_loss(config, class_counts=torch.as_tensor(counts))
 
     # Everything is validated: from here on the output folder is written.
     checkpoint_root = out / CHECKPOINT_DIR
