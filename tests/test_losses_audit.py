@@ -80,7 +80,11 @@ def _pair_weight_loss(targets: torch.Tensor, background: int) -> torch.Tensor:
 
     emb = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     return soft_contrastive_loss(
-        emb, targets, temperature=1.0, base_weight=0.0, extra_weight=1.0,
+        emb,
+        targets,
+        temperature=1.0,
+        base_weight=0.0,
+        extra_weight=1.0,
         background_class=background,
     )
 

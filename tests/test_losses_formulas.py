@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from acsa.losses import (
     ClassBalancedLoss,
     CrossEntropyLoss,
+    GHMCLoss,
     SoftmaxFocalLoss,
     asymmetric_loss,
-    GHMCLoss,
     class_balanced_weights,
     cross_entropy_loss,
     focal_loss,
