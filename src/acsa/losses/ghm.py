@@ -49,10 +49,18 @@ def gradient_norm(logits: Tensor, targets: Tensor, use_sigmoid: bool = False) ->
     per (cell, class), ``[B, A, C]``. ``logits[B, A, C]``, ``targets[B, A]`` (long).
     """
     with torch.no_grad():
-        if use_sigmoid:
-            return (torch.sigmoid(logits) - one_hot(targets, logits)).abs()
-        # -expm1(log p_t) = 1 - p_t without cancellation near p_t = 1
-        return -torch.expm1(target_log_prob(logits, targets))
+        return _loss_terms(logits, targets, use_sigmoid)[1]
+
+
+def _loss_terms(logits: Tensor, targets: Tensor, use_sigmoid: bool) -> tuple[Tensor, Tensor]:
+    """``(ce, g)``: per-sample cross-entropy (with gradient) and gradient norm (without)."""
+    if use_sigmoid:
+        y = one_hot(targets, logits)
+        ce = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
+        return ce, (torch.sigmoid(logits.detach()) - y).abs()
+    log_pt = target_log_prob(logits, targets)
+    # -expm1(log p_t) = 1 - p_t without cancellation near p_t = 1
+    return -log_pt, -torch.expm1(log_pt.detach())
 
 
 def ghm_bin_index(g: Tensor, bins: int) -> Tensor:
@@ -156,13 +164,9 @@ class GHMCLoss(nn.Module):
     def forward(self, logits: Tensor, targets: Tensor, mask: Tensor | None = None) -> Tensor:
         logits, targets, valid = prepare(logits, targets, mask)
         self._check_aspects(logits)
-        weight = self._weights(logits, targets, valid, update=self.training)
-        if self.use_sigmoid:
-            y = one_hot(targets, logits)
-            ce = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
-            per_cell = (weight * ce).sum(-1)
-        else:
-            per_cell = -weight * target_log_prob(logits, targets)
+        ce, g = _loss_terms(logits, targets, self.use_sigmoid)
+        per_sample = self._weights(g, valid, update=self.training) * ce
+        per_cell = per_sample.sum(-1) if self.use_sigmoid else per_sample
         return reduce_cells(per_cell, valid, self.reduction)
 
     def cell_weights(self, logits: Tensor, targets: Tensor, mask: Tensor | None = None) -> Tensor:
@@ -175,7 +179,7 @@ class GHMCLoss(nn.Module):
         """
         logits, targets, valid = prepare(logits, targets, mask)
         self._check_aspects(logits)
-        return self._weights(logits, targets, valid, update=False)
+        return self._weights(gradient_norm(logits, targets, self.use_sigmoid), valid, update=False)
 
     def _check_aspects(self, logits: Tensor) -> None:
         if self.per_aspect and logits.shape[1] != self.num_aspects:
@@ -185,8 +189,8 @@ class GHMCLoss(nn.Module):
             )
 
     @torch.no_grad()
-    def _weights(self, logits: Tensor, targets: Tensor, valid: Tensor, update: bool) -> Tensor:
-        g = gradient_norm(logits, targets, self.use_sigmoid)
+    def _weights(self, g: Tensor, valid: Tensor, update: bool) -> Tensor:
+        """beta per sample from the gradient norms ``g``; 0 where not valid."""
         if self.use_sigmoid:
             valid = valid.unsqueeze(-1).expand_as(g)
         valid = valid & g.isfinite()
@@ -210,5 +214,5 @@ class GHMCLoss(nn.Module):
         n_valid_bins = (counts > 0).sum(-1, keepdim=True)
         # Bins empty in the batch give 0/0 here; no valid sample reads them.
         beta = n_samples / (smoothed * n_valid_bins)
-        weight = beta.view(-1)[index].to(logits.dtype)
+        weight = beta.view(-1)[index].to(g.dtype)
         return torch.where(valid, weight, 0.0)
