@@ -217,3 +217,35 @@ def test_ce_alias_everywhere(tmp_path: Path) -> None:
     path = tmp_path / "legacy.yaml"
     path.write_text(yaml.safe_dump(legacy), encoding="utf-8")
     assert load_config(path).loss.type == "cross_entropy"
+
+
+def test_nan_logits_into_ghm_reach_the_trainers_nan_policy(tmp_path: Path) -> None:
+    """Not an IndexError from the binning: a NaN loss the trainer reports by step and part."""
+    from torch import nn
+    from transformers import TrainingArguments
+
+    from acsa.errors import TrainingError
+    from acsa.training.gradient_stats import GradientNormTracker
+    from acsa.training.trainer import AcsaTrainer
+
+    class NaNModel(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bias = nn.Parameter(torch.zeros(()))
+
+        def forward(self, **features: torch.Tensor) -> dict:
+            return {"logits": torch.full((4, 3, 4), float("nan")) + self.bias}
+
+    loss = build_loss({"type": "combined", "classification": {"type": "ghm"}})
+    args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to=[])
+    trainer = AcsaTrainer(
+        model=NaNModel(),
+        args=args,
+        loss_fn=loss,
+        nan_policy="stop",
+        gradient_tracker=GradientNormTracker(),
+    )
+    inputs = {"labels": torch.zeros(4, 3, dtype=torch.long)}
+    with pytest.raises(TrainingError, match=r"step 1 \(loss part 'classification' = nan\)"):
+        trainer.compute_loss(trainer.model.train(), inputs)
+    assert torch.equal(loss.classification.ema_counts, torch.zeros(10))
