@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from .contrastive import SoftContrastiveLoss
 from .focal import SoftmaxFocalLoss
 from .ghm import GHMCLoss
-from .unified_focal import AsymmetricUnifiedFocalLoss, unified_focal_loss
+from .unified_focal import AsymmetricUnifiedFocalLoss
 
 SEED_BACKGROUND = 2  # neutral in the older scripts' Positive=0, Negative=1, Neutral=2
 
@@ -135,19 +135,9 @@ class UnifiedFocalLoss(AsymmetricUnifiedFocalLoss):
         self.fixed_background = background_class
 
     def forward(self, logits: Tensor, targets: Tensor, mask: Tensor | None = None) -> Tensor:
-        fixed = self.fixed_background
-        background = background_for(logits.shape[-1]) if fixed is None else fixed
-        out = unified_focal_loss(
-            *_lift(logits, targets, mask),
-            weight=self.weight,
-            delta=self.delta,
-            gamma=self.gamma,
-            gamma_tversky=self.gamma_tversky,
-            background_class=background,
-            epsilon=self.epsilon,
-            reduction=self.reduction,
-        )
-        return _unlift(out, logits)
+        if self.fixed_background is None:
+            self.background_class = background_for(logits.shape[-1])
+        return _unlift(super().forward(*_lift(logits, targets, mask)), logits)
 
 
 class AsymmetricFocalLoss(UnifiedFocalLoss):

@@ -121,29 +121,41 @@ def sigmoid_focal_loss(
     return reduce_cells(loss.sum(-1), valid, reduction)
 
 
-class _FocalBase(nn.Module):
+class _FocalModule(nn.Module):
+    """The module form of a focal function: options checked once, ``alpha`` a buffer."""
+
     alpha: Tensor | None
+    _loss: Callable[..., Tensor]
+    _auto: Callable[[Tensor], Tensor]
 
     def __init__(
         self,
-        alpha: float | Tensor | list | str | None,
-        gamma: float,
-        reduction: str,
-        class_counts: Tensor | None,
-        auto: Callable[[Tensor], Tensor],
+        alpha: float | Tensor | list | str | None = None,
+        gamma: float = 2.0,
+        reduction: str = "mean",
+        class_counts: Tensor | None = None,
     ) -> None:
         super().__init__()
         check_reduction(reduction)
         check_range("gamma", gamma, 0)
         self.gamma = float(gamma)
         self.reduction = reduction
-        self.register_buffer("alpha", class_weights(alpha, class_counts, "alpha", auto))
+        self.register_buffer("alpha", class_weights(alpha, class_counts, "alpha", self._auto))
 
     def extra_repr(self) -> str:
         return f"gamma={self.gamma}, reduction={self.reduction!r}"
 
+    def forward(self, logits: Tensor, targets: Tensor, mask: Tensor | None = None) -> Tensor:
+        return self._loss(
+            logits, targets, mask, alpha=self.alpha, gamma=self.gamma, reduction=self.reduction
+        )
 
-class SoftmaxFocalLoss(_FocalBase):
+
+def _complement_frequency(counts: Tensor) -> Tensor:
+    return 1 - counts / counts.sum(-1, keepdim=True).clamp_min(1)
+
+
+class SoftmaxFocalLoss(_FocalModule):
     """Module form of :func:`focal_loss`; ``alpha`` is kept as a buffer.
 
     Args:
@@ -154,22 +166,11 @@ class SoftmaxFocalLoss(_FocalBase):
         class_counts: ``[A, C]`` or ``[C]`` training label counts, needed for ``"auto"``.
     """
 
-    def __init__(
-        self,
-        alpha: float | Tensor | list | str | None = None,
-        gamma: float = 2.0,
-        reduction: str = "mean",
-        class_counts: Tensor | None = None,
-    ) -> None:
-        super().__init__(alpha, gamma, reduction, class_counts, inverse_frequency)
-
-    def forward(self, logits: Tensor, targets: Tensor, mask: Tensor | None = None) -> Tensor:
-        return focal_loss(
-            logits, targets, mask, alpha=self.alpha, gamma=self.gamma, reduction=self.reduction
-        )
+    _loss = staticmethod(focal_loss)
+    _auto = staticmethod(inverse_frequency)
 
 
-class SigmoidFocalLoss(_FocalBase):
+class SigmoidFocalLoss(_FocalModule):
     """Module form of :func:`sigmoid_focal_loss`; ``alpha`` is kept as a buffer.
 
     Args:
@@ -181,20 +182,5 @@ class SigmoidFocalLoss(_FocalBase):
         class_counts: ``[A, C]`` or ``[C]`` training label counts, needed for ``"auto"``.
     """
 
-    def __init__(
-        self,
-        alpha: float | Tensor | list | str | None = None,
-        gamma: float = 2.0,
-        reduction: str = "mean",
-        class_counts: Tensor | None = None,
-    ) -> None:
-        super().__init__(alpha, gamma, reduction, class_counts, _complement_frequency)
-
-    def forward(self, logits: Tensor, targets: Tensor, mask: Tensor | None = None) -> Tensor:
-        return sigmoid_focal_loss(
-            logits, targets, mask, alpha=self.alpha, gamma=self.gamma, reduction=self.reduction
-        )
-
-
-def _complement_frequency(counts: Tensor) -> Tensor:
-    return 1 - counts / counts.sum(-1, keepdim=True).clamp_min(1)
+    _loss = staticmethod(sigmoid_focal_loss)
+    _auto = staticmethod(_complement_frequency)
