@@ -99,8 +99,9 @@ def multilabel_supcon_loss(
     Example:
         >>> emb = torch.tensor([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0]])
         >>> targets = torch.tensor([[1], [1], [2]])
+        >>> # anchors 0 and 1 are each other's positive; anchor 2 has none and is skipped
         >>> round(multilabel_supcon_loss(emb, targets, temperature=1.0).item(), 4)
-        0.4581
+        0.3285
     """
     _check(embeddings, targets, mask)
     check_range("temperature", temperature, 0, low_open=True)

@@ -45,6 +45,14 @@ def logit_adjusted_loss(
         mask: optional ``[B, A]`` bool, False skips the cell.
         tau: temperature of the adjustment; 0 gives cross-entropy.
         reduction: 'none' (``[B, A]``) | 'mean' (over valid cells) | 'sum'.
+
+    Example:
+        >>> logits, targets = torch.zeros(1, 1, 2), torch.tensor([[1]])
+        >>> prior = log_priors(torch.tensor([3, 1]))  # class 1 is rare
+        >>> round(logit_adjusted_loss(logits, targets, prior, tau=0.0).item(), 4)  # log 2
+        0.6931
+        >>> round(logit_adjusted_loss(logits, targets, prior).item(), 4)  # -log 1/4
+        1.3863
     """
     check_reduction(reduction)
     # Add in float32: a bf16 sum would round the adjustment away for large logits.

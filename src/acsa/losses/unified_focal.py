@@ -148,6 +148,11 @@ def unified_focal_loss(
     Tversky part is one number per batch: 'none' gives
     ``weight * L_aF_i + (1 - weight) * L_aFT`` for every valid cell (masked cells 0),
     so that 'mean' and 'sum' follow the common rule.
+
+    Example:
+        >>> logits, targets = torch.zeros(1, 1, 2), torch.tensor([[1]])
+        >>> round(unified_focal_loss(logits, targets, weight=1.0, delta=0.6).item(), 4)
+        0.4159
     """
     check_reduction(reduction)
     _check(weight, delta, gamma)
