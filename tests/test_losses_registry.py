@@ -174,3 +174,26 @@ def test_imports_with_torch_only():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("config", "key", "fragment"),
+    [
+        ({"type": "ghm", "use_sigmoid": "yes"}, "use_sigmoid", "true or false"),
+        ({"type": "unified_focal", "rare_classes": 2}, "rare_classes", "list of class"),
+        ({"type": "unified_focal", "gamma_tversky": -1}, "gamma_tversky", ">= 0"),
+        ({"type": "soft_contrastive", "base_weight": "x"}, "base_weight", ">= 0"),
+        ({"type": "logit_adjusted", "tau": [1]}, "tau", ">= 0"),
+        ({"type": "unified_focal", "epsilon": [1, 2]}, "epsilon", "> 0"),
+    ],
+)
+def test_values_of_the_wrong_kind_name_their_key(config, key, fragment):
+    with pytest.raises(LossConfigError, match=fragment) as info:
+        build_loss(config, torch.ones(3, 4))
+    assert info.value.key == key
+
+
+def test_per_class_counts_do_not_size_per_aspect_ghm():
+    with pytest.raises(LossConfigError, match="num_aspects"):
+        build_loss({"type": "ghm", "per_aspect": True}, torch.ones(4))
+    assert build_loss({"type": "ghm", "per_aspect": True}, torch.ones(5, 4)).num_aspects == 5

@@ -182,6 +182,8 @@ class SoftContrastiveLoss(nn.Module):
     ) -> None:
         super().__init__()
         check_range("temperature", temperature, 0, low_open=True)
+        check_range("base_weight", base_weight, 0)
+        check_range("extra_weight", extra_weight, 0)
         self.temperature = float(temperature)
         self.base_weight = float(base_weight)
         self.extra_weight = float(extra_weight)

@@ -26,6 +26,8 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -150,7 +152,7 @@ class GHMCLoss(nn.Module):
             f"per_aspect={self.per_aspect}, reduction={self.reduction!r}"
         )
 
-    def _apply(self, fn, recurse: bool = True):  # noqa: ANN001 - nn.Module's signature
+    def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> GHMCLoss:
         # .to(dtype) / .half() move the statistics but keep them float32: bf16 counts
         # saturate at 256 and would distort every weight.
         def keep_float32(t: Tensor) -> Tensor:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ._common import check_reduction
+from ._common import check_range, check_reduction
 from .cross_entropy import cross_entropy_loss
 
 
@@ -74,6 +74,7 @@ class LogitAdjustedLoss(nn.Module):
     def __init__(self, class_counts: Tensor, tau: float = 1.0, reduction: str = "mean") -> None:
         super().__init__()
         check_reduction(reduction)
+        check_range("tau", tau, 0)
         self.register_buffer("log_prior", log_priors(class_counts))
         self.tau = float(tau)
         self.reduction = reduction

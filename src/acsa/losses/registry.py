@@ -203,6 +203,10 @@ def build_loss(
         return _build_combined(params, class_counts, background_class)
     make = {**_CLASSIFICATION, **_CONTRASTIVE}[loss_type]
     signature = _signature(make)
+    for key, value in params.items():
+        # a switch must be a YAML true/false: bool("no") would be True
+        if isinstance(signature[key].default, bool) and not isinstance(value, bool):
+            raise LossConfigError(key, f"must be true or false, got {value!r}", value=value)
     if "class_counts" in signature:
         required = signature["class_counts"].default is inspect.Parameter.empty
         if required and class_counts is None:
@@ -214,14 +218,20 @@ def build_loss(
         params["class_counts"] = class_counts
     if "background_class" in signature and background_class is not None:
         params["background_class"] = background_class
-    if "num_aspects" in signature and "num_aspects" not in params and class_counts is not None:
-        params["num_aspects"] = int(torch.as_tensor(class_counts).shape[0])
+    counts = None if class_counts is None else torch.as_tensor(class_counts)
+    if "num_aspects" in signature and "num_aspects" not in params and counts is not None:
+        if counts.dim() == 2:  # [A, C]
+            params["num_aspects"] = int(counts.shape[0])
     try:
         return make(**params)
     except LossOptionError as exc:
         raise LossConfigError(
             exc.option, exc.problem, value=params.get(exc.option), allowed=exc.allowed
         ) from None
+    except (TypeError, ValueError) as exc:
+        # a value of the wrong kind that no option check names (a list for a number)
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise LossConfigError("", f"type {loss_type!r}: {detail}", value=loss_type) from None
 
 
 def _build_combined(

@@ -40,6 +40,7 @@ import torch
 from torch import Tensor, nn
 
 from ._common import (
+    check_option,
     check_range,
     check_reduction,
     focal_factor,
@@ -155,7 +156,7 @@ def unified_focal_loss(
         0.4159
     """
     check_reduction(reduction)
-    _check(weight, delta, gamma)
+    _check(weight, delta, gamma, gamma_tversky)
     logits, targets, valid = prepare(logits, targets, mask)
     rare = rare_flags(logits.shape[-1], rare_classes, background_class, logits.device)
     log_p = torch.log_softmax(logits, dim=-1)
@@ -173,10 +174,12 @@ def unified_focal_loss(
     return reduce_cells(weight * focal + (1 - weight) * tversky, valid, reduction)
 
 
-def _check(weight: float, delta: float, gamma: float) -> None:
+def _check(weight: float, delta: float, gamma: float, gamma_tversky: float | None) -> None:
     check_range("weight", weight, 0, 1)
     check_range("delta", delta, 0, 1)
     check_range("gamma", gamma, 0)
+    if gamma_tversky is not None:
+        check_range("gamma_tversky", gamma_tversky, 0)
 
 
 def _focal_part(
@@ -240,11 +243,22 @@ class AsymmetricUnifiedFocalLoss(nn.Module):
     ) -> None:
         super().__init__()
         check_reduction(reduction)
-        _check(weight, delta, gamma)
+        _check(weight, delta, gamma, gamma_tversky)
         self.weight = float(weight)
         self.delta = float(delta)
         self.gamma = float(gamma)
         self.gamma_tversky = float(gamma if gamma_tversky is None else gamma_tversky)
+        check_option(
+            "rare_classes",
+            rare_classes,
+            rare_classes is None
+            or (
+                isinstance(rare_classes, (list, tuple))
+                and all(isinstance(c, int) for c in rare_classes)
+            ),
+            "a list of class indices",
+        )
+        check_range("epsilon", epsilon, 0, low_open=True)
         self.rare_classes = None if rare_classes is None else tuple(rare_classes)
         self.background_class = int(background_class)
         self.epsilon = float(epsilon)
