@@ -14,33 +14,29 @@ from transformers import TrainerControl, TrainerState
 
 from acsa.errors import DataError
 from acsa.evaluation.plots import GRADIENT_STATS_PLOT, plot_gradient_stats
+from acsa.losses import GHMCLoss
+from acsa.losses.compat import MultiLabelGHM_Loss
 from acsa.training.gradient_stats import (
     STATS_FILE,
     GradientNormTracker,
     GradientStatsCallback,
     find_ghm_module,
-    ghm_cell_weights,
     read_gradient_stats,
 )
 
 
-class StubGHM(nn.Module):
-    """Stands in for the GHM-C loss: same buffers, a fixed EMA histogram."""
-
-    def __init__(self, bins: int = 5, per_aspect: int | None = None) -> None:
-        super().__init__()
-        shape = (per_aspect, bins) if per_aspect else (bins,)
-        self.register_buffer("bin_edges", torch.linspace(0, 1, bins + 1))
-        self.register_buffer(
-            "ema_counts", torch.arange(1, bins + 1, dtype=torch.float32).expand(shape).clone()
-        )
-        self.register_buffer("last_counts", torch.zeros(shape), persistent=False)
+def _ghm_with_state(bins: int = 5, per_aspect: bool = False) -> GHMCLoss:
+    """A GHM-C loss whose statistics have seen a few training batches."""
+    loss = GHMCLoss(bins=bins, momentum=0.75, per_aspect=per_aspect, num_aspects=3).train()
+    for seed in range(3):
+        loss(*_batch(100 + seed, b=16))
+    return loss
 
 
-class StubCombined(nn.Module):
+class Combined(nn.Module):
     def __init__(self) -> None:
         super().__init__()
-        self.classification = StubGHM()
+        self.classification = _ghm_with_state()
 
 
 def _batch(seed: int = 0, b: int = 8, a: int = 3, c: int = 4) -> tuple:
@@ -84,25 +80,12 @@ def test_tracker_ignores_out_of_range_targets_and_half_precision() -> None:
 
 
 def test_find_ghm_module_inside_a_combined_loss() -> None:
-    combined = StubCombined()
+    combined = Combined()
     assert find_ghm_module(combined) is combined.classification
+    compat = MultiLabelGHM_Loss(3, 4)
+    assert find_ghm_module(compat) is compat.ghm
     assert find_ghm_module(nn.CrossEntropyLoss()) is None
     assert find_ghm_module(lambda x: x) is None
-
-
-def test_ghm_weights_follow_the_formula() -> None:
-    ghm = StubGHM(bins=5)
-    g = torch.tensor([[0.05, 0.95], [0.5, 0.55]])
-    valid = torch.tensor([[True, True], [True, False]])
-    w, defined = ghm_cell_weights(g, valid, ghm.ema_counts, ghm.bin_edges)
-    # bins 0, 4, 2 are occupied (3 valid bins); N = 3; R = 1, 5, 3
-    expected = torch.tensor([[3 / (1 * 3), 3 / (5 * 3)], [3 / (3 * 3), 0.0]])
-    torch.testing.assert_close(w, expected)
-    assert defined.tolist() == [[True, True], [True, False]]
-    per_aspect = StubGHM(bins=5, per_aspect=2)
-    w2, _ = ghm_cell_weights(g, valid, per_aspect.ema_counts, per_aspect.bin_edges)
-    # aspect 0: cells g=0.05 and 0.5, N = 2, 2 bins; aspect 1: g=0.95, N = 1, 1 bin
-    torch.testing.assert_close(w2, torch.tensor([[2 / (1 * 2), 1 / 5], [2 / (3 * 2), 0.0]]))
 
 
 def _run_epochs(tmp_path: Path, loss_fn: nn.Module | None, epochs: int = 3) -> Path:
@@ -115,6 +98,8 @@ def _run_epochs(tmp_path: Path, loss_fn: nn.Module | None, epochs: int = 3) -> P
         for step in range(3):
             logits, targets, mask = _batch(10 * epoch + step)
             tracker.update(logits * epoch, targets, mask, loss_fn)
+            if loss_fn is not None:
+                loss_fn.classification(logits * epoch, targets, mask)
             state.global_step += 1
         state.epoch = float(epoch)
         callback.on_epoch_end(args, state, control)
@@ -123,10 +108,13 @@ def _run_epochs(tmp_path: Path, loss_fn: nn.Module | None, epochs: int = 3) -> P
 
 
 def test_callback_writes_jsonl_tensorboard_and_plot(tmp_path: Path) -> None:
-    run = _run_epochs(tmp_path, StubCombined())
+    loss = Combined()
+    run = _run_epochs(tmp_path, loss)
     records = read_gradient_stats(run)
     assert [r["epoch"] for r in records] == [1, 2, 3]
-    assert records[0]["ghm"]["ema_counts"] == [1.0, 2.0, 3.0, 4.0, 5.0]
+    ema = loss.classification.ema_counts
+    assert records[-1]["ghm"]["ema_counts"] == ema.numpy().round(4).tolist()
+    assert records[-1]["ghm"]["bin_edges"] == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
     weights = records[0]["ghm"]["mean_weight"]
     assert set(weights) == {"none", "negative", "neutral", "positive"}
     assert all(v is None or v > 0 for v in weights.values())
@@ -164,7 +152,7 @@ def test_plot_ghm_missing_file_is_a_data_error(
 def test_plot_ghm_command_writes_the_png(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run = _run_epochs(tmp_path, StubCombined())
+    run = _run_epochs(tmp_path, Combined())
     from acsa.cli import main
 
     with pytest.raises(SystemExit) as info:
@@ -176,31 +164,24 @@ def test_plot_ghm_command_writes_the_png(
 
 
 @pytest.mark.parametrize("per_aspect", [False, True])
-def test_mean_weights_reproduce_the_real_ghm_loss(per_aspect: bool) -> None:
-    from acsa.losses import build_loss
-
-    cfg = {"type": "ghm", "bins": 10, "momentum": 0.75, "reduction": "none"}
-    if per_aspect:
-        cfg.update(per_aspect=True, num_aspects=3)
-    ghm = build_loss(cfg).train()
+def test_mean_weights_are_the_weights_the_loss_applied(per_aspect: bool) -> None:
+    ghm = GHMCLoss(bins=10, momentum=0.75, per_aspect=per_aspect, num_aspects=3)
+    ghm = ghm.train()
     tracker = GradientNormTracker(bins=10)
+    sums, nums = torch.zeros(4, dtype=torch.float64), torch.zeros(4, dtype=torch.float64)
     for seed in range(3):
         logits, targets, mask = _batch(seed, b=16)
+        tracker.update(logits, targets, mask, ghm)  # as the trainer: before the loss
+        ghm.reduction = "none"
         per_cell = ghm(logits, targets, mask)
         ce = torch.nn.functional.cross_entropy(logits.permute(0, 2, 1), targets, reduction="none")
-        beta = per_cell / ce
-        w, defined = ghm_cell_weights(
-            1 - torch.softmax(logits, -1).gather(-1, targets[..., None]).squeeze(-1),
-            mask,
-            ghm.ema_counts,
-            ghm.bin_edges,
-            ghm.last_counts,
-        )
-        torch.testing.assert_close(w[mask], beta[mask], rtol=1e-4, atol=1e-5)
-        assert bool(defined[mask].all())
-        tracker.update(logits, targets, mask, ghm)
+        beta = (per_cell / ce)[mask]
+        sums.index_add_(0, targets[mask], beta.double())
+        nums += torch.bincount(targets[mask], minlength=4).double()
     summary = tracker.summary()
-    assert summary is not None and summary["ghm"]["mean_weight"] is not None
+    assert summary is not None
+    got = [summary["ghm"]["mean_weight"][n] for n in summary["classes"]]
+    np.testing.assert_allclose(got, (sums / nums).numpy(), rtol=1e-5)
     assert np.asarray(summary["ghm"]["ema_counts"]).shape == ((3, 10) if per_aspect else (10,))
 
 
@@ -216,3 +197,21 @@ def test_make_tracker_uses_the_ghm_bins_and_run_folder(tmp_path: Path) -> None:
     tracker, callbacks = make_tracker(config, loss, tmp_path / "run" / "logs")
     assert tracker.bins == 7 and tracker.class_names == ("none", "neg", "neu", "pos")
     assert callbacks[0].output_dir == (tmp_path / "run").resolve()
+
+
+def test_training_logs_the_label_schemes_class_names(tmp_path: Path) -> None:
+    """Under ``label_scheme: seed`` the statistics name positive/negative/neutral."""
+    from acsa.training.config import config_from_dict
+    from acsa.training.run import train
+    from tests.test_training import small_config, write_synthetic_data
+
+    data = write_synthetic_data(tmp_path / "data", sizes=(96, 32, 32))
+    config = small_config(data, tmp_path / "run", epochs=1, log_gradient_stats=True)
+    raw = config.to_yaml_dict()
+    raw["data"]["label_scheme"] = "seed"
+    raw["loss"] = {"type": "ghm", "bins": 5}
+    result = train(config_from_dict(raw), quiet=True)
+    (record,) = read_gradient_stats(result.output_dir)
+    assert record["classes"] == ["positive", "negative", "neutral"]
+    assert set(record["ghm"]["mean_weight"]) == {"positive", "negative", "neutral"}
+    assert record["bins"] == 5

@@ -8,12 +8,12 @@ import pytest
 import torch
 
 from acsa.losses import (
-    ImprovedMultiLabelContrastiveLoss,
     MultiLabelSupConLoss,
     SoftContrastiveLoss,
     multilabel_supcon_loss,
     soft_contrastive_loss,
 )
+from acsa.losses.compat import ImprovedMultiLabelContrastiveLoss
 
 
 def data(seed=0, b=7, d=5, a=3, c=4):
@@ -55,8 +55,8 @@ def test_supcon_matches_naive():
     torch.testing.assert_close(MultiLabelSupConLoss(0.2)(emb, targets, mask), got)
 
 
-@pytest.mark.parametrize("base_weight,neutral,extra", [(0.1, 2, 1.0), (0.0, 0, 0.5)])
-def test_soft_matches_naive(base_weight, neutral, extra):
+@pytest.mark.parametrize("base_weight,background,extra", [(0.1, 2, 1.0), (0.0, 0, 0.5)])
+def test_soft_matches_naive(base_weight, background, extra):
     emb, targets, mask = data(1)
 
     def weight(i, j):
@@ -64,19 +64,29 @@ def test_soft_matches_naive(base_weight, neutral, extra):
         score = 0.0
         for k in both:
             if targets[i, k] == targets[j, k]:
-                score += 1.0 + (extra if targets[i, k] != neutral else 0.0)
+                score += 1.0 + (extra if targets[i, k] != background else 0.0)
         return base_weight + (score / len(both) if both else 0.0)
 
-    got = soft_contrastive_loss(emb, targets, mask, 0.07, base_weight, neutral, extra)
+    got = soft_contrastive_loss(
+        emb,
+        targets,
+        mask,
+        temperature=0.07,
+        base_weight=base_weight,
+        extra_weight=extra,
+        background_class=background,
+    )
     assert got.item() == pytest.approx(naive(emb, weight, 0.07), rel=1e-6)
-    module = SoftContrastiveLoss(0.07, base_weight, neutral, extra)
+    module = SoftContrastiveLoss(0.07, base_weight, extra, background_class=background)
     torch.testing.assert_close(module(emb, targets, mask), got)
 
 
 def test_compat_contrastive_is_soft_variant():
     emb, targets, _ = data(2)
     old = ImprovedMultiLabelContrastiveLoss(temperature=0.07, base_weight=0.1)
-    torch.testing.assert_close(old(emb, targets), soft_contrastive_loss(emb, targets, None))
+    # The older scripts' scheme: positive, negative, neutral; neutral (2) is the background.
+    expected = soft_contrastive_loss(emb, targets, background_class=2)
+    torch.testing.assert_close(old(emb, targets), expected)
 
 
 def test_no_positive_pairs_gives_zero_and_zero_grad():
@@ -98,7 +108,7 @@ def test_bf16_autocast_and_gradcheck():
     assert value.dtype == torch.float32 and torch.isfinite(x.grad).all()
     small = emb[:5].clone().requires_grad_()
     assert torch.autograd.gradcheck(
-        lambda e: soft_contrastive_loss(e, targets[:5], mask[:5], 0.5), (small,)
+        lambda e: soft_contrastive_loss(e, targets[:5], mask[:5], temperature=0.5), (small,)
     )
 
 

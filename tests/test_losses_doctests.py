@@ -9,11 +9,15 @@ import pytest
 
 MODULES = [
     "acsa.losses",
+    "acsa.losses.asymmetric",
+    "acsa.losses.class_balanced",
+    "acsa.losses.contrastive",
     "acsa.losses.cross_entropy",
     "acsa.losses.focal",
     "acsa.losses.ghm",
-    "acsa.losses.class_balanced",
+    "acsa.losses.logit_adjusted",
     "acsa.losses.registry",
+    "acsa.losses.unified_focal",
 ]
 
 

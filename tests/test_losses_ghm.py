@@ -13,17 +13,23 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from acsa.losses import GHM_Loss, GHMCLoss, MultiLabelGHM_Loss, ghm_bin_index
+from acsa.losses import GHMCLoss, ghm_bin_index
+from acsa.losses.compat import GHM_Loss, MultiLabelGHM_Loss
 
 
 def naive_ghm(logits, targets, mask, ema, bins, momentum, per_aspect, use_sigmoid=False):
-    """One training step of GHM-C in float64 Python loops; returns (loss, new ema)."""
+    """One training step of GHM-C in float64 Python loops; returns (mean loss, new ema).
+
+    The mean is over valid cells, as for every loss (the sigmoid form sums over classes).
+    """
     b, a, c = logits.shape
     samples = []  # (scope, g, ce)
+    cells = 0
     for i in range(b):
         for k in range(a):
             if mask is not None and not mask[i, k]:
                 continue
+            cells += 1
             scope = k if per_aspect else 0
             row = [float(v) for v in logits[i, k]]
             t = int(targets[i, k])
@@ -55,7 +61,7 @@ def naive_ghm(logits, targets, mask, ema, bins, momentum, per_aspect, use_sigmoi
         n_scope = sum(counts[s])
         n_valid = sum(1 for v in counts[s] if v > 0)
         total += n_scope / (ema[s][j] * n_valid) * ce
-    return total / max(len(samples), 1), ema
+    return total / max(cells, 1), ema
 
 
 def batches(steps, b=8, a=3, c=4, seed=0):
@@ -238,7 +244,7 @@ def test_two_process_gloo_matches_one_process(tmp_path):
 
 @pytest.mark.parametrize("use_sigmoid", [False, True])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_analytic_backward_passes_gradcheck(use_sigmoid, reduction):
+def test_gradcheck(use_sigmoid, reduction):
     # Eval mode: the weights depend on the batch only, so they are constant under
     # gradcheck's small perturbations (no g sits on a bin edge here).
     loss = GHMCLoss(bins=10, momentum=0.5, use_sigmoid=use_sigmoid, reduction=reduction).eval()
@@ -268,3 +274,22 @@ def test_weights_sum_to_n_without_momentum(seed, bins, per_aspect, use_sigmoid):
         assert beta.sum().item() == pytest.approx(n_samples, rel=1e-6)
         if per_aspect:
             torch.testing.assert_close(beta.sum(0), mask.sum(0).double())
+
+
+@pytest.mark.parametrize("per_aspect", [False, True])
+@pytest.mark.parametrize("use_sigmoid", [False, True])
+def test_cell_weights_are_what_forward_applies(per_aspect, use_sigmoid):
+    loss = GHMCLoss(10, 0.75, use_sigmoid, per_aspect, num_aspects=3, reduction="none").train()
+    for logits, targets, mask in batches(3, b=16):
+        before = loss.ema_counts.clone()
+        weights = loss.cell_weights(logits, targets, mask)
+        assert torch.equal(loss.ema_counts, before)  # cell_weights changes nothing
+        per_cell = loss(logits, targets, mask)
+        onehot = F.one_hot(targets, 4).double()
+        if use_sigmoid:
+            ce = F.binary_cross_entropy_with_logits(logits, onehot, reduction="none")
+            expected = (weights * ce).sum(-1)
+        else:
+            expected = weights * -(torch.log_softmax(logits, -1) * onehot).sum(-1)
+        torch.testing.assert_close(per_cell, expected)
+        assert torch.all(weights[~mask] == 0)

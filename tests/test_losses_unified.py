@@ -9,12 +9,15 @@ import torch
 import torch.nn.functional as F
 
 from acsa.losses import (
+    AsymmetricUnifiedFocalLoss,
+    asymmetric_focal_loss,
+    asymmetric_focal_tversky_loss,
+)
+from acsa.losses.compat import (
     AsymmetricFocalLoss,
     AsymmetricFocalTverskyLoss,
     MultiLabelUnifiedFocalLoss,
     UnifiedFocalLoss,
-    asymmetric_focal_loss,
-    asymmetric_focal_tversky_loss,
 )
 
 
@@ -54,11 +57,15 @@ def naive_unified(logits, targets, lam, delta, gamma, gamma_t, rare, eps=1e-7):
 
 
 @pytest.mark.parametrize("lam,delta,gamma,gamma_t", [(0.5, 0.6, 0.5, 0.5), (0.3, 0.7, 2.0, 0.75)])
-@pytest.mark.parametrize("rare", [None, (2,)])
-def test_matches_formula(lam, delta, gamma, gamma_t, rare):
+@pytest.mark.parametrize(
+    "rare,background,expected_rare", [(None, 0, {1, 2}), ((2,), 0, {2}), (None, 2, {0, 1})]
+)
+def test_matches_formula(lam, delta, gamma, gamma_t, rare, background, expected_rare):
     logits, targets = data()
-    loss = UnifiedFocalLoss(lam, delta, gamma, gamma_t, rare_classes=rare)
-    expected = naive_unified(logits, targets, lam, delta, gamma, gamma_t, set(rare or (1, 2)))
+    loss = AsymmetricUnifiedFocalLoss(
+        lam, delta, gamma, gamma_t, rare_classes=rare, background_class=background
+    )
+    expected = naive_unified(logits, targets, lam, delta, gamma, gamma_t, expected_rare)
     assert loss(logits, targets).item() == pytest.approx(expected, rel=1e-6)
 
 
@@ -67,7 +74,7 @@ def test_focal_part_with_half_delta_and_no_gamma_is_half_ce():
     ce = F.cross_entropy(logits.view(-1, 3), targets.view(-1))
     got = asymmetric_focal_loss(logits, targets, delta=0.5, gamma=0.0)
     torch.testing.assert_close(got, 0.5 * ce)
-    torch.testing.assert_close(UnifiedFocalLoss(1.0, 0.5, 0.0)(logits, targets), 0.5 * ce)
+    torch.testing.assert_close(AsymmetricUnifiedFocalLoss(1.0, 0.5, 0.0)(logits, targets), 0.5 * ce)
 
 
 def test_focal_part_without_rare_classes_is_scaled_focal():
@@ -85,26 +92,36 @@ def test_tversky_part_with_half_delta_is_soft_dice():
     dice = (2 * (p * y).sum(0) + 1e-7) / ((p + y).sum(0) + 1e-7)
     got = asymmetric_focal_tversky_loss(logits, targets, delta=0.5, gamma=0.0)
     torch.testing.assert_close(got, (1 - dice).mean())
-    torch.testing.assert_close(UnifiedFocalLoss(0.0, 0.5, 2.0, 0.0)(logits, targets), got)
+    torch.testing.assert_close(AsymmetricUnifiedFocalLoss(0.0, 0.5, 2.0, 0.0)(logits, targets), got)
 
 
-def test_parts_and_compat_names():
+def test_compat_names_use_the_older_scheme_background():
+    # The older scripts had 3 classes (positive, negative, neutral): neutral is background.
     logits, targets = data(4)
     torch.testing.assert_close(
         AsymmetricFocalLoss(0.7, 2.0)(logits, targets),
-        asymmetric_focal_loss(logits, targets, delta=0.7, gamma=2.0),
+        asymmetric_focal_loss(logits, targets, delta=0.7, gamma=2.0, background_class=2),
     )
     torch.testing.assert_close(
         AsymmetricFocalTverskyLoss(0.7, 0.75)(logits, targets),
-        asymmetric_focal_tversky_loss(logits, targets, delta=0.7, gamma=0.75),
+        asymmetric_focal_tversky_loss(logits, targets, delta=0.7, gamma=0.75, background_class=2),
     )
+    seed_core = AsymmetricUnifiedFocalLoss(0.5, 0.6, 0.5, 0.5, background_class=2)
     multi = MultiLabelUnifiedFocalLoss(2, 3, 0.5, 0.6, 0.5, 0.5)
-    torch.testing.assert_close(multi(logits, targets), UnifiedFocalLoss()(logits, targets))
+    torch.testing.assert_close(multi(logits, targets), seed_core(logits, targets))
+    torch.testing.assert_close(UnifiedFocalLoss()(logits, targets), seed_core(logits, targets))
+    # Four classes: the with_none scheme, none (0) is background.
+    four, four_targets = data(4, c=4)
+    torch.testing.assert_close(
+        UnifiedFocalLoss()(four, four_targets), AsymmetricUnifiedFocalLoss()(four, four_targets)
+    )
     # The older single-aspect call shape.
     flat = UnifiedFocalLoss()(logits[:, 0], targets[:, 0])
     torch.testing.assert_close(flat, UnifiedFocalLoss()(logits[:, :1], targets[:, :1]))
-    with pytest.raises(ValueError, match="rare class"):
-        UnifiedFocalLoss(rare_classes=(5,))(logits, targets)
+    with pytest.raises(ValueError, match="out of range"):
+        AsymmetricUnifiedFocalLoss(rare_classes=(5,))(logits, targets)
+    with pytest.raises(ValueError, match="num_sentiments"):
+        multi(torch.randn(6, 2, 4), targets)
 
 
 @pytest.mark.parametrize(
@@ -121,5 +138,5 @@ def test_parts_and_compat_names():
 def test_gradcheck(kwargs, masked):
     logits, targets = data(5, b=3)
     mask = torch.tensor([[True, False], [True, True], [False, True]]) if masked else None
-    loss = UnifiedFocalLoss(**kwargs)
+    loss = AsymmetricUnifiedFocalLoss(**kwargs)
     assert torch.autograd.gradcheck(lambda x: loss(x, targets, mask), (logits.requires_grad_(),))

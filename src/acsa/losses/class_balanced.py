@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ._common import check_choice, check_reduction, lift_2d
+from ._common import check_choice, check_range, check_reduction
 from .focal import focal_loss
 
 BASE_LOSSES = ("ce", "focal")
@@ -26,8 +26,7 @@ def class_balanced_weights(class_counts: Tensor, beta: float = 0.9999) -> Tensor
         >>> class_balanced_weights(torch.tensor([10.0, 10.0]), beta=0.9).tolist()
         [1.0, 1.0]
     """
-    if not 0.0 <= beta < 1.0:
-        raise ValueError(f"beta must be in [0, 1), got {beta}")
+    check_range("beta", beta, 0, 1, high_open=True)
     counts = torch.as_tensor(class_counts, dtype=torch.float64).clamp_min(1.0)
     # float64: beta^n with beta = 0.9999 and n in the thousands loses digits in float32.
     weights = (1.0 - beta) / (1.0 - torch.pow(beta, counts))
@@ -60,16 +59,24 @@ class ClassBalancedLoss(nn.Module):
         super().__init__()
         check_reduction(reduction)
         check_choice("loss_type", loss_type, BASE_LOSSES)
+        check_range("gamma", gamma, 0)
         self.register_buffer("class_weights", class_balanced_weights(class_counts, beta))
         self.beta = float(beta)
         self.loss_type = loss_type
         self.gamma = float(gamma)
         self.reduction = reduction
 
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, loss_type={self.loss_type!r}, reduction={self.reduction!r}"
+
     def forward(self, logits: Tensor, targets: Tensor, mask: Tensor | None = None) -> Tensor:
-        logits, targets, mask, lifted = lift_2d(logits, targets, mask)
-        # Weighted CE is focal loss with gamma = 0 and alpha = the class weights; that
-        # path has an analytic gradient, cheaper than the generic weighted CE.
+        # Weighted cross-entropy is focal loss with gamma = 0.
         gamma = 0.0 if self.loss_type == "ce" else self.gamma
-        out = focal_loss(logits, targets, mask, self.class_weights, gamma, self.reduction)
-        return out.squeeze(1) if lifted and self.reduction == "none" else out
+        return focal_loss(
+            logits,
+            targets,
+            mask,
+            alpha=self.class_weights,
+            gamma=gamma,
+            reduction=self.reduction,
+        )

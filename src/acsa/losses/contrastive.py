@@ -7,14 +7,20 @@ review ``j`` by ``log P_ij = s_ij - log sum_{k != i} exp(s_ik)`` and the loss is
 
     L_i = - sum_{j != i} w_ij log P_ij / sum_{j != i} w_ij
 
-averaged over the anchors with ``sum_j w_ij > 0``. They differ in the pair weights:
+averaged over the anchors with ``sum_j w_ij > 0`` (0, attached to the graph, when
+there is none: a batch of 0 or 1 reviews, or no positive pair). They differ in
+the pair weights:
 
 - :func:`multilabel_supcon_loss`: ``w_ij`` is the fraction of aspects, among those
   labelled in both reviews, on which the two labels agree. With one aspect this is
   exactly SupCon's ``L_out`` (Khosla et al., NeurIPS 2020, arXiv:2004.11362).
-- :func:`soft_contrastive_loss` (the older scripts' variant):
-  ``w_ij = base_weight + mean_a [y_ia == y_ja] (1 + extra_weight [y_ia != neutral])``,
-  so every pair is a weak positive and agreeing non-neutral labels count more.
+- :func:`soft_contrastive_loss` (the older scripts' variant): ``w_ij = base_weight +
+  mean_a [y_ia == y_ja] (1 + extra_weight [y_ia != background])`` over the aspects
+  labelled in both, so every pair is a weak positive and agreeing on a sentiment
+  counts more than both leaving an aspect unmentioned.
+
+Both compute in float32 with autocast off: bf16 similarities divided by a small
+temperature lose the differences the loss is about.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from ._common import check_range
 
 
 def _check(embeddings: Tensor, targets: Tensor, mask: Tensor | None) -> None:
@@ -38,33 +46,22 @@ def _check(embeddings: Tensor, targets: Tensor, mask: Tensor | None) -> None:
         raise ValueError(f"mask must have shape {tuple(targets.shape)}, got {tuple(mask.shape)}")
 
 
-def _onehot(targets: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
-    """``(onehot [B, A, C], valid [B, A])`` as floats, unlabelled cells all zero."""
-    safe = targets.clamp_min(0)
-    num_classes = int(safe.max().item()) + 1 if safe.numel() else 1
-    valid = torch.ones(safe.shape, device=safe.device) if mask is None else mask.float()
-    onehot = F.one_hot(safe, num_classes).float() * valid.unsqueeze(-1)
-    return onehot, valid
+def _labels(targets: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
+    """``(targets, valid)`` as long / float ``[B, A]``; unlabelled cells hold -1."""
+    if mask is None:
+        valid = torch.ones(targets.shape, device=targets.device)
+    else:
+        valid = mask.float()
+    return targets.long().masked_fill(valid == 0, -1), valid
 
 
-def _agreement(onehot: Tensor, valid: Tensor) -> tuple[Tensor, Tensor]:
-    """``(agree, both)``: per pair, aspects with equal labels / labelled in both; ``[B, B]``."""
-    flat = onehot.flatten(1)
-    return flat @ flat.t(), valid @ valid.t()
-
-
-class _Gram(torch.autograd.Function):
-    """``z @ z.T`` with a backward of one matrix product instead of two (it is symmetric)."""
-
-    @staticmethod
-    def forward(ctx, z: Tensor) -> Tensor:
-        ctx.save_for_backward(z)
-        return z @ z.t()
-
-    @staticmethod
-    def backward(ctx, grad: Tensor) -> Tensor:
-        (z,) = ctx.saved_tensors
-        return (grad + grad.t()) @ z
+def _agreement(labels: Tensor, keep: Tensor | None = None) -> Tensor:
+    """``[B, B]``: per pair, the number of aspects on which both hold the same kept label."""
+    # [B, 1, A] == [1, B, A]; unlabelled cells (-1) never agree.
+    same = (labels.unsqueeze(1) == labels.unsqueeze(0)) & (labels >= 0).unsqueeze(1)
+    if keep is not None:
+        same = same & keep.unsqueeze(1)
+    return same.float().sum(-1)
 
 
 def _weighted_log_prob_loss(embeddings: Tensor, weights: Tensor, temperature: float) -> Tensor:
@@ -72,12 +69,11 @@ def _weighted_log_prob_loss(embeddings: Tensor, weights: Tensor, temperature: fl
     if embeddings.dtype != torch.float64:
         embeddings = embeddings.float()
     z = F.normalize(embeddings, dim=-1)
-    logits = _Gram.apply(z) / temperature
     eye = torch.eye(z.shape[0], dtype=torch.bool, device=z.device)
     # A large negative instead of -inf: 0 * -inf would be NaN for the zero diagonal weights.
-    logits = logits.masked_fill(eye, -1e9)
+    logits = (z @ z.t() / temperature).masked_fill(eye, -1e9)
     log_prob = torch.log_softmax(logits, dim=-1)
-    weights = weights.masked_fill(eye, 0.0)
+    weights = weights.to(log_prob).masked_fill(eye, 0.0)
     total = weights.sum(-1)
     has_pos = total > 0
     per_anchor = -(weights * log_prob).sum(-1) / total.clamp_min(1e-12)
@@ -89,6 +85,7 @@ def multilabel_supcon_loss(
     embeddings: Tensor,
     targets: Tensor,
     mask: Tensor | None = None,
+    *,
     temperature: float = 0.1,
 ) -> Tensor:
     """Multi-label supervised contrastive loss with label-agreement pair weights.
@@ -97,17 +94,21 @@ def multilabel_supcon_loss(
         embeddings: ``[B, D]`` projections (normalized inside).
         targets: ``[B, A]`` class indices.
         mask: optional ``[B, A]`` bool; unlabelled cells take no part in the agreement.
-        temperature: softmax temperature.
+        temperature: softmax temperature > 0.
 
-    Returns a scalar: the mean over anchors that have at least one positive
-    (0 with a zero gradient when there is none).
+    Example:
+        >>> emb = torch.tensor([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0]])
+        >>> targets = torch.tensor([[1], [1], [2]])
+        >>> # anchors 0 and 1 are each other's positive; anchor 2 has none and is skipped
+        >>> round(multilabel_supcon_loss(emb, targets, temperature=1.0).item(), 4)
+        0.3285
     """
     _check(embeddings, targets, mask)
-    # float32 and no autocast: bf16 similarities divided by a small temperature
-    # lose the differences that the loss is about.
+    check_range("temperature", temperature, 0, low_open=True)
     with torch.autocast(embeddings.device.type, enabled=False):
-        agree, both = _agreement(*_onehot(targets.long(), mask))
-        weights = agree / both.clamp_min(1)
+        labels, valid = _labels(targets, mask)
+        both = valid @ valid.t()
+        weights = _agreement(labels) / both.clamp_min(1)
         return _weighted_log_prob_loss(embeddings, weights, temperature)
 
 
@@ -115,10 +116,11 @@ def soft_contrastive_loss(
     embeddings: Tensor,
     targets: Tensor,
     mask: Tensor | None = None,
+    *,
     temperature: float = 0.07,
     base_weight: float = 0.1,
-    neutral_index: int = 2,
     extra_weight: float = 1.0,
+    background_class: int = 0,
 ) -> Tensor:
     """The older scripts' soft multi-label contrastive loss, vectorized.
 
@@ -126,70 +128,80 @@ def soft_contrastive_loss(
         embeddings: ``[B, D]`` projections (normalized inside).
         targets: ``[B, A]`` class indices.
         mask: optional ``[B, A]`` bool; unlabelled cells take no part in the matches.
-        temperature: softmax temperature.
+        temperature: softmax temperature > 0.
         base_weight: weight added to every pair.
-        neutral_index: the class whose matches get no extra weight (index 2 is
-            ``neutral`` in both label schemes).
-        extra_weight: additional weight of a match on a non-neutral label.
+        extra_weight: additional weight of a match on a sentiment, i.e. on any class
+            but ``background_class``.
+        background_class: the class of an unmentioned aspect (0 ``none`` under
+            ``with_none``; 2 ``neutral`` under ``seed``, where empty cells go):
+            two reviews that both leave an aspect unmentioned match without the
+            extra weight.
     """
     _check(embeddings, targets, mask)
+    check_range("temperature", temperature, 0, low_open=True)
     with torch.autocast(embeddings.device.type, enabled=False):
-        targets = targets.long()
-        onehot, valid = _onehot(targets, mask)
-        agree, both = _agreement(onehot, valid)
-        # A match on a non-neutral label: drop the neutral class before matching.
-        if 0 <= neutral_index < onehot.shape[-1]:
-            onehot = onehot.clone()
-            onehot[..., neutral_index] = 0
-        sel = onehot.flatten(1)
-        agree_non_neutral = sel @ sel.t()
-        score = (agree + extra_weight * agree_non_neutral) / both.clamp_min(1)
-        weights = base_weight + score
-        return _weighted_log_prob_loss(embeddings, weights, temperature)
+        labels, valid = _labels(targets, mask)
+        both = valid @ valid.t()
+        agree = _agreement(labels)
+        sentiment = _agreement(labels, keep=labels != background_class)
+        score = (agree + extra_weight * sentiment) / both.clamp_min(1)
+        return _weighted_log_prob_loss(embeddings, base_weight + score, temperature)
 
 
 class MultiLabelSupConLoss(nn.Module):
     """Module form of :func:`multilabel_supcon_loss`.
 
     Args:
-        temperature: softmax temperature.
+        temperature: softmax temperature > 0.
     """
 
     def __init__(self, temperature: float = 0.1) -> None:
         super().__init__()
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
+        check_range("temperature", temperature, 0, low_open=True)
         self.temperature = float(temperature)
 
+    def extra_repr(self) -> str:
+        return f"temperature={self.temperature}"
+
     def forward(self, embeddings: Tensor, targets: Tensor, mask: Tensor | None = None) -> Tensor:
-        return multilabel_supcon_loss(embeddings, targets, mask, self.temperature)
+        return multilabel_supcon_loss(embeddings, targets, mask, temperature=self.temperature)
 
 
 class SoftContrastiveLoss(nn.Module):
-    """Module form of :func:`soft_contrastive_loss` (same arguments)."""
+    """Module form of :func:`soft_contrastive_loss` (same arguments).
+
+    ``background_class`` is set from the label space by ``build_loss``.
+    """
 
     def __init__(
         self,
         temperature: float = 0.07,
         base_weight: float = 0.1,
-        neutral_index: int = 2,
         extra_weight: float = 1.0,
+        background_class: int = 0,
     ) -> None:
         super().__init__()
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
+        check_range("temperature", temperature, 0, low_open=True)
+        check_range("base_weight", base_weight, 0)
+        check_range("extra_weight", extra_weight, 0)
         self.temperature = float(temperature)
         self.base_weight = float(base_weight)
-        self.neutral_index = int(neutral_index)
         self.extra_weight = float(extra_weight)
+        self.background_class = int(background_class)
+
+    def extra_repr(self) -> str:
+        return (
+            f"temperature={self.temperature}, base_weight={self.base_weight}, "
+            f"extra_weight={self.extra_weight}, background_class={self.background_class}"
+        )
 
     def forward(self, embeddings: Tensor, targets: Tensor, mask: Tensor | None = None) -> Tensor:
         return soft_contrastive_loss(
             embeddings,
             targets,
             mask,
-            self.temperature,
-            self.base_weight,
-            self.neutral_index,
-            self.extra_weight,
+            temperature=self.temperature,
+            base_weight=self.base_weight,
+            extra_weight=self.extra_weight,
+            background_class=self.background_class,
         )

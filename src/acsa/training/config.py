@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import difflib
 import logging
-import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import yaml
 from pydantic import (
     BaseModel,
@@ -31,6 +31,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from acsa.data.config import DataConfig
+from acsa.data.label_space import NONE, LabelSpace
 from acsa.errors import ConfigError
 from acsa.files import read_yaml
 from acsa.models.config import HuggingFaceModelConfig, ModelConfig, OfflineModelConfig
@@ -180,37 +181,42 @@ class AcsaConfig(BaseModel):
 # loss checking
 
 
-def _num_aspects_and_classes(config: AcsaConfig) -> tuple[int, int]:
-    """Shape of the label grid, used to build the loss once at load time."""
-    aspects = getattr(config.data, "aspects", None) or ()
-    scheme = getattr(config.data, "label_scheme", "with_none")
-    return max(len(aspects), 1), (3 if scheme == "seed" else 4)
+def _label_space(config: AcsaConfig) -> LabelSpace:
+    """The config's label space; one stand-in aspect when the aspects come from the data."""
+    return LabelSpace(tuple(config.data.aspects or ()) or ("aspect",), config.data.label_scheme)
 
 
-def _loss_kinds() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(classification types, contrastive types) known to ``acsa.losses``."""
-    from acsa.losses import registry
-
-    classification = getattr(registry, "CLASSIFICATION_TYPES", None)
-    contrastive = getattr(registry, "CONTRASTIVE_TYPES", None)
-    if classification is None or contrastive is None:
-        classification = tuple(getattr(registry, "_CLASSIFICATION", {}))
-        contrastive = tuple(getattr(registry, "_CONTRASTIVE", {}))
-    return tuple(classification), tuple(contrastive)
+def background_class(label_space: LabelSpace) -> int:
+    """The scheme class an unmentioned aspect gets: ``none`` (with_none), ``neutral`` (seed)."""
+    return int(label_space.to_scheme(np.asarray(NONE)))
 
 
-_WHERE = re.compile(r"^(loss[\w.]*)(?: \(type '[^']*'\))?: (.*)$")
+def build_configured_loss(config: AcsaConfig, class_counts: Any = None) -> Any:
+    """The run's objective (a :class:`acsa.losses.CombinedLoss`) for ``config``.
+
+    ``class_counts`` are the training label counts ``[A, C]`` in the scheme's
+    classes; the losses that treat the class of an unmentioned aspect apart get it
+    from the label scheme.
+    """
+    from acsa.losses import build_loss
+
+    return build_loss(
+        config.loss.to_build_config(),
+        class_counts=class_counts,
+        background_class=background_class(_label_space(config)),
+    )
 
 
 def check_loss_config(loss: LossConfig, config: AcsaConfig) -> tuple[str, str] | None:
     """Build the configured loss once; return ``(key path, problem)`` or ``None``.
 
-    Building it is the only check that cannot drift from ``acsa.losses``:
-    the registry decides which types and parameters exist.
+    Building it is the only check that cannot drift from ``acsa.losses``: the
+    registry decides which types and parameters exist, and its
+    :class:`~acsa.losses.LossConfigError` says which key is wrong.
     """
     import torch
 
-    from acsa.losses import build_loss, loss_parameters
+    from acsa.losses import LossConfigError, build_loss
 
     if loss.contrastive_weight > 0 and loss.contrastive is None:
         return "loss.contrastive_weight", (
@@ -222,60 +228,36 @@ def check_loss_config(loss: LossConfig, config: AcsaConfig) -> tuple[str, str] |
             "must be > 0 when a 'contrastive:' block is given (remove the block to train "
             "without the contrastive part)"
         )
-    classification_types, contrastive_types = _loss_kinds()
-    parts: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
-        ("loss", loss.classification_params(), classification_types)
-    ]
+    space = _label_space(config)
+    # Uniform counts stand in for the training data, so that ``alpha: auto`` and
+    # prior-based losses can be built before the data is read.
+    counts = torch.ones(space.num_aspects, space.num_classes)
+    parts = [("loss", loss.classification_params(), "classification")]
     contrastive = loss.contrastive_params()
     if contrastive is not None:
-        parts.append(("loss.contrastive", contrastive, contrastive_types))
-    for prefix, params, allowed_types in parts:
-        loss_type = params.get("type")
-        if loss_type not in allowed_types:
-            return f"{prefix}.type", (
-                f"unknown loss {loss_type!r} (allowed: {', '.join(allowed_types)})"
-            )
-        accepted = loss_parameters(loss_type)
-        for key in params:
-            if key != "type" and key not in accepted:
-                return f"{prefix}.{key}", _unknown_key_text(key, accepted)
-
-    num_aspects, num_classes = _num_aspects_and_classes(config)
-    # Uniform counts stand in for the training data, so that ``alpha: auto``
-    # and prior-based losses can be built before the data is read.
-    counts = torch.ones(num_aspects, num_classes)
-    try:
-        build_loss(loss.to_build_config(), class_counts=counts)
-    except Exception as exc:  # noqa: BLE001 - any failure here is a config problem
-        return _locate_loss_error(_one_line(exc), parts)
+        parts.append(("loss.contrastive", contrastive, "contrastive"))
+    for prefix, params, kind in parts:
+        try:
+            build_loss(params, counts, background_class=background_class(space), kind=kind)
+        except LossConfigError as exc:
+            where = f"{prefix}.{exc.key}" if exc.key else prefix
+            return where, _problem_text(exc.problem, exc.allowed, exc.suggestion)
     return None
 
 
-def _locate_loss_error(
-    message: str, parts: list[tuple[str, dict[str, Any], tuple[str, ...]]]
-) -> tuple[str, str]:
-    """Turn ``loss.classification (type 'ghm'): momentum must be ...`` into a key path."""
-    match = _WHERE.match(message)
-    if match is None:
-        return "loss", message
-    where, detail = match.group(1), match.group(2)
-    where = where.replace("loss.classification", "loss")
-    params = next((p for prefix, p, _ in parts if prefix == where), {})
-    for key in params:
-        if key != "type" and detail.startswith(f"{key} "):
-            return f"{where}.{key}", detail[len(key) + 1 :]
-    return where, detail
+def _problem_text(problem: str, allowed: Sequence[Any] = (), suggestion: str | None = None) -> str:
+    """``problem (allowed: a, b); did you mean 'x'?``, the parts present."""
+    text = problem
+    if allowed:
+        text += f" (allowed: {', '.join(str(a) for a in allowed)})"
+    if suggestion:
+        text += f"; did you mean '{suggestion}'?"
+    return text
 
 
 def _unknown_key_text(key: str, allowed: list[str] | tuple[str, ...]) -> str:
     close = difflib.get_close_matches(key, list(allowed), n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
-    return f"unknown key (allowed: {', '.join(allowed)}){hint}"
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
+    return _problem_text("unknown key", allowed, close[0] if close else None)
 
 
 # ----------------------------------------------------------------------------

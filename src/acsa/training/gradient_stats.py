@@ -7,9 +7,9 @@ to compute from the logits the loss already has, so it is tracked with any
 loss, which lets runs with different losses be compared on the same axis.
 
 * :class:`GradientNormTracker` accumulates, over an epoch, a histogram of
-  ``g`` per target class (``none / negative / neutral / positive``) and, when
-  the loss is or contains a GHM-C module (one with ``ema_counts`` and
-  ``bin_edges`` buffers), the mean GHM-C weight per class.
+  ``g`` per target class (the label scheme's classes) and, when the loss is or
+  contains a :class:`~acsa.losses.GHMCLoss`, the mean GHM-C weight per class,
+  as the loss's own :meth:`~acsa.losses.GHMCLoss.cell_weights` gives it.
 * :class:`GradientStatsCallback` (a ``transformers.TrainerCallback``) writes
   the epoch's statistics to TensorBoard and appends them to
   ``gradient_stats.jsonl`` in the run directory, then starts a new epoch.
@@ -18,7 +18,8 @@ loss, which lets runs with different losses be compared on the same axis.
   (``acsa plot-ghm RUN_DIR``).
 
 The trainer calls ``tracker.update(logits, targets, mask, loss_fn)`` from
-``compute_loss`` in training mode only.
+``compute_loss`` in training mode only, before the loss (which updates GHM-C's
+statistics).
 """
 
 from __future__ import annotations
@@ -36,89 +37,25 @@ from transformers import TrainerCallback, TrainerControl, TrainerState, Training
 
 from acsa.data.label_space import CANONICAL_CLASSES
 from acsa.errors import DataError
+from acsa.losses import GHMCLoss, ghm_bin_index, gradient_norm
 
 STATS_FILE = "gradient_stats.jsonl"
 
 
-def find_ghm_module(loss_fn: object) -> nn.Module | None:
-    """The first submodule of ``loss_fn`` that carries GHM-C statistics, if any.
-
-    Recognised by its buffers rather than its class, so that the compatibility
-    wrappers and a combined loss holding a GHM-C part are found as well.
-    """
+def find_ghm_module(loss_fn: object) -> GHMCLoss | None:
+    """The first GHM-C module inside ``loss_fn`` (itself, a combined loss's part, or the
+    loss a compatibility wrapper holds), if any."""
     if not isinstance(loss_fn, nn.Module):
         return None
-    for module in loss_fn.modules():
-        if isinstance(getattr(module, "ema_counts", None), torch.Tensor) and isinstance(
-            getattr(module, "bin_edges", None), torch.Tensor
-        ):
-            return module
-    return None
-
-
-def ghm_cell_weights(
-    g: torch.Tensor,
-    valid: torch.Tensor,
-    ema_counts: torch.Tensor,
-    bin_edges: torch.Tensor,
-    batch_counts: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """GHM-C weights ``beta = N / (R_bin * n_valid_bins)`` of each cell from the EMA counts.
-
-    Args:
-        g: gradient norms ``[B, A]`` in [0, 1].
-        valid: ``[B, A]`` bool, the cells the loss counts.
-        ema_counts: ``[M]`` (statistics shared across aspects) or ``[A, M]``
-            (per aspect, where ``N`` and the valid bins are taken per aspect).
-        bin_edges: ``[M + 1]`` bin edges on [0, 1].
-        batch_counts: the loss's histogram of this batch (its ``last_counts``,
-            summed over ranks), which defines ``N`` and the valid bins; when
-            absent or empty, the histogram of ``g`` over ``valid`` is used.
-            Called right after the loss, this reproduces the loss's own weights.
-
-    Returns:
-        ``(weights [B, A], defined [B, A])``; a cell whose bin has no count yet
-        (before the loss's first update) has no defined weight.
-    """
-    num_bins = bin_edges.numel() - 1
-    edges = bin_edges.to(device=g.device, dtype=g.dtype)
-    idx = torch.bucketize(g.contiguous(), edges[1:-1].contiguous(), right=True)
-    idx = idx.clamp_(0, num_bins - 1)
-    ema = ema_counts.to(device=g.device, dtype=torch.float32)
-    use_loss_hist = batch_counts is not None and bool(batch_counts.sum() > 0)
-    if ema.dim() == 1:
-        r = ema[idx]
-        if use_loss_hist:
-            batch_hist = batch_counts.to(device=g.device, dtype=torch.float32)  # type: ignore[union-attr]
-        else:
-            batch_hist = torch.bincount(idx[valid], minlength=num_bins).float()
-        n_valid_bins = (batch_hist > 0).sum().clamp_min(1).to(torch.float32)
-        n_cells = batch_hist.sum()
-    else:
-        num_aspects = ema.shape[0]
-        aspect_ids = torch.arange(num_aspects, device=g.device).expand_as(idx)
-        r = ema[aspect_ids, idx]
-        if use_loss_hist:
-            batch_hist = batch_counts.to(device=g.device, dtype=torch.float32)  # type: ignore[union-attr]
-        else:
-            flat = (aspect_ids * num_bins + idx)[valid]
-            batch_hist = (
-                torch.bincount(flat, minlength=num_aspects * num_bins)
-                .view(num_aspects, num_bins)
-                .float()
-            )
-        n_valid_bins = (batch_hist > 0).sum(dim=1).clamp_min(1).to(torch.float32)
-        n_cells = batch_hist.sum(dim=1)
-    defined = valid & (r > 0)
-    weights = n_cells / (r.clamp_min(1e-12) * n_valid_bins)
-    return torch.where(defined, weights, torch.zeros_like(weights)), defined
+    return next((m for m in loss_fn.modules() if isinstance(m, GHMCLoss)), None)
 
 
 class GradientNormTracker:
     """Per-epoch histogram of ``g = 1 - p_t`` per target class (and GHM-C weights).
 
     Args:
-        bins: number of equal bins on [0, 1].
+        bins: number of equal bins on [0, 1] (binned by GHM-C's rule,
+            :func:`acsa.losses.ghm_bin_index`).
         class_names: names of the scheme's classes in index order; defaults to
             the canonical ``none, negative, neutral, positive``.
     """
@@ -128,7 +65,7 @@ class GradientNormTracker:
             raise ValueError(f"bins must be a positive integer, got {bins}")
         self.bins = bins
         self.class_names = tuple(class_names) if class_names is not None else CANONICAL_CLASSES
-        self.ghm: nn.Module | None = None
+        self.ghm: GHMCLoss | None = None
         self._ghm_source: object | None = None
         self.reset()
 
@@ -147,19 +84,23 @@ class GradientNormTracker:
         mask: torch.Tensor | None = None,
         loss_fn: object | None = None,
     ) -> None:
-        """Add one training batch: ``logits [B, A, C]``, ``targets [B, A]``, ``mask [B, A]``."""
+        """Add one training batch: ``logits [B, A, C]``, ``targets [B, A]``, ``mask [B, A]``.
+
+        Call it before the loss of the same batch: GHM-C's weights are read from the
+        statistics that batch is weighted with (the loss updates them).
+        """
         num_classes = logits.shape[-1]
         # float32: half-precision softmax rounds p_t near 1 and shifts the first bin
-        probs = torch.softmax(logits.detach().float(), dim=-1)
+        logits = logits.detach().float()
         targets = targets.detach().long()
         valid = (targets >= 0) & (targets < num_classes)
         if mask is not None:
             valid &= mask.detach().bool()
         safe_t = targets.clamp(0, num_classes - 1)
-        g = (1.0 - probs.gather(-1, safe_t.unsqueeze(-1)).squeeze(-1)).clamp_(0.0, 1.0)
-        bin_idx = (g * self.bins).long().clamp_(0, self.bins - 1)
+        g = gradient_norm(logits, safe_t)
+        valid &= g.isfinite()
         t_valid = safe_t[valid]
-        flat = t_valid * self.bins + bin_idx[valid]
+        flat = t_valid * self.bins + ghm_bin_index(g, self.bins)[valid]
         counts = torch.bincount(flat, minlength=num_classes * self.bins).view(num_classes, -1)
         g_sum = torch.zeros(num_classes, dtype=torch.float64, device=g.device)
         g_sum.index_add_(0, t_valid, g[valid].double())
@@ -171,18 +112,11 @@ class GradientNormTracker:
 
         ghm = self._find_ghm(loss_fn)
         # the sigmoid form weighs (cell, class) pairs, not cells: no per-cell weight to report
-        if ghm is not None and not getattr(ghm, "use_sigmoid", False):
-            last = getattr(ghm, "last_counts", None)
-            weights, defined = ghm_cell_weights(
-                g,
-                valid,
-                ghm.ema_counts,
-                ghm.bin_edges,
-                last if isinstance(last, torch.Tensor) else None,
-            )
+        if ghm is not None and not ghm.use_sigmoid:
+            weights = ghm.cell_weights(logits, safe_t, valid)
             w_sum = torch.zeros(num_classes, dtype=torch.float64, device=g.device)
-            w_sum.index_add_(0, safe_t[defined], weights[defined].double())
-            w_num = torch.bincount(safe_t[defined], minlength=num_classes).double()
+            w_sum.index_add_(0, t_valid, weights[valid].double())
+            w_num = torch.bincount(t_valid, minlength=num_classes).double()
             if self._w_sum is None:
                 self._w_sum = torch.zeros_like(w_sum)
                 self._w_num = torch.zeros_like(w_num)
@@ -227,7 +161,7 @@ class GradientNormTracker:
         if self.ghm is not None:
             ghm_info: dict[str, Any] = {
                 "ema_counts": self.ghm.ema_counts.detach().float().cpu().numpy().round(4).tolist(),
-                "bin_edges": self.ghm.bin_edges.detach().float().cpu().numpy().round(6).tolist(),
+                "bin_edges": np.linspace(0.0, 1.0, self.ghm.bins + 1).round(6).tolist(),
                 "mean_weight": None,
             }
             if w_sum is not None and w_num is not None:
@@ -238,7 +172,7 @@ class GradientNormTracker:
             out["ghm"] = ghm_info
         return out
 
-    def _find_ghm(self, loss_fn: object | None) -> nn.Module | None:
+    def _find_ghm(self, loss_fn: object | None) -> GHMCLoss | None:
         # searched once per loss object: update() runs on every training batch
         if loss_fn is None:
             return None
@@ -263,7 +197,7 @@ def make_tracker(
     ``output.dir`` and the TensorBoard events to ``log_dir`` (the run's logs).
     """
     ghm = find_ghm_module(loss_fn)
-    bins = int(ghm.bin_edges.numel() - 1) if ghm is not None else 10
+    bins = ghm.bins if ghm is not None else 10
     label_space = getattr(getattr(config, "data", None), "label_space", None)
     classes = getattr(label_space, "classes", None)
     tracker = GradientNormTracker(bins=bins, class_names=classes)

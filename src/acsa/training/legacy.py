@@ -15,7 +15,7 @@ from typing import Any
 LEGACY_KEY = "multi_label"
 
 # older loss_type -> acsa.losses type
-_LOSS_TYPES = {"focal": "focal", "ghm": "ghm", "unified": "unified_focal", "ce": "ce"}
+_LOSS_TYPES = {"focal": "focal", "ghm": "ghm", "unified": "unified_focal", "ce": "cross_entropy"}
 
 # training: key in the older files -> training: key here
 _TRAINING_KEYS = {

@@ -24,7 +24,7 @@ from acsa.errors import CheckpointError, DataError
 from acsa.evaluation.scoring import SplitPredictions
 from acsa.files import write_json
 from acsa.logs import is_main_process
-from acsa.training.config import AcsaConfig, dump_config
+from acsa.training.config import AcsaConfig, build_configured_loss, dump_config
 from acsa.training.output_dir import (
     CHECKPOINT_DIR,
     LOG_DIR,
@@ -213,13 +213,12 @@ def _build_loss(config: AcsaConfig, train_reviews: Any) -> Any:
     import torch
 
     from acsa.data import class_counts
-    from acsa.losses import build_loss
 
     label_space = config.data.label_space
     counts = class_counts(
         label_space.to_scheme(train_reviews.labels), train_reviews.mask, label_space.num_classes
     )
-    return build_loss(config.loss.to_build_config(), class_counts=torch.as_tensor(counts))
+    return build_configured_loss(config, class_counts=torch.as_tensor(counts))
 
 
 def _resume_checkpoint(out: Path, resume: bool, loss_fn: Any) -> str | None:
@@ -251,17 +250,14 @@ def _prepare_run_folder(out: Path, config: AcsaConfig, resume: bool) -> None:
     dump_config(config, out / "config.yaml")
 
 
-def _gradient_tracker(config: AcsaConfig, out: Path) -> tuple[Any, list[Any]]:
+def _gradient_tracker(config: AcsaConfig, loss_fn: Any, out: Path) -> tuple[Any, list[Any]]:
     """The gradient-norm tracker (GHM-C statistics) and its TensorBoard callback."""
     if not config.training.log_gradient_stats:
         return None, []
-    from acsa.training.gradient_stats import GradientNormTracker, GradientStatsCallback
+    from acsa.training.gradient_stats import make_tracker
 
-    bins = 10
-    if config.loss.type == "ghm":
-        bins = int((config.loss.model_extra or {}).get("bins", bins))
-    tracker = GradientNormTracker(bins=bins)
-    return tracker, [GradientStatsCallback(tracker, output_dir=out, log_dir=out / LOG_DIR)]
+    # the label space's class names (seed: positive, negative, neutral), GHM-C's bins
+    return make_tracker(config, loss_fn, out / LOG_DIR)
 
 
 def _make_trainer(
@@ -291,7 +287,7 @@ def _make_trainer(
         has_projection_unused=not config.loss.uses_contrastive,
         group_by_length=bool(group) if group != "auto" else True,
     )
-    tracker, tracker_callbacks = _gradient_tracker(config, out)
+    tracker, tracker_callbacks = _gradient_tracker(config, loss_fn, out)
     callbacks: list[Any] = [LossStateCallback(loss_fn)]
     tb = tensorboard_callback(out / LOG_DIR)
     if tb is not None:

@@ -99,6 +99,10 @@ class AcsaTrainer(Trainer):
         # their statistics during evaluation.
         if self.loss_fn.training != model.training:
             self.loss_fn.train(model.training)
+        if model.training and self.gradient_tracker is not None:
+            # Before the loss: GHM-C's weights are read from the statistics this batch
+            # is weighted with, which the loss then updates.
+            self.gradient_tracker.update(logits.detach(), targets, mask, self.loss_fn)
         result = self.loss_fn(logits, targets, mask, embeddings=embeddings)
         total, parts = _split_loss_output(result)
 
@@ -111,8 +115,6 @@ class AcsaTrainer(Trainer):
                 else:
                     self._part_sums[name] = value
             self._part_batches += 1
-            if self.gradient_tracker is not None:
-                self.gradient_tracker.update(logits.detach(), targets, mask, self.loss_fn)
         return (total, outputs) if return_outputs else total
 
     def _guard_non_finite(
