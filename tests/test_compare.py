@@ -12,6 +12,7 @@ import yaml
 from acsa.compare import (
     DONE_FILE,
     ERROR_FILE,
+    METRICS,
     RunRecord,
     Variant,
     compare,
@@ -19,7 +20,14 @@ from acsa.compare import (
     read_predictions_csv,
 )
 from acsa.errors import ConfigError
-from acsa.evaluation.significance import VERDICT_BETTER, VERDICT_NONE
+from acsa.evaluation.significance import (
+    BOOTSTRAP_METHOD,
+    TTEST_METHOD,
+    TWO_LEVEL_METHOD,
+    VERDICT_BETTER,
+    VERDICT_NONE,
+    too_few_seeds,
+)
 
 ASPECTS = ["Battery", "Camera", "Price", "Shipping"]
 N_TEST = 240
@@ -87,33 +95,36 @@ def test_report_verdicts_and_files(tmp_path: Path) -> None:
     result = compare(
         None,
         variants,
-        seeds=3,
+        seeds=5,
         output_dir=tmp_path / "out",
         run_one=runner,
         n_boot=500,
         progress=lambda _: None,
     )
-    assert len(runner.calls) == 9
+    assert len(runner.calls) == 15
     report = json.loads((tmp_path / "out" / "comparison.json").read_text(encoding="utf-8"))
     assert report["baseline"] == "focal"
     copy = report["vs_baseline"]["focal_copy"]["metrics"]["pair_f1"]
     assert copy["verdict"] == VERDICT_NONE
-    assert copy["bootstrap"]["low"] <= 0.0 <= copy["bootstrap"]["high"]
+    assert copy["two_level"]["low"] <= 0.0 <= copy["two_level"]["high"]
     assert copy["mean_difference"] == 0.0
     better = report["vs_baseline"]["better"]["metrics"]
-    assert better["pair_f1"]["verdict"] == VERDICT_BETTER
-    assert better["pair_f1"]["bootstrap"]["method"].startswith("paired bootstrap")
-    assert better["sentiment_macro_f1"]["verdict_method"].startswith("paired t-test")
+    for metric in METRICS:
+        # every metric, the macro and weighted ones included, is judged by the two-level rule
+        assert better[metric]["verdict"] == VERDICT_BETTER
+        assert better[metric]["verdict_method"] == TWO_LEVEL_METHOD
+        assert better[metric]["review_bootstrap"]["method"] == BOOTSTRAP_METHOD
+        assert better[metric]["t_test"]["method"] == TTEST_METHOD
     assert set(report["per_aspect"]["better"]) == set(ASPECTS)
     stats = report["variants"]["better"]["metrics"]["pair_f1"]
-    assert stats["n"] == 3 and stats["mean"] == pytest.approx(np.mean(stats["values"]))
-    assert report["variants"]["focal"]["train_time_s"]["mean"] == pytest.approx(2.0)
+    assert stats["n"] == 5 and stats["mean"] == pytest.approx(np.mean(stats["values"]))
+    assert report["variants"]["focal"]["train_time_s"]["mean"] == pytest.approx(3.0)
     md = (tmp_path / "out" / "comparison.md").read_text(encoding="utf-8")
     assert "no detectable difference" in md and "better" in md and "Per aspect" in md
     for name in ("metrics_by_variant.png", "per_aspect_diff.png", "validation_curves.png"):
         assert (tmp_path / "out" / name).stat().st_size > 5_000
     assert result.failed == []
-    assert (tmp_path / "out" / "runs" / "better" / "seed2" / DONE_FILE).is_file()
+    assert (tmp_path / "out" / "runs" / "better" / "seed4" / DONE_FILE).is_file()
 
 
 def test_resume_skips_finished_runs_and_reruns_changed_ones(tmp_path: Path) -> None:
@@ -230,8 +241,9 @@ def test_parallel_jobs_with_spawned_workers(tmp_path: Path) -> None:
         progress=lambda _: None,
     )
     assert len(result.records) == 4 and not result.failed
+    # two seeds: the two-level rule gives no verdict
     assert result.report["vs_baseline"]["focal_copy"]["metrics"]["pair_f1"]["verdict"] == (
-        VERDICT_NONE
+        too_few_seeds(2)
     )
 
 

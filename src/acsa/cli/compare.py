@@ -17,7 +17,17 @@ def compare(
     variants: Annotated[
         Path, typer.Option("--variants", help="Variants file, e.g. configs/compare_losses.yaml.")
     ],
-    seeds: Annotated[int, typer.Option("--seeds", min=1, help="Seeds per variant (0..n-1).")] = 5,
+    seeds: Annotated[
+        str,
+        typer.Option(
+            "--seeds",
+            help="Seeds per variant (0..n-1), or 'auto': from 3, add one at a time until the "
+            "verdicts hold for 2 additions or --max-seeds.",
+        ),
+    ] = "5",
+    max_seeds: Annotated[
+        int, typer.Option("--max-seeds", min=3, help="Most seeds for --seeds auto.")
+    ] = 10,
     epochs: Annotated[
         int | None,
         typer.Option("--epochs", min=1, help="Epochs per run (default: variants file, config)."),
@@ -43,15 +53,26 @@ def compare(
 ) -> None:
     """Train every loss variant over the same seeds and compare them with confidence intervals."""
     from acsa.compare.harness import compare as run_comparison
-    from acsa.compare.rendering import terminal_table
+    from acsa.compare.rendering import advice_lines, terminal_table
     from acsa.compare.store import ERROR_FILE
-    from acsa.errors import TrainingError
+    from acsa.errors import ConfigError, TrainingError
 
+    seed_count: int | str = seeds
+    if seeds.strip().lower() != "auto":
+        try:
+            seed_count = int(seeds)
+        except ValueError:
+            raise ConfigError(
+                f"--seeds: expected a positive integer or 'auto', got {seeds!r}"
+            ) from None
+        if seed_count < 1:
+            raise ConfigError(f"--seeds: expected a positive integer or 'auto', got {seeds!r}")
     out = console()
     result = run_comparison(
         config,
         variants,
-        seeds=seeds,
+        seeds=seed_count,
+        max_seeds=max_seeds,
         epochs=epochs,
         output_dir=output,
         jobs=jobs,
@@ -62,6 +83,8 @@ def compare(
         progress=lambda line: out.print(line, highlight=False),
     )
     out.print(terminal_table(result.report))
+    for line in advice_lines(result.report):
+        out.print(line, highlight=False)
     out.print(f"report: {result.files['markdown']}  data: {result.files['json']}")
     if result.failed:
         first = result.failed[0]
