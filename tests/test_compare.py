@@ -546,3 +546,33 @@ def test_report_of_5_variants_and_5_seeds_renders_fast() -> None:
     assert "Holm-Bonferroni over 4 comparisons" in text
     # the target is 5 s; CPU time (not wall) so that a busy shared machine cannot fail it
     assert cpu < 5.0, f"{cpu:.2f} s CPU ({wall:.2f} s wall)"
+
+
+def test_write_docs_replaces_only_the_marked_block(tmp_path: Path) -> None:
+    from acsa.compare.rendering import check_docs_block, docs_markers, write_docs
+
+    result = compare(
+        None,
+        _variants_file(tmp_path, STANDARD),
+        seeds=3,
+        output_dir=tmp_path / "o",
+        run_one=fake_run,
+        n_boot=200,
+        progress=lambda _: None,
+    )
+    docs = tmp_path / "docs" / "BENCH.md"
+    docs.parent.mkdir()
+    begin, end = docs_markers("losses")
+    docs.write_text(f"# Title\n\nProse before.\n\n{begin}\nold tables\n{end}\n\nAfter.\n", "utf-8")
+    write_docs(result.report, result.output_dir, docs, "losses")
+    text = docs.read_text(encoding="utf-8")
+    assert text.startswith("# Title\n\nProse before.\n\n" + begin)
+    assert text.endswith(end + "\n\nAfter.\n") and "old tables" not in text
+    assert "#### pair micro-F1 (Holm-Bonferroni over 2 comparisons)" in text
+    assert "![per-aspect differences](figures/losses_per_aspect_diff.png)" in text
+    assert (docs.parent / "figures" / "losses_per_aspect_diff.png").stat().st_size > 5_000
+    write_docs(result.report, result.output_dir, docs, "losses")
+    assert docs.read_text(encoding="utf-8") == text  # the block is replaced, not appended
+    with pytest.raises(ConfigError, match="has no block for 'other'") as info:
+        check_docs_block(docs, "other")
+    assert "\n" not in str(info.value)

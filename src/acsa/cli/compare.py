@@ -50,28 +50,31 @@ def compare(
         int | None,
         typer.Option("--threads", min=1, help="Torch threads per run (default: cores / jobs)."),
     ] = None,
+    write_docs: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-docs",
+            help="Also write the tables and plots into this Markdown file, between "
+            "'<!-- compare-report:<variants file stem>:begin/end -->' lines.",
+        ),
+    ] = None,
 ) -> None:
     """Train every loss variant over the same seeds and compare them with confidence intervals."""
     from acsa.compare.harness import compare as run_comparison
     from acsa.compare.rendering import advice_lines, terminal_table
     from acsa.compare.store import ERROR_FILE
-    from acsa.errors import ConfigError, TrainingError
+    from acsa.errors import TrainingError
 
-    seed_count: int | str = seeds
-    if seeds.strip().lower() != "auto":
-        try:
-            seed_count = int(seeds)
-        except ValueError:
-            raise ConfigError(
-                f"--seeds: expected a positive integer or 'auto', got {seeds!r}"
-            ) from None
-        if seed_count < 1:
-            raise ConfigError(f"--seeds: expected a positive integer or 'auto', got {seeds!r}")
+    if write_docs is not None:
+        from acsa.compare.rendering import check_docs_block
+
+        # before any training: a missing block found after an hour of runs helps nobody
+        check_docs_block(write_docs, variants.stem)
     out = console()
     result = run_comparison(
         config,
         variants,
-        seeds=seed_count,
+        seeds=seeds,
         max_seeds=max_seeds,
         epochs=epochs,
         output_dir=output,
@@ -86,6 +89,11 @@ def compare(
     for line in advice_lines(result.report):
         out.print(line, highlight=False)
     out.print(f"report: {result.files['markdown']}  data: {result.files['json']}")
+    if write_docs is not None:
+        from acsa.compare.rendering import write_docs as write_docs_block
+
+        written = write_docs_block(result.report, result.output_dir, write_docs, variants.stem)
+        out.print(f"docs: {written} (block {variants.stem!r})")
     if result.failed:
         first = result.failed[0]
         if len(result.failed) == len(result.records):

@@ -92,13 +92,7 @@ def compare(
     """
     out = Path(output_dir)
     spec = load_variants(variants_path)
-    auto = _is_auto(seeds, max_seeds)
-    if auto:
-        seed_list = list(range(MIN_SEEDS))
-    elif isinstance(seeds, int):
-        seed_list = list(range(seeds))
-    else:
-        seed_list = [int(s) for s in seeds]  # type: ignore[union-attr]
+    auto, seed_list = _seed_plan(seeds, max_seeds)
     if not seed_list:
         raise ConfigError("--seeds: need at least one seed")
     if len(set(seed_list)) != len(seed_list):
@@ -184,17 +178,23 @@ def compare(
     return ComparisonResult(report, records, out, files)
 
 
-def _is_auto(seeds: int | Sequence[int] | str, max_seeds: int) -> bool:
+def _seed_plan(seeds: int | Sequence[int] | str, max_seeds: int) -> tuple[bool, list[int]]:
+    """``(auto, first seeds)`` from ``--seeds``: a count, the seed values, or ``"auto"``."""
     if isinstance(seeds, str):
-        if seeds.strip().lower() != AUTO_SEEDS:
+        text = seeds.strip().lower()
+        if text == AUTO_SEEDS:
+            if max_seeds < MIN_SEEDS:
+                raise ConfigError(
+                    f"--max-seeds: expected at least {MIN_SEEDS} (--seeds auto starts there), "
+                    f"got {max_seeds}"
+                )
+            return True, list(range(MIN_SEEDS))
+        if not text.isdigit() or int(text) < 1:
             raise ConfigError(f"--seeds: expected a positive integer or 'auto', got {seeds!r}")
-        if max_seeds < MIN_SEEDS:
-            raise ConfigError(
-                f"--max-seeds: expected at least {MIN_SEEDS} (--seeds auto starts there), "
-                f"got {max_seeds}"
-            )
-        return True
-    return False
+        seeds = int(text)
+    if isinstance(seeds, int):
+        return False, list(range(seeds))
+    return False, [int(s) for s in seeds]
 
 
 def _verdicts(report: dict[str, Any]) -> dict[str, dict[str, str]]:
