@@ -576,3 +576,10 @@ def test_write_docs_replaces_only_the_marked_block(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="has no block for 'other'") as info:
         check_docs_block(docs, "other")
     assert "\n" not in str(info.value)
+
+
+def test_too_few_replicates_for_holm_are_flagged(tmp_path: Path) -> None:
+    report = _compare(tmp_path, FOUR, seeds=3, n_boot=100)
+    assert any("--bootstrap" in note for note in report["notes"])
+    md = (tmp_path / "o" / "comparison.md").read_text(encoding="utf-8")
+    assert "no p-value is below 0.01" in md

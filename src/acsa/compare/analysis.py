@@ -63,7 +63,8 @@ def _why_not_resampled(records: Sequence[RunRecord], gold: np.ndarray | None) ->
     for r in records:
         if r.gold is None or r.pred is None:
             return f"{r.variant} seed {r.seed} has no saved test predictions"
-        if gold is None or r.gold.shape != gold.shape or not np.array_equal(r.gold, gold):
+    for r in records:
+        if gold is None or r.gold.shape != gold.shape or not np.array_equal(r.gold, gold):  # type: ignore[union-attr]
             return f"{r.variant} seed {r.seed} was scored on different test reviews"
     return None
 
@@ -209,6 +210,14 @@ def analyse(
         m: sum(1 for e in vs.values() if m in e["metrics"] and e["metrics"][m]["p"] is not None)
         for m in METRICS
     }
+    notes = []
+    k = max(family.values(), default=0)
+    if k and k / n_boot >= alpha / 2:
+        # bootstrap p-values cannot go below 1 / n_boot, and Holm multiplies the smallest by K
+        notes.append(
+            f"with {n_boot} bootstrap replicates no p-value is below {1 / n_boot:.2g}, so Holm "
+            f"over {k} comparisons can hardly reach {alpha:g}; use more replicates (--bootstrap)"
+        )
     return {
         "baseline": baseline,
         "confidence": confidence,
@@ -222,6 +231,7 @@ def analyse(
             "per metric",
         },
         "holm_comparisons": family,
+        "notes": notes,
         "verdict_rule": (
             f"every metric: {TWO_LEVEL_METHOD}; p-values Holm-Bonferroni adjusted over the "
             "variants compared with the baseline (per metric); 'better' / 'worse' when the "

@@ -214,6 +214,7 @@ def render_body(report: Mapping[str, Any], level: int = 2) -> list[str]:
         lines += ["", f"{h}# {METRIC_LABELS[metric]} ({_family(report, metric)})", ""]
         lines += _metric_table(report, metric, conf)
     notes = [f"- `{n}`: {e['note']}" for n, e in report["vs_baseline"].items() if e.get("note")]
+    notes += [f"- {note}" for note in report.get("notes", [])]
     lines.extend(["", *notes] if notes else [])
     advice = _advice_table(report)
     if advice:
