@@ -290,47 +290,51 @@ def write_report_files(report: Mapping[str, Any], out: Path) -> dict[str, Path]:
 
 
 def terminal_table(report: Mapping[str, Any]) -> Any:
-    """A rich table of pair micro-F1 per variant against the baseline, for the console."""
+    """Pair micro-F1 against the baseline for the console: the verdicts, then the extra columns.
+
+    Two narrow tables rather than one wide one, so that an 80-column terminal
+    wraps the verdict text instead of dropping columns.
+    """
+    from rich.console import Group
     from rich.table import Table
 
     conf = int(round(report["confidence"] * 100))
-    table = Table(
-        title=f"pair micro-F1 against {report['baseline']} (F1 points; verdict: two-level "
-        f"bootstrap over seeds and test reviews, {_family(report, 'pair_f1')})"
+    verdicts = Table(
+        title=f"pair micro-F1 against {report['baseline']}, F1 points: two-level bootstrap over "
+        f"seeds and test reviews, {_family(report, 'pair_f1')}"
     )
-    columns = (
-        "variant",
-        "runs",
-        "mean",
-        "sd",
-        f"diff [{conf}% CI]",
-        "p (Holm)",
-        "verdict",
-        "test-set only",
-        "seeds only",
-    )
-    for col in columns:
-        table.add_column(col, no_wrap=col not in ("verdict", "test-set only", "seeds only"))
+    verdicts.add_column("variant", no_wrap=True)
+    verdicts.add_column("mean (runs)")
+    verdicts.add_column(f"diff [{conf}% CI]", no_wrap=True)
+    verdicts.add_column("p (Holm)")
+    verdicts.add_column("verdict", min_width=10)
+    extra = Table(title="extra columns: each holds one source of variation fixed")
+    extra.add_column("variant", no_wrap=True)
+    extra.add_column("test-set sampling only", no_wrap=True)
+    extra.add_column("seed-to-seed only (t)", no_wrap=True)
+    extra.add_column("p (t)", no_wrap=True)
     for name, v in report["variants"].items():
         pair = v["metrics"]["pair_f1"]
-        mean, sd = (f"{pair['mean']:.4f}", f"{pair['std']:.4f}") if pair["n"] else ("n/a", "")
+        stats = f"{pair['mean']:.4f} ({len(v['seeds'])})" if pair["n"] else "n/a"
         entry = report["vs_baseline"].get(name)
         d = entry["metrics"].get("pair_f1") if entry else None
         if d is None:
-            table.add_row(name, str(len(v["seeds"])), mean, sd, "baseline", "", "", "", "")
+            verdicts.add_row(name, stats, "baseline" if name == report["baseline"] else "n/a")
             continue
-        table.add_row(
+        verdicts.add_row(
             name,
-            str(len(v["seeds"])),
-            mean,
-            sd,
+            stats,
             _fmt_diff(d["two_level"] or d["t_test"]),
             fmt_p(d["p_adjusted"]),
             d["verdict"],
+        )
+        extra.add_row(
+            name,
             _fmt_diff(d["review_bootstrap"]),
             _fmt_diff(d["t_test"]),
+            fmt_p(d["t_test"].get("p_value")),
         )
-    return table
+    return Group(verdicts, extra)
 
 
 def advice_lines(report: Mapping[str, Any], metric: str = "pair_f1") -> list[str]:
@@ -340,14 +344,17 @@ def advice_lines(report: Mapping[str, Any], metric: str = "pair_f1") -> list[str
         a = e.get("seed_advice", {}).get(metric)
         if not a:
             continue
-        targets = ", ".join(
-            f"{100 * float(t):g} point{'' if 100 * float(t) == 1 else 's'}: {_seeds(n)} seeds"
-            for t, n in a["seeds_for"].items()
-        )
+        needs = []
+        for t, n in a["seeds_for"].items():
+            size = f"{100 * float(t):g} point{'' if 100 * float(t) == 1 else 's'}"
+            if n is None:
+                needs.append(f"{size} is out of reach of more seeds (the test set limits it)")
+            else:
+                needs.append(f"{size} needs about {n} seeds")
         lines.append(
             f"{name}: with {a['n_seeds']} seeds the smallest detectable {METRIC_LABELS[metric]} "
             f"difference is {_points(a['mde'])} points (alpha {a['alpha']:g}, power "
-            f"{a['power']:g}); to detect {targets}"
+            f"{a['power']:g}); " + "; ".join(needs)
         )
     return lines
 
