@@ -2,13 +2,48 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 
 from acsa.models.featurizer import Featurizer
 from acsa.models.model import AcsaModel
+
+# a collated batch (featurizer.collate) -> its logits [b, A, C]
+BatchRunner = Callable[[dict[str, torch.Tensor]], np.ndarray]
+
+
+def logits_in_length_order(
+    featurizer: Featurizer,
+    texts: Sequence[str],
+    batch_size: int,
+    shape: tuple[int, int],
+    run_batch: BatchRunner,
+) -> np.ndarray:
+    """Encode ``texts``, run ``run_batch`` on batches of similar length, return input order.
+
+    Batching reviews by length means less padding (a large speed-up for
+    transformer encoders); every runtime (PyTorch, ONNX Runtime) shares this.
+
+    Args:
+        featurizer: encodes and collates the texts.
+        texts: the reviews.
+        batch_size: reviews per call of ``run_batch``.
+        shape: ``(A, C)``, the logits' trailing dimensions.
+        run_batch: a collated batch -> float logits ``[b, A, C]``.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    out = np.zeros((len(texts), *shape), dtype=np.float32)
+    if len(texts) == 0:
+        return out
+    features = featurizer.encode(texts)
+    order = np.argsort([len(f["input_ids"]) for f in features], kind="stable")
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        out[idx] = run_batch(featurizer.collate([features[i] for i in idx]))
+    return out
 
 
 def predict_logits(
@@ -17,31 +52,18 @@ def predict_logits(
     texts: Sequence[str],
     batch_size: int = 64,
 ) -> np.ndarray:
-    """Logits of ``texts`` as float32 ``[N, A, C]``, in the order of ``texts``.
-
-    Reviews are batched by similar length (less padding, a large speed-up for
-    transformer encoders) and the output is put back in input order.
-    """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    num_aspects = model.label_space.num_aspects
-    num_classes = model.label_space.num_classes
-    out = np.zeros((len(texts), num_aspects, num_classes), dtype=np.float32)
-    if len(texts) == 0:
-        return out
-    features = featurizer.encode(texts)
-    order = np.argsort([len(f["input_ids"]) for f in features], kind="stable")
+    """Logits of ``texts`` as float32 ``[N, A, C]``, in the order of ``texts``."""
     device = next(model.parameters()).device
+
+    def run_batch(batch: dict[str, torch.Tensor]) -> np.ndarray:
+        batch = {k: v.to(device) for k, v in batch.items()}
+        return model(**batch)["logits"].float().cpu().numpy()
+
+    shape = (model.label_space.num_aspects, model.label_space.num_classes)
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                idx = order[start : start + batch_size]
-                batch = featurizer.collate([features[i] for i in idx])
-                batch = {k: v.to(device) for k, v in batch.items()}
-                logits = model(**batch)["logits"]
-                out[idx] = logits.float().cpu().numpy()
+            return logits_in_length_order(featurizer, texts, batch_size, shape, run_batch)
     finally:
         model.train(was_training)
-    return out
