@@ -4,8 +4,9 @@ A request's texts are queued (in pieces of at most ``max_batch``); one loop
 takes queued pieces into a batch until it holds ``max_batch`` texts or the
 first piece has waited ``max_wait_ms``, runs the model once on the whole
 batch in a worker thread (the event loop keeps accepting requests meanwhile)
-and hands each request its own results. A model error fails the requests of
-that batch only. :meth:`MicroBatcher.close` lets queued work finish first.
+and hands each request its own results. When a batch fails, each request in
+it is retried alone, so a model error reaches only the requests that cause
+it. :meth:`MicroBatcher.close` lets queued work finish first.
 
 Example:
     >>> import asyncio
@@ -172,33 +173,53 @@ class MicroBatcher:
             batch.append(piece)
         return batch
 
-    async def _run(self, batch: list[_Piece]) -> None:
-        live = [p for p in batch if not p.future.done()]  # a cancelled caller needs no answer
-        if not live:
-            return
-        texts = [t for p in live for t in p.texts]
+    async def _call(self, texts: list[str]) -> list[Any]:
+        """One model call in the worker thread, with the batch callback."""
         started = time.perf_counter()
         try:
             results = await asyncio.get_running_loop().run_in_executor(
                 self._executor, self.run_batch, texts
             )
-            if len(results) != len(texts):
-                raise RuntimeError(f"the model returned {len(results)} results for {len(texts)}")
-        except Exception as exc:  # noqa: BLE001 - the error goes to this batch's callers only
-            logger.exception("model call failed on a batch of %d texts", len(texts))
-            for piece in live:
-                if not piece.future.done():
-                    piece.future.set_exception(exc)
-            return
         finally:
             if self.on_batch is not None:
                 try:
                     self.on_batch(len(texts), time.perf_counter() - started)
                 except Exception:  # noqa: BLE001 - metrics must not fail a batch
                     logger.exception("batch callback failed")
+        if len(results) != len(texts):
+            raise RuntimeError(f"the model returned {len(results)} results for {len(texts)} texts")
+        return list(results)
+
+    async def _run(self, batch: list[_Piece]) -> None:
+        live = [p for p in batch if not p.future.done()]  # a cancelled caller needs no answer
+        if not live:
+            return
+        texts = [t for p in live for t in p.texts]
+        try:
+            results = await self._call(texts)
+        except Exception:  # noqa: BLE001 - isolated below
+            if len(live) == 1:
+                logger.exception("model call failed on a request of %d texts", len(texts))
+                if not live[0].future.done():
+                    live[0].future.set_exception(_model_failure())
+                return
+            # one request's texts may be what breaks the model: run each piece alone, so
+            # only the requests that fail on their own get an error
+            logger.warning("model call failed on a batch of %d requests; retrying each", len(live))
+            for piece in live:
+                await self._run([piece])
+            return
         start = 0
         for piece in live:
             end = start + len(piece.texts)
             if not piece.future.done():
-                piece.future.set_result(list(results[start:end]))
+                piece.future.set_result(results[start:end])
             start = end
+
+
+class ModelCallError(RuntimeError):
+    """The model failed on a request's texts (the cause is logged, not sent to the client)."""
+
+
+def _model_failure() -> ModelCallError:
+    return ModelCallError("the model failed on this request's texts")
