@@ -409,6 +409,15 @@ def test_a_model_error_fails_only_the_request_that_causes_it(
 # ------------------------------------------------------------------ the batcher alone
 
 
+def test_batcher_docstring_example_runs() -> None:
+    import doctest
+
+    import acsa.serve.batcher
+
+    result = doctest.testmod(acsa.serve.batcher)
+    assert result.failed == 0 and result.attempted > 0
+
+
 def test_batcher_gives_each_caller_its_results_in_order() -> None:
     calls: list[list[str]] = []
 
