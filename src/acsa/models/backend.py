@@ -95,6 +95,11 @@ def _encoder_kind(model_dir: Path) -> str | None:
         return None
 
 
+def saved_encoder_kind(model_dir: str | Path) -> str | None:
+    """The ``encoder`` kind a saved model's ``acsa_model.json`` names (None when unreadable)."""
+    return _encoder_kind(resolve_model_dir(model_dir))
+
+
 # how a model may be run: "torch" (its own backend) or "onnx" (its exported graph)
 RUNTIMES = ("torch", "onnx")
 

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from acsa.errors import CheckpointError, optional_import
-from acsa.models.model import CONFIG_FILE, WEIGHTS_FILE, AcsaModel, read_model_description
+from acsa.models.model import CONFIG_FILE, WEIGHTS_FILE, AcsaModel
 
 ONNX_FILE = "model.onnx"
 ONNX_OPSET = 18
@@ -255,11 +255,10 @@ def export_onnx(
     Returns:
         The output folder.
     """
-    from acsa.models.backend import resolve_model_dir
+    from acsa.models.backend import resolve_model_dir, saved_encoder_kind
 
     source = resolve_model_dir(model_dir)
-    description = read_model_description(source)
-    kind = str(description.model_config.encoder)
+    kind = saved_encoder_kind(source) or "offline"
     if kind not in EXPORTABLE_ENCODERS:
         raise CheckpointError(
             f"{source}: a {kind!r} model cannot be exported to ONNX (only "

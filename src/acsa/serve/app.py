@@ -182,7 +182,8 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
         if not state.ready or state.batcher is None:
             return error_response(503, "not_ready", "the model is not loaded or is shutting down")
         try:
-            predictions = await state.batcher.submit(texts)
+            with metrics.in_flight.track_inprogress():
+                predictions = await state.batcher.submit(texts)
         except BatcherClosedError:
             return error_response(503, "not_ready", "the server is shutting down")
         except Exception:  # noqa: BLE001 - logged by the batcher; this request gets a 500

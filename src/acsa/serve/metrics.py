@@ -9,7 +9,8 @@ do not share counts. With ``--workers N`` every worker counts for itself and
 * ``acsa_batch_size``: texts per model call (histogram; its ``_count`` is the
   number of model calls);
 * ``acsa_batch_duration_seconds``: time of each model call;
-* ``acsa_texts_total``: texts predicted.
+* ``acsa_texts_total``: texts predicted;
+* ``acsa_predict_in_flight``: prediction requests received, not yet answered.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 # powers of two up to well past any sane --max-batch
@@ -59,6 +60,11 @@ class ServeMetrics:
             registry=self.registry,
         )
         self.texts = Counter("acsa_texts", "Texts predicted.", registry=self.registry)
+        self.in_flight = Gauge(
+            "acsa_predict_in_flight",
+            "Prediction requests received and not yet answered.",
+            registry=self.registry,
+        )
 
     def observe_batch(self, size: int, seconds: float) -> None:
         self.batch_size.observe(size)
