@@ -20,6 +20,7 @@ function headers() {
 }
 
 function showError(status, body) {
+  results.replaceChildren();
   errorText.textContent = "HTTP " + status + "\n" + JSON.stringify(body, null, 2);
   errorBox.hidden = false;
   if (status === 401) keyBox.open = true;
