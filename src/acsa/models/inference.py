@@ -12,6 +12,33 @@ from acsa.models.model import AcsaModel
 
 # a collated batch (featurizer.collate) -> its logits [b, A, C]
 BatchRunner = Callable[[dict[str, torch.Tensor]], np.ndarray]
+# most padded tokens (rows x longest row) in one model call: a few long reviews among
+# short ones would otherwise make every row in the batch as long as the longest
+MAX_BATCH_TOKENS = 1024
+
+
+def length_batches(
+    lengths: Sequence[int], batch_size: int, max_tokens: int = MAX_BATCH_TOKENS
+) -> list[np.ndarray]:
+    """Indices of ``lengths`` in batches of similar length, shortest first.
+
+    A batch holds at most ``batch_size`` rows and, beyond its first row, at most
+    ``max_tokens`` padded tokens (rows x its longest row).
+    """
+    order = np.argsort(np.asarray(lengths), kind="stable")
+    batches: list[np.ndarray] = []
+    start = 0
+    while start < len(order):
+        end = start + 1
+        while (
+            end < len(order)
+            and end - start < batch_size
+            and (end - start + 1) * lengths[order[end]] <= max_tokens
+        ):
+            end += 1
+        batches.append(order[start:end])
+        start = end
+    return batches
 
 
 def logits_in_length_order(
@@ -20,18 +47,21 @@ def logits_in_length_order(
     batch_size: int,
     shape: tuple[int, int],
     run_batch: BatchRunner,
+    max_tokens: int = MAX_BATCH_TOKENS,
 ) -> np.ndarray:
     """Encode ``texts``, run ``run_batch`` on batches of similar length, return input order.
 
     Batching reviews by length means less padding (a large speed-up for
-    transformer encoders); every runtime (PyTorch, ONNX Runtime) shares this.
+    transformer encoders and for a server's small mixed batches); every
+    runtime (PyTorch, ONNX Runtime) shares this.
 
     Args:
         featurizer: encodes and collates the texts.
         texts: the reviews.
-        batch_size: reviews per call of ``run_batch``.
+        batch_size: most reviews per call of ``run_batch``.
         shape: ``(A, C)``, the logits' trailing dimensions.
         run_batch: a collated batch -> float logits ``[b, A, C]``.
+        max_tokens: most padded tokens per call (see :func:`length_batches`).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -39,9 +69,8 @@ def logits_in_length_order(
     if len(texts) == 0:
         return out
     features = featurizer.encode(texts)
-    order = np.argsort([len(f["input_ids"]) for f in features], kind="stable")
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
+    lengths = [len(f["input_ids"]) for f in features]
+    for idx in length_batches(lengths, batch_size, max_tokens):
         out[idx] = run_batch(featurizer.collate([features[i] for i in idx]))
     return out
 

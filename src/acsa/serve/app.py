@@ -23,6 +23,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+import numpy as np
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -62,12 +63,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 def prediction_payload(prediction: Prediction) -> dict[str, Any]:
     """The ``/v1/predict`` entry of one review (see :class:`acsa.serve.schemas.TextPrediction`)."""
     record = prediction.to_record()
+    rows = np.round(np.asarray(prediction.probabilities, dtype=np.float64), PROBABILITY_DECIMALS)
     record["probabilities"] = {
-        aspect: {
-            name: round(float(p), PROBABILITY_DECIMALS)
-            for name, p in zip(CANONICAL_CLASSES, row, strict=True)
-        }
-        for aspect, row in zip(prediction.aspect_names, prediction.probabilities, strict=True)
+        aspect: dict(zip(CANONICAL_CLASSES, row, strict=True))
+        for aspect, row in zip(prediction.aspect_names, rows.tolist(), strict=True)
     }
     return record
 

@@ -1,0 +1,288 @@
+"""Load test of ``acsa serve``: micro-batching against one model call per request.
+
+Starts ``acsa serve MODEL`` on a free loopback port, waits for the first 200 on
+``/ready`` (timed from the process start), then runs ``--clients`` concurrent
+clients (asyncio + httpx, one review per request, test-split reviews in turn)
+for ``--duration`` seconds, and stops the server with SIGTERM. This is done, in
+the same invocation, for
+
+* **micro-batching**: ``--max-batch 64 --max-wait-ms 5`` (the defaults), and
+* **no batching**: ``--max-batch 1`` (every request is its own model call),
+
+then prints throughput, p50/p99 latency, errors, the mean batch the server ran
+(from its ``/metrics``) and the throughput ratio. Loopback only, bounded in
+time (``--duration`` per server) and in requests (``--max-requests``). The
+client and the server share the machine's cores: the figures are for the pair.
+
+    python benchmarks/serve_load.py --model runs/quickstart/model
+    python benchmarks/serve_load.py --model runs/quickstart/model --write-docs
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST = ROOT.parent / "shared" / "data" / "vi-smartphone-reviews" / "test.csv"
+DOCS = ROOT / "docs" / "BENCHMARKS.md"
+BEGIN, END = "<!-- serve:begin -->", "<!-- serve:end -->"
+
+
+@dataclass
+class Result:
+    name: str
+    server_args: list[str]
+    ready_s: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+    mean_batch: float = 0.0
+    model_calls: int = 0
+    exit_code: int | None = None
+
+    @property
+    def throughput(self) -> float:
+        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1e3
+
+
+def read_reviews(limit: int | None = None) -> tuple[list[str], str]:
+    if TEST.is_file():
+        import pandas as pd
+
+        texts = pd.read_csv(TEST, encoding="utf-8-sig", keep_default_na=False)["data"]
+        texts = [str(t) for t in texts if str(t).strip()]
+        source = "shared smartphone test split"
+    else:
+        rng = random.Random(0)
+        words = "pin camera màn hình giao hàng nhanh đẹp tốt tệ giá rẻ shop máy mượt".split()
+        texts = [" ".join(rng.choices(words, k=rng.randint(4, 40))) for _ in range(1000)]
+        source = "generated reviews (no shared data)"
+    return (texts[:limit] if limit else texts), source
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(model: Path, args: list[str]) -> tuple[subprocess.Popen[bytes], str, float]:
+    """The server process, its URL and the seconds from start to the first 200 on /ready."""
+    port = free_port()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), env.get("PYTHONPATH")) if p)
+    command = [sys.executable, "-m", "acsa", "serve", str(model), "--port", str(port)]
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [*command, "--no-access-log", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    while True:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited: {process.stderr.read().decode()[-2000:]}")
+        try:
+            if httpx.get(url + "/ready", timeout=1).status_code == 200:
+                return process, url, time.perf_counter() - started
+        except httpx.HTTPError:
+            pass
+        if time.perf_counter() - started > 120:
+            process.kill()
+            raise SystemExit("server not ready after 120 s")
+        time.sleep(0.01)
+
+
+async def load(
+    url: str, reviews: list[str], clients: int, duration: float, cap: int, result: Result
+) -> None:
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    counter = {"next": 0, "sent": 0}
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http:
+
+        async def client(stop_at: float, record: bool) -> None:
+            while time.perf_counter() < stop_at and counter["sent"] < cap:
+                text = reviews[counter["next"] % len(reviews)]
+                counter["next"] += 1
+                counter["sent"] += record
+                started = time.perf_counter()
+                try:
+                    response = await http.post("/v1/predict", json={"texts": [text]})
+                    ok = response.status_code == 200 and len(response.json()["predictions"]) == 1
+                    problem = f"HTTP {response.status_code}"
+                except httpx.HTTPError as exc:
+                    ok, problem = False, type(exc).__name__
+                if not record:
+                    continue
+                if ok:
+                    result.latencies.append(time.perf_counter() - started)
+                else:
+                    result.errors += 1
+                    if len(result.error_samples) < 5:
+                        result.error_samples.append(problem)
+
+        # one second of warm-up (connections opened, caches filled), not counted
+        warm_until = time.perf_counter() + 1.0
+        await asyncio.gather(*(client(warm_until, False) for _ in range(clients)))
+        begin = time.perf_counter()
+        await asyncio.gather(*(client(begin + duration, True) for _ in range(clients)))
+        result.elapsed = time.perf_counter() - begin
+
+
+def server_batches(url: str) -> tuple[int, float]:
+    values: dict[str, float] = {}
+    for line in httpx.get(url + "/metrics", timeout=10).text.splitlines():
+        if line.startswith("acsa_batch_size_"):
+            name, value = line.split(" ", 1)
+            values[name] = float(value)
+    count = int(values.get("acsa_batch_size_count", 0))
+    return count, (values.get("acsa_batch_size_sum", 0.0) / count if count else 0.0)
+
+
+def run(model: Path, result: Result, reviews: list[str], args: argparse.Namespace) -> Result:
+    process, url, result.ready_s = start_server(model, result.server_args)
+    try:
+        asyncio.run(load(url, reviews, args.clients, args.duration, args.max_requests, result))
+        result.model_calls, result.mean_batch = server_batches(url)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            result.exit_code = process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            result.exit_code = process.wait()
+    return result
+
+
+def _load_average() -> str:
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except (AttributeError, OSError):
+        return "unknown"
+
+
+def table(results: list[Result]) -> str:
+    rows = [
+        "| server | requests/s | p50 ms | p99 ms | requests | errors | texts per model call "
+        "| ready after s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        rows.append(
+            f"| {r.name} (`{' '.join(r.server_args)}`) | {r.throughput:.0f} | "
+            f"{r.percentile(0.50):.1f} | {r.percentile(0.99):.1f} | {len(r.latencies)} | "
+            f"{r.errors} | {r.mean_batch:.1f} | {r.ready_s:.2f} |"
+        )
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, required=True, help="saved model (or run) folder")
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds per server")
+    parser.add_argument("--max-requests", type=int, default=500_000, help="cap per server")
+    parser.add_argument("--max-wait-ms", type=float, default=5.0)
+    parser.add_argument("--onnx", action="store_true", help="also: micro-batching with --onnx")
+    parser.add_argument("--write-docs", action="store_true", help="update docs/BENCHMARKS.md")
+    args = parser.parse_args()
+    reviews, source = read_reviews()
+    random.Random(0).shuffle(reviews)
+    results = [
+        Result("micro-batching", ["--max-batch", "64", "--max-wait-ms", str(args.max_wait_ms)]),
+        Result("no batching", ["--max-batch", "1"]),
+    ]
+    if args.onnx:
+        results.append(
+            Result(
+                "micro-batching, ONNX Runtime",
+                ["--max-batch", "64", "--max-wait-ms", str(args.max_wait_ms), "--onnx"],
+            )
+        )
+    before = _load_average()
+    for result in results:
+        run(args.model, result, reviews, args)
+        print(
+            f"{result.name}: {result.throughput:.0f} req/s, errors {result.errors} "
+            f"{result.error_samples}, exit {result.exit_code}",
+            flush=True,
+        )
+    after = _load_average()
+    ratio = results[0].throughput / results[1].throughput if results[1].throughput else 0.0
+    text = table(results)
+    summary = (
+        f"Throughput with micro-batching: {ratio:.2f}x the same server with `--max-batch 1` "
+        f"(target >= 3x). Time to the first 200 on `/ready` from process start: "
+        f"{min(r.ready_s for r in results):.2f} to {max(r.ready_s for r in results):.2f} s "
+        "(target < 5 s)."
+    )
+    print(text)
+    print(summary)
+    print(f"load average before {before}, after {after}; reviews: {source}")
+    errors = sum(r.errors for r in results)
+    if args.write_docs:
+        write_docs(args, text, summary, before, after, source)
+    if errors or any(r.exit_code != 0 for r in results):
+        raise SystemExit(f"{errors} errors; exit codes {[r.exit_code for r in results]}")
+
+
+def write_docs(
+    args: argparse.Namespace, text: str, summary: str, before: str, after: str, source: str
+) -> None:
+    model = args.model.as_posix()
+    command = (
+        f"python benchmarks/serve_load.py --model {model} --clients {args.clients} "
+        f"--duration {args.duration:g}{' --onnx' if args.onnx else ''} --write-docs"
+    )
+    import torch
+
+    section = (
+        f"{BEGIN}\n## Serving: micro-batching under load (`acsa serve`)\n\n"
+        f"{args.clients} concurrent clients (one asyncio process, httpx, keep-alive) send one "
+        f"review per request, {source}, for {args.duration:g} s against each server in turn, "
+        "in one invocation: the server with micro-batching and the same server with "
+        "`--max-batch 1`. Loopback only; after one second of warm-up. Latency is the "
+        "client's, request to parsed answer. The client and the server share the "
+        f"machine's {os.cpu_count()} cores (and other jobs ran beside them), so the "
+        "figures are for the pair and the client's own cost caps the batched server. "
+        "`ready after` is from the process start to the first 200 on `/ready` (model "
+        "loaded and warmed up).\n\n"
+        f"Command: `{command}` (torch {torch.__version__}, "
+        f"{platform.processor() or platform.machine()}; load average before {before}, "
+        f"after {after}).\n\n"
+        f"{text}\n\n{summary}\n"
+        f"{END}"
+    )
+    old = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
+    if BEGIN in old and END in old:
+        head, rest = old.split(BEGIN, 1)
+        new = head + section + rest.split(END, 1)[1]
+    else:
+        new = old.rstrip("\n") + "\n\n" + section + "\n"
+    DOCS.write_text(new, encoding="utf-8")
+    print(f"updated {DOCS}")
+
+
+if __name__ == "__main__":
+    main()
