@@ -92,6 +92,12 @@ def serve(
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log", help="Log one line per request.")
     ] = True,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads", min=1, help="Model threads per worker (default: PyTorch's, all cores)."
+        ),
+    ] = None,
     shutdown_timeout: Annotated[
         float,
         typer.Option(
@@ -113,6 +119,7 @@ def serve(
         max_body_bytes=max_body_bytes,
         api_key_env=api_key_env,
         cors_origins=tuple(cors_origin or ()),
+        threads=threads,
     )
     settings.api_key()  # an unset variable fails here, in one line
     if not _is_loopback(host) and api_key_env is None:
@@ -125,7 +132,7 @@ def serve(
 
     from acsa import api
     from acsa.models.backend import resolve_model_dir
-    from acsa.serve.app import create_app
+    from acsa.serve.app import create_app, set_model_threads
 
     options = {
         "host": host,
@@ -140,6 +147,7 @@ def serve(
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
     try:
         if workers == 1:
+            set_model_threads(settings.threads)
             predictor = api.load(model_dir, settings.runtime)
             uvicorn.run(create_app(settings, predictor), **options)
         else:

@@ -106,6 +106,14 @@ def model_info(predictor: Predictor, settings: ServeSettings) -> dict[str, Any]:
     )
 
 
+def set_model_threads(threads: int | None) -> None:
+    """Intra-op threads for the model; call before loading it (ONNX Runtime reads it then)."""
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 class _State:
     """What the routes share: the model, the batcher, readiness."""
 
@@ -127,6 +135,7 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
         ConfigError: ``settings.api_key_env`` names an unset variable.
     """
     api_key = settings.api_key()
+    set_model_threads(settings.threads)
     metrics = ServeMetrics()
     state = _State()
 

@@ -43,6 +43,8 @@ class ServeSettings(BaseModel):
         api_key_env: name of the environment variable holding the API key;
             ``None``: no key is required.
         cors_origins: origins allowed to call from a browser (none by default).
+        threads: intra-op threads of the model (PyTorch and ONNX Runtime);
+            ``None`` keeps PyTorch's default (``OMP_NUM_THREADS`` or every core).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -56,6 +58,7 @@ class ServeSettings(BaseModel):
     max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=64, le=1024**3)
     api_key_env: str | None = Field(None, min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     cors_origins: tuple[str, ...] = ()
+    threads: int | None = Field(None, ge=1, le=1024)
 
     @classmethod
     def build(cls, **values: object) -> ServeSettings:
