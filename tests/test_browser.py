@@ -13,7 +13,9 @@ Chromium (``ACSA_CHROMIUM`` overrides ``/usr/bin/chromium``).
 To refresh ``docs/figures/demo_page.png`` with the quickstart model::
 
     ACSA_DEMO_MODEL=runs/quickstart/model ACSA_DEMO_SCREENSHOT=docs/figures/demo_page.png \\
-        python -m pytest tests/test_browser.py
+        python -m pytest -m slow tests/test_browser.py
+
+Marked slow (a server process and a browser); ``.ci/run`` runs it.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers.serving import ServerProcess, chips_of, sample_reviews, train_tiny_model
+from tests.helpers.serving import ServerProcess, chips_of, sample_reviews, shared_tiny_model
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -70,11 +72,11 @@ def _chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def demo_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+def demo_model() -> tuple[Path, list[str]]:
     given = os.environ.get("ACSA_DEMO_MODEL")
     if given:
         return Path(given), REAL_REVIEWS
-    model = train_tiny_model(tmp_path_factory.mktemp("browser") / "run" / "model")
+    model = shared_tiny_model()
     return model, [*sample_reviews(3, seed=4), "mình mua hôm qua"]
 
 
@@ -98,6 +100,7 @@ def _rendered(page: Any) -> list[dict[str, Any]]:
     )
 
 
+@pytest.mark.slow
 def test_demo_page_in_chromium(demo_model: tuple[Path, list[str]], tmp_path: Path) -> None:
     executable = _chromium()
     from playwright.sync_api import sync_playwright

@@ -22,7 +22,7 @@ from acsa.cli import main
 from acsa.errors import CheckpointError
 from acsa.models.onnx_backend import OnnxBackend
 from acsa.models.onnx_export import ONNX_FILE, export_onnx
-from tests.helpers.serving import sample_reviews, train_tiny_model
+from tests.helpers.serving import sample_reviews, shared_tiny_model
 
 PROBABILITY_TOLERANCE = 1e-4
 AWKWARD = [
@@ -36,8 +36,8 @@ AWKWARD = [
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return train_tiny_model(tmp_path_factory.mktemp("onnx") / "run" / "model")
+def model_dir() -> Path:
+    return shared_tiny_model()
 
 
 @pytest.fixture(scope="module")

@@ -19,14 +19,14 @@ from acsa import api
 from acsa.errors import ConfigError
 from acsa.serve import MicroBatcher, ServeSettings, create_app
 from acsa.serve.batcher import BatcherClosedError, ModelCallError
-from tests.helpers.serving import as_array, sample_reviews, train_tiny_model
+from tests.helpers.serving import as_array, sample_reviews, shared_tiny_model
 
 KEY_ENV = "ACSA_TEST_SERVE_KEY"
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return train_tiny_model(tmp_path_factory.mktemp("serve") / "run" / "model")
+def model_dir() -> Path:
+    return shared_tiny_model()
 
 
 @pytest.fixture(scope="module")

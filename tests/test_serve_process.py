@@ -18,15 +18,15 @@ from tests.helpers.serving import (
     acsa_command,
     acsa_env,
     sample_reviews,
-    train_tiny_model,
+    shared_tiny_model,
 )
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM is POSIX")
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return train_tiny_model(tmp_path_factory.mktemp("serve_process") / "run" / "model")
+def model_dir() -> Path:
+    return shared_tiny_model()
 
 
 def _in_flight(url: str) -> float:

@@ -20,7 +20,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.generation.modes import GenerationMode
 
-from tests.helpers.serving import free_port, train_tiny_model
+from tests.helpers.serving import free_port, shared_tiny_model
 
 MAX_EXAMPLES = 40
 KEY_ENV = "ACSA_TEST_SCHEMA_KEY"
@@ -28,7 +28,7 @@ KEY = "schema-test-key"
 
 
 @pytest.fixture(scope="module")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_url() -> Iterator[str]:
     import os
 
     import uvicorn
@@ -36,7 +36,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from acsa import api
     from acsa.serve import ServeSettings, create_app
 
-    model_dir = train_tiny_model(tmp_path_factory.mktemp("schema") / "run" / "model")
+    model_dir = shared_tiny_model()
     os.environ[KEY_ENV] = KEY
     app = create_app(
         ServeSettings(

@@ -63,6 +63,25 @@ def train_tiny_model(directory: Path, steps: int = 150, seed: int = 0) -> Path:
     return directory
 
 
+_SHARED_MODEL: list[Path] = []
+
+
+def shared_tiny_model() -> Path:
+    """One :func:`train_tiny_model` per test session, shared read-only by the serving tests.
+
+    Lives in its own temporary folder, removed when the session's interpreter exits.
+    """
+    if not _SHARED_MODEL:
+        import atexit
+        import shutil
+        import tempfile
+
+        root = Path(tempfile.mkdtemp(prefix="acsa-serving-tests-"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        _SHARED_MODEL.append(train_tiny_model(root / "run" / "model"))
+    return _SHARED_MODEL[0]
+
+
 def sample_reviews(count: int = 20, seed: int = 7) -> list[str]:
     """Synthetic reviews the tiny model was not trained on."""
     from tests.test_training import synthetic_rows
