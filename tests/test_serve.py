@@ -116,6 +116,8 @@ def test_health_ready_and_model(client: TestClient, predictor: api.Predictor) ->
     )
     assert info["limits"] == {"max_texts": 256, "max_chars": 5000, "max_body_bytes": 2097152}
     assert info["batching"] == {"max_batch": 64, "max_wait_ms": 5.0}
+    # every key of Predictor.info reaches the client, whatever acsa.api adds later
+    assert set(predictor.info) <= set(info)
 
 
 def test_ready_is_503_outside_the_lifespan(model_dir: Path, predictor: api.Predictor) -> None:

@@ -83,11 +83,12 @@ def _finite(value: Any) -> Any:
 
 
 def model_info(predictor: Predictor, settings: ServeSettings) -> dict[str, Any]:
-    """The body of ``GET /v1/model``."""
-    info = predictor.info
+    """The body of ``GET /v1/model``: ``Predictor.info`` (every key), runtime, limits."""
+    info = dict(predictor.info)
     model_dir = predictor.model_dir or settings.model_dir
     return _finite(
         {
+            **info,
             "model": model_dir.name,
             "encoder": info.get("encoder"),
             "runtime": getattr(predictor.backend, "runtime", "torch"),

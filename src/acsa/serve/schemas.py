@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 Sentiment = Literal["negative", "neutral", "positive"]
 
@@ -45,7 +45,9 @@ class Status(BaseModel):
 
 
 class ModelInfo(BaseModel):
-    """What ``GET /v1/model`` answers."""
+    """What ``GET /v1/model`` answers (plus any other key of ``Predictor.info``)."""
+
+    model_config = ConfigDict(extra="allow")
 
     model: str = Field(description="The model folder's name.")
     encoder: str | None
