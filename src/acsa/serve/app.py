@@ -54,7 +54,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (401, "Missing or wrong API key (when the server has one)."),
         (413, "A limit exceeded: max_texts, max_chars or max_body_bytes."),
         (422, "Not a request of this schema."),
-        (500, "The model failed on the batch holding this request."),
+        (500, "The model failed on the texts of this request."),
         (503, "The model is not loaded yet, or the server is shutting down."),
     )
 }
@@ -197,7 +197,7 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
             return error_response(503, "not_ready", "the server is shutting down")
         except Exception:  # noqa: BLE001 - logged by the batcher; this request gets a 500
             return error_response(
-                500, "model_error", "the model failed on the batch holding this request"
+                500, "model_error", "the model failed on the texts of this request"
             )
         return JSONResponse({"predictions": predictions})
 
