@@ -46,6 +46,7 @@ class Result:
     name: str
     server_args: list[str]
     ready_s: float = 0.0
+    ready_cpu_s: float | None = None
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
@@ -86,8 +87,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(model: Path, args: list[str]) -> tuple[subprocess.Popen[bytes], str, float]:
-    """The server process, its URL and the seconds from start to the first 200 on /ready."""
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def start_server(
+    model: Path, args: list[str]
+) -> tuple[subprocess.Popen[bytes], str, float, float | None]:
+    """The server process, its URL, the seconds from start to the first 200 on /ready and
+    the CPU seconds the process had used by then."""
     port = free_port()
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), env.get("PYTHONPATH")) if p)
@@ -105,7 +118,8 @@ def start_server(model: Path, args: list[str]) -> tuple[subprocess.Popen[bytes],
             raise SystemExit(f"server exited: {process.stderr.read().decode()[-2000:]}")
         try:
             if httpx.get(url + "/ready", timeout=1).status_code == 200:
-                return process, url, time.perf_counter() - started
+                elapsed = time.perf_counter() - started
+                return process, url, elapsed, process_cpu_seconds(process.pid)
         except httpx.HTTPError:
             pass
         if time.perf_counter() - started > 120:
@@ -181,7 +195,7 @@ def server_batches(url: str) -> tuple[int, float]:
 def run(
     model: Path, result: Result, reviews: list[str], args: argparse.Namespace, per_request: int
 ) -> Result:
-    process, url, result.ready_s = start_server(model, result.server_args)
+    process, url, result.ready_s, result.ready_cpu_s = start_server(model, result.server_args)
     try:
         asyncio.run(
             load(
@@ -215,7 +229,7 @@ def _load_average() -> str:
 def table(results: list[Result], per_request: int) -> str:
     rows = [
         "| server | requests/s | reviews/s | p50 ms | p99 ms | requests | errors "
-        "| reviews per model call | ready after s |",
+        "| reviews per model call | ready after s (CPU s) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
@@ -223,7 +237,8 @@ def table(results: list[Result], per_request: int) -> str:
             f"| {r.name} (`{' '.join(r.server_args)}`) | {r.throughput:.0f} | "
             f"{r.throughput * per_request:.0f} | "
             f"{r.percentile(0.50):.1f} | {r.percentile(0.99):.1f} | {len(r.latencies)} | "
-            f"{r.errors} | {r.mean_batch:.1f} | {r.ready_s:.2f} |"
+            f"{r.errors} | {r.mean_batch:.1f} | {r.ready_s:.2f} "
+            f"({'?' if r.ready_cpu_s is None else f'{r.ready_cpu_s:.2f}'}) |"
         )
     return "\n".join(rows)
 
@@ -309,7 +324,9 @@ def write_docs(args: argparse.Namespace, text: str, before: str, after: str, sou
         "warm-up first. Latency is the client's, request to parsed answer; `reviews per "
         "model call` is the server's mean batch (from its `/metrics`); `ready after` is "
         "from the process start to the first 200 on `/ready` (model loaded and warmed "
-        f"up). The client and the server share the machine's {os.cpu_count()} cores, "
+        "up), with the CPU time the server process had used by then in brackets (what "
+        "the start costs on an idle core). The client and the server share the "
+        f"machine's {os.cpu_count()} cores, "
         "with other jobs running beside them.\n\n"
         f"Command: `{command}` (torch {torch.__version__}, "
         f"{platform.processor() or platform.machine()}; load average before {before}, "
