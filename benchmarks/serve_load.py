@@ -47,6 +47,9 @@ class Result:
     server_args: list[str]
     ready_s: float = 0.0
     ready_cpu_s: float | None = None
+    completed: int = 0  # every answered request, warm-up and tail included
+    client_cpu_ms: float = 0.0
+    server_cpu_ms: float | None = None
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
@@ -161,6 +164,7 @@ async def load(
             except httpx.HTTPError as exc:
                 ok, problem = False, type(exc).__name__
             finished = time.perf_counter()
+            result.completed += 1
             if not window["begin"] <= finished <= window["end"]:
                 continue
             counter["sent"] += 1
@@ -197,6 +201,7 @@ def run(
 ) -> Result:
     process, url, result.ready_s, result.ready_cpu_s = start_server(model, result.server_args)
     try:
+        server_before, client_before = process_cpu_seconds(process.pid), time.process_time()
         asyncio.run(
             load(
                 url,
@@ -208,6 +213,11 @@ def run(
                 per_request,
             )
         )
+        server_after, client_after = process_cpu_seconds(process.pid), time.process_time()
+        done = max(1, result.completed)
+        result.client_cpu_ms = (client_after - client_before) / done * 1e3
+        if server_before is not None and server_after is not None:
+            result.server_cpu_ms = (server_after - server_before) / done * 1e3
         result.model_calls, result.mean_batch = server_batches(url)
     finally:
         process.send_signal(signal.SIGTERM)
@@ -229,15 +239,17 @@ def _load_average() -> str:
 def table(results: list[Result], per_request: int) -> str:
     rows = [
         "| server | requests/s | reviews/s | p50 ms | p99 ms | requests | errors "
-        "| reviews per model call | ready after s (CPU s) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| reviews per model call | CPU ms per request: server, client | ready after s (CPU s) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         rows.append(
             f"| {r.name} (`{' '.join(r.server_args)}`) | {r.throughput:.0f} | "
             f"{r.throughput * per_request:.0f} | "
             f"{r.percentile(0.50):.1f} | {r.percentile(0.99):.1f} | {len(r.latencies)} | "
-            f"{r.errors} | {r.mean_batch:.1f} | {r.ready_s:.2f} "
+            f"{r.errors} | {r.mean_batch:.1f} | "
+            f"{'?' if r.server_cpu_ms is None else f'{r.server_cpu_ms:.2f}'}, "
+            f"{r.client_cpu_ms:.2f} | {r.ready_s:.2f} "
             f"({'?' if r.ready_cpu_s is None else f'{r.ready_cpu_s:.2f}'}) |"
         )
     return "\n".join(rows)
@@ -322,7 +334,9 @@ def write_docs(args: argparse.Namespace, text: str, before: str, after: str, sou
         "(`--max-batch 64 --max-wait-ms 5`, the defaults) and the same server with "
         "`--max-batch 1` (one model call per review). Loopback only; one second of "
         "warm-up first. Latency is the client's, request to parsed answer; `reviews per "
-        "model call` is the server's mean batch (from its `/metrics`); `ready after` is "
+        "model call` is the server's mean batch (from its `/metrics`); `CPU ms per "
+        "request` is the CPU time the server process and the client process spent per "
+        "answered request (independent of the load from other jobs); `ready after` is "
         "from the process start to the first 200 on `/ready` (model loaded and warmed "
         "up), with the CPU time the server process had used by then in brackets (what "
         "the start costs on an idle core). The client and the server share the "
