@@ -170,14 +170,9 @@ def main() -> None:
         if not args.no_hf:
             aspects = api.load(args.model).aspects
             hf_dir = bert_base_model(out / "bert", aspects)
-            rows.append(
-                compare(
-                    "BERT-base-shaped",
-                    hf_dir,
-                    test[: args.hf_reviews],
-                    max(3, args.repeats // 2),
-                    out,
-                )
+            hf_texts = test[: args.hf_reviews]
+            rows += compare(
+                "BERT-base-shaped", hf_dir, hf_texts, 32, max(3, args.repeats // 2), out
             )
     after = _load_average()
     text = "\n".join(rows)
