@@ -27,7 +27,18 @@ ALLOWED: dict[str, set[str]] = {
     "training": {"base", "data", "losses", "models", "evaluation"},
     "api": {"base", "data", "models", "evaluation"},
     "compare": {"base", "data", "losses", "models", "evaluation", "training", "api"},
-    "cli": {"base", "data", "losses", "models", "evaluation", "training", "api", "compare"},
+    "serve": {"base", "data", "models", "evaluation", "api"},
+    "cli": {
+        "base",
+        "data",
+        "losses",
+        "models",
+        "evaluation",
+        "training",
+        "api",
+        "compare",
+        "serve",
+    },
 }
 _BASE = {"errors", "files", "logs"}
 

@@ -81,12 +81,16 @@ class Predictor:
         self.info: dict[str, Any] = _model_info(backend, self.model_dir)
 
     @classmethod
-    def load(cls, model_dir: str | Path) -> Predictor:
-        """Load a saved model folder (``save_pretrained`` format) or a run folder holding one."""
+    def load(cls, model_dir: str | Path, runtime: str | None = None) -> Predictor:
+        """Load a saved model folder (``save_pretrained`` format) or a run folder holding one.
+
+        ``runtime="onnx"`` runs its ``model.onnx`` (``acsa export``) with
+        onnxruntime; see :func:`acsa.models.backend.load_backend`.
+        """
         from acsa.models.backend import load_backend, resolve_model_dir
 
         path = resolve_model_dir(model_dir)
-        return cls(load_backend(path), path)
+        return cls(load_backend(path, runtime), path)
 
     @property
     def label_space(self) -> LabelSpace:
@@ -121,9 +125,9 @@ class Predictor:
         return [Prediction(text, labels[i], probs[i], self.aspects) for i, text in enumerate(texts)]
 
 
-def load(model_dir: str | Path) -> Predictor:
+def load(model_dir: str | Path, runtime: str | None = None) -> Predictor:
     """:meth:`Predictor.load`."""
-    return Predictor.load(model_dir)
+    return Predictor.load(model_dir, runtime)
 
 
 def _predictor(model: str | Path | Predictor) -> Predictor:

@@ -8,6 +8,8 @@ and exits with code 2; anything else is a bug in acsa.
 
 from __future__ import annotations
 
+from types import ModuleType
+
 
 class AcsaError(Exception):
     """Base class of errors caused by user input; the message is one line."""
@@ -27,6 +29,23 @@ class CheckpointError(AcsaError):
 
 class TrainingError(AcsaError):
     """Training cannot go on (for example a non-finite loss)."""
+
+
+class DependencyError(AcsaError):
+    """An optional dependency (a ``pip install "acsa[extra]"`` extra) is not installed."""
+
+
+def optional_import(module: str, extra: str, purpose: str) -> ModuleType:
+    """Import ``module``, or raise :class:`DependencyError` naming the extra that installs it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise DependencyError(
+            f"{purpose} needs the Python package {module!r}, which is not installed;"
+            f' install it with: pip install "acsa[{extra}]"'
+        ) from None
 
 
 def one_line(exc: BaseException) -> str:

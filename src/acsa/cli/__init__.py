@@ -1,7 +1,7 @@
 """The ``acsa`` command line (typer): the top layer, which nothing else in acsa imports.
 
 Commands: ``train``, ``evaluate``, ``predict``, ``validate-data``,
-``compare`` and ``plot-ghm``, one module each in this package. Errors
+``compare``, ``plot-ghm``, ``serve`` and ``export``, one module each in this package. Errors
 caused by the user's input (:class:`acsa.errors.AcsaError`) print one line
 ``error: ...`` on stderr and exit with code 2; usage errors exit with 2 as
 click does.
@@ -18,7 +18,7 @@ import time
 
 import typer
 
-from acsa.cli import compare, evaluate, plot_ghm, predict, train, validate_data
+from acsa.cli import compare, evaluate, export, plot_ghm, predict, serve, train, validate_data
 from acsa.errors import AcsaError, one_line
 
 EXIT_USER_ERROR = 2
@@ -36,6 +36,8 @@ app.command("predict")(predict.predict)
 app.command("validate-data")(validate_data.validate_data)
 app.command("compare")(compare.compare)
 app.command("plot-ghm")(plot_ghm.plot_ghm)
+app.command("serve")(serve.serve)
+app.command("export")(export.export)
 
 
 def _stderr(message: str) -> None:

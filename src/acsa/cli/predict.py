@@ -83,6 +83,9 @@ def predict(
         bool, typer.Option("--json", help="JSON lines: {text, aspects, confidence}.")
     ] = False,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 256,
+    onnx: Annotated[
+        bool, typer.Option("--onnx", help="Run the folder's model.onnx (acsa export).")
+    ] = False,
 ) -> None:
     """Print one line per review with the aspects it mentions and their sentiment."""
     setup_logging()
@@ -93,7 +96,7 @@ def predict(
     from acsa import api
     from acsa.evaluation import format_prediction_line
 
-    predictor = api.load(model_dir)
+    predictor = api.load(model_dir, "onnx" if onnx else None)
     lines: list[str] = []
     for prediction in predictor.predict(texts, batch_size=batch_size):
         if as_json:

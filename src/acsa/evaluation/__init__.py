@@ -1,32 +1,41 @@
 """Evaluation: metrics (GUIDE.md section 2), reports and plots.
 
-Plots live in :mod:`acsa.evaluation.plots` and are imported on first use, so
-that importing this package (as ``acsa predict`` does) does not load
-matplotlib.
+Every public name is imported from its module on first use, so that
+importing this package or one light submodule (``decision``, as a server
+does) does not load scikit-learn, pandas or matplotlib.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from acsa.evaluation.metrics import (
-    PairCounts,
-    compute_metrics,
-    detection_counts,
-    f1_from_counts,
-    pair_counts,
-    prf_from_counts,
-    scalar_metrics,
-)
-from acsa.evaluation.report import (
-    format_metrics_table,
-    format_prediction_line,
-    prediction_record,
-    write_metrics_json,
-    write_predictions_csv,
-    write_report,
-)
-
+# public name -> its module; imported on first use, so that a submodule such as
+# ``decision`` (what a server loads) does not pull in scikit-learn, pandas or matplotlib
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "PairCounts",
+            "compute_metrics",
+            "detection_counts",
+            "f1_from_counts",
+            "pair_counts",
+            "prf_from_counts",
+            "scalar_metrics",
+        ),
+        "metrics",
+    ),
+    **dict.fromkeys(
+        (
+            "format_metrics_table",
+            "format_prediction_line",
+            "prediction_record",
+            "write_metrics_json",
+            "write_predictions_csv",
+            "write_report",
+        ),
+        "report",
+    ),
+}
 _PLOTS = ("plot_confusion_matrices", "plot_per_aspect_f1", "plot_training_curves")
 
 __all__ = [
@@ -48,8 +57,29 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in _PLOTS:
-        from acsa.evaluation import plots
+    import importlib
 
-        return getattr(plots, name)
-    raise AttributeError(f"module 'acsa.evaluation' has no attribute {name!r}")
+    module = "plots" if name in _PLOTS else _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'acsa.evaluation' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"acsa.evaluation.{module}"), name)
+
+
+if TYPE_CHECKING:
+    from acsa.evaluation.metrics import (
+        PairCounts,
+        compute_metrics,
+        detection_counts,
+        f1_from_counts,
+        pair_counts,
+        prf_from_counts,
+        scalar_metrics,
+    )
+    from acsa.evaluation.report import (
+        format_metrics_table,
+        format_prediction_line,
+        prediction_record,
+        write_metrics_json,
+        write_predictions_csv,
+        write_report,
+    )

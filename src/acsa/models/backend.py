@@ -80,7 +80,8 @@ def resolve_model_dir(model_dir: str | Path) -> Path:
         raise CheckpointError(f"{path}: model folder not found")
     if not path.is_dir():
         raise CheckpointError(f"{path}: expected a model folder, found a file")
-    if (path / RUN_MODEL_DIR).is_dir() and not any(path.glob("*.safetensors")):
+    own_weights = any(path.glob("*.safetensors")) or (path / "model.onnx").is_file()
+    if (path / RUN_MODEL_DIR).is_dir() and not own_weights:
         path = path / RUN_MODEL_DIR
     return path
 
@@ -94,8 +95,35 @@ def _encoder_kind(model_dir: Path) -> str | None:
         return None
 
 
-def load_backend(model_dir: str | Path) -> ModelBackend:
-    """The backend of a saved model folder (or of a run folder), chosen by its encoder kind."""
+def saved_encoder_kind(model_dir: str | Path) -> str | None:
+    """The ``encoder`` kind a saved model's ``acsa_model.json`` names (None when unreadable)."""
+    return _encoder_kind(resolve_model_dir(model_dir))
+
+
+# how a model may be run: "torch" (its own backend) or "onnx" (its exported graph)
+RUNTIMES = ("torch", "onnx")
+
+
+def load_backend(model_dir: str | Path, runtime: str | None = None) -> ModelBackend:
+    """The backend of a saved model folder (or of a run folder), chosen by its encoder kind.
+
+    Args:
+        model_dir: the folder.
+        runtime: ``"onnx"`` runs the folder's ``model.onnx`` (``acsa export``)
+            with onnxruntime; ``"torch"`` its own backend; ``None`` picks ONNX
+            only for a folder that holds ``model.onnx`` and no other weights.
+    """
     path = resolve_model_dir(model_dir)
+    if runtime is not None and runtime not in RUNTIMES:
+        raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
+    onnx_only = (path / "model.onnx").is_file() and not any(path.glob("*.safetensors"))
+    if runtime == "onnx" or (runtime is None and onnx_only):
+        from acsa.models.onnx_backend import OnnxBackend
+
+        return OnnxBackend.load(path)
+    if runtime == "torch" and onnx_only:
+        raise CheckpointError(
+            f"{path}: holds only an ONNX model (model.onnx); load it with the onnx runtime"
+        )
     loader = BACKENDS.get(_encoder_kind(path) or "", TorchBackend.load)
     return loader(path)

@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 
 Features = dict[str, list[int]]
@@ -41,8 +42,9 @@ class Featurizer(ABC):
 def pad_2d(rows: Sequence[Sequence[int]], pad: int = 0, min_len: int = 1) -> torch.Tensor:
     """Stack variable-length int rows into a ``[len(rows), max_len]`` long tensor."""
     width = max([min_len, *(len(r) for r in rows)])
-    out = torch.full((len(rows), width), pad, dtype=torch.long)
+    # filled in numpy: one tensor per row costs more than the model on short reviews
+    out = np.full((len(rows), width), pad, dtype=np.int64)
     for i, row in enumerate(rows):
         if row:
-            out[i, : len(row)] = torch.as_tensor(row, dtype=torch.long)
-    return out
+            out[i, : len(row)] = row
+    return torch.from_numpy(out)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -155,35 +156,22 @@ class AcsaModel(nn.Module):
         from safetensors.torch import load_file
 
         root = Path(directory)
-        if not root.is_dir():
-            raise CheckpointError(f"{root}: model directory not found")
-        meta_path = root / CONFIG_FILE
-        if not meta_path.is_file():
-            raise CheckpointError(f"{meta_path}: missing; not a saved acsa model directory")
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            if meta.get("format") != _FORMAT:
-                raise ValueError("wrong format tag")
-            model_config = parse_model_config(meta["model_config"])
-            label_space = LabelSpace.from_dict(meta["label_space"])
-            sizes = {str(k): int(v) for k, v in dict(meta.get("sizes") or {}).items()}
-        except Exception as exc:  # any decode/validation problem means the file is corrupt
-            raise CheckpointError(
-                f"{meta_path}: unreadable model description ({type(exc).__name__});"
-                " save the model again"
-            ) from None
-
-        featurizer: Featurizer
+        description = read_model_description(root)
+        model_config, label_space, sizes = (
+            description.model_config,
+            description.label_space,
+            description.sizes,
+        )
+        featurizer = load_featurizer(root, model_config)
+        encoder: nn.Module
         if isinstance(model_config, HuggingFaceModelConfig):
-            featurizer = HFFeaturizer.load(root / TOKENIZER_DIR, model_config.max_length)
-            encoder: nn.Module = HFEncoder.from_backbone_config(root / BACKBONE_DIR, model_config)
+            encoder = HFEncoder.from_backbone_config(root / BACKBONE_DIR, model_config)
         else:
-            featurizer = OfflineFeaturizer.load(root)
             try:
                 encoder = _offline_encoder(model_config, sizes, label_space)
             except KeyError as exc:
                 raise CheckpointError(
-                    f"{meta_path}: missing size {exc.args[0]!r}; save the model again"
+                    f"{root / CONFIG_FILE}: missing size {exc.args[0]!r}; save the model again"
                 ) from None
         model = cls(encoder, model_config, label_space, featurizer, sizes)
 
@@ -209,6 +197,46 @@ class AcsaModel(nn.Module):
         model.to(map_location)
         model.eval()
         return model, featurizer
+
+
+@dataclass(frozen=True)
+class ModelDescription:
+    """The parsed ``acsa_model.json`` of a saved model folder."""
+
+    model_config: AnyModelConfig
+    label_space: LabelSpace
+    sizes: dict[str, int]
+
+
+def read_model_description(directory: str | Path) -> ModelDescription:
+    """Parse ``acsa_model.json`` in ``directory`` (missing or damaged: ``CheckpointError``)."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise CheckpointError(f"{root}: model directory not found")
+    meta_path = root / CONFIG_FILE
+    if not meta_path.is_file():
+        raise CheckpointError(f"{meta_path}: missing; not a saved acsa model directory")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta.get("format") != _FORMAT:
+            raise ValueError("wrong format tag")
+        model_config = parse_model_config(meta["model_config"])
+        label_space = LabelSpace.from_dict(meta["label_space"])
+        sizes = {str(k): int(v) for k, v in dict(meta.get("sizes") or {}).items()}
+    except Exception as exc:  # any decode/validation problem means the file is corrupt
+        raise CheckpointError(
+            f"{meta_path}: unreadable model description ({type(exc).__name__});"
+            " save the model again"
+        ) from None
+    return ModelDescription(model_config, label_space, sizes)
+
+
+def load_featurizer(directory: str | Path, model_config: AnyModelConfig) -> Featurizer:
+    """The featurizer saved in a model folder (tokenizer files or ``featurizer.json``)."""
+    root = Path(directory)
+    if isinstance(model_config, HuggingFaceModelConfig):
+        return HFFeaturizer.load(root / TOKENIZER_DIR, model_config.max_length)
+    return OfflineFeaturizer.load(root)
 
 
 def build_model(

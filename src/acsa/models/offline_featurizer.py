@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from acsa.errors import CheckpointError
@@ -140,17 +141,7 @@ class OfflineFeaturizer(Featurizer):
         input_ids = pad_2d([f["input_ids"] for f in features])
         batch = {"input_ids": input_ids, "attention_mask": (input_ids != PAD).long()}
         if self.uses_chars:
-            width = input_ids.shape[1]
-            k = max([1, *(max(f["char_counts"]) for f in features)])
-            chars = torch.zeros((len(features), width, k), dtype=torch.long)
-            for i, f in enumerate(features):
-                flat = f["char_ids"]
-                start = 0
-                for j, n in enumerate(f["char_counts"]):
-                    if n:
-                        chars[i, j, :n] = torch.as_tensor(flat[start : start + n])
-                    start += n
-            batch["char_ids"] = chars
+            batch["char_ids"] = _char_grid(features, input_ids.shape[1])
         if self.config.bag_ngram_max > 0:
             batch["bag_ids"] = pad_2d([f["bag_ids"] for f in features])
         return batch
@@ -185,6 +176,22 @@ class OfflineFeaturizer(Featurizer):
                 f"{path}: unreadable featurizer file ({type(exc).__name__}); save the model again"
             ) from None
         return cls(config, vocab, bag_vocab, char_vocab)
+
+
+def _char_grid(features: Sequence[Features], width: int) -> torch.Tensor:
+    """``[B, width, K]`` character n-gram ids: row ``i``, token ``j`` holds that token's ids."""
+    k = max([1, *(max(f["char_counts"]) for f in features)])
+    grid = np.zeros((len(features), width, k), dtype=np.int64)
+    for i, f in enumerate(features):
+        flat = f["char_ids"]
+        if not flat:
+            continue
+        counts = np.asarray(f["char_counts"], dtype=np.int64)
+        token = np.repeat(np.arange(len(counts)), counts)
+        # position of each id inside its token's run
+        position = np.arange(len(flat)) - np.repeat(np.cumsum(counts) - counts, counts)
+        grid[i, token, position] = flat
+    return torch.from_numpy(grid)
 
 
 def _frequent(counts: Counter[str], min_count: int) -> list[str]:

@@ -1,0 +1,63 @@
+"""Response models of the HTTP API (what ``/openapi.json`` documents)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Sentiment = Literal["negative", "neutral", "positive"]
+
+
+class TextPrediction(BaseModel):
+    """One review: the record of ``acsa predict --json`` plus every aspect's class probabilities."""
+
+    text: str
+    aspects: dict[str, Sentiment] = Field(
+        description="The mentioned aspects and their sentiment (unmentioned aspects are left out)."
+    )
+    confidence: dict[str, float] = Field(
+        description="Probability of the predicted sentiment of each mentioned aspect (4 decimals)."
+    )
+    probabilities: dict[str, dict[str, float]] = Field(
+        description="For every aspect, the probability of none, negative, neutral and positive."
+    )
+
+
+class PredictResponse(BaseModel):
+    predictions: list[TextPrediction] = Field(description="One entry per text, in request order.")
+
+
+class ErrorDetail(BaseModel):
+    type: str = Field(description="limit_exceeded, malformed_json, invalid_request, ...")
+    message: str
+    limit: str | None = Field(None, description="The limit exceeded (with 413).")
+    max: int | None = Field(None, description="Its value.")
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+class Status(BaseModel):
+    status: str
+
+
+class ModelInfo(BaseModel):
+    """What ``GET /v1/model`` answers (plus any other key of ``Predictor.info``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(description="The model folder's name.")
+    encoder: str | None
+    runtime: str
+    aspects: list[str]
+    labels: list[str] = Field(description="Class names in the order of the probabilities.")
+    label_scheme: str
+    loss: dict[str, Any] | None = Field(description="The training run's loss section.")
+    test_metrics: dict[str, float | int | None] | None = Field(
+        description="The training run's scalar test metrics (metrics.json), when found."
+    )
+    limits: dict[str, int]
+    batching: dict[str, float]

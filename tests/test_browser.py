@@ -1,0 +1,169 @@
+"""The demo page end to end in headless Chromium (Playwright driving Debian's ``chromium``).
+
+A real ``acsa serve`` process on a free loopback port serves a small trained
+model; the browser types reviews, clicks, and the chips it draws must equal
+``/v1/predict``'s answer for the same texts. An over-limit text must show the
+server's JSON error. The page must load nothing from anywhere else.
+
+Where Chromium or Playwright is missing the test skips, except under
+``ACSA_REQUIRE_BROWSER=1`` (set by ``.ci/run``), where it fails. Playwright's
+own browser download is never used: ``executable_path`` points at the system
+Chromium (``ACSA_CHROMIUM`` overrides ``/usr/bin/chromium``).
+
+To refresh ``docs/figures/demo_page.png`` with the quickstart model::
+
+    ACSA_DEMO_MODEL=runs/quickstart/model ACSA_DEMO_SCREENSHOT=docs/figures/demo_page.png \\
+        python -m pytest -m slow tests/test_browser.py
+
+Marked slow (a server process and a browser); ``.ci/run`` runs it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.helpers.serving import ServerProcess, chips_of, sample_reviews, shared_tiny_model
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# reviews shown when the demo model is a real one (the quickstart model's aspects)
+REAL_REVIEWS = [
+    "Máy chạy mượt, thiết kế sang trọng.",
+    "Giao hàng nhanh, đóng gói cẩn thận, shop tư vấn nhiệt tình.",
+    "Màn hình đẹp, loa to, nhưng pin tụt nhanh.",
+    "Camera chụp thiếu sáng bị nhòe, pin dùng được 1 ngày.",
+]
+SENTIMENT_COLOURS = {  # demo.css: --positive-bg, --neutral-bg, --negative-bg
+    "positive": "rgb(227, 244, 234)",
+    "neutral": "rgb(246, 239, 207)",
+    "negative": "rgb(251, 228, 228)",
+}
+
+
+def _chromium() -> str:
+    path = os.environ.get("ACSA_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    problem = None
+    if not Path(path).is_file():
+        problem = f"Chromium not found at {path} (apt-get install -y chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "playwright is not installed (pip install -e '.[test]')"
+    if problem is not None:
+        if os.environ.get("ACSA_REQUIRE_BROWSER") == "1":
+            pytest.fail(problem + " (ACSA_REQUIRE_BROWSER=1)")
+        pytest.skip(problem)
+    return path
+
+
+@pytest.fixture(scope="module")
+def demo_model() -> tuple[Path, list[str]]:
+    given = os.environ.get("ACSA_DEMO_MODEL")
+    if given:
+        return Path(given), REAL_REVIEWS
+    model = shared_tiny_model()
+    return model, [*sample_reviews(3, seed=4), "mình mua hôm qua"]
+
+
+def _rendered(page: Any) -> list[dict[str, Any]]:
+    """What the page shows: per review card, its text and chips."""
+    return page.eval_on_selector_all(
+        "#results .review",
+        """cards => cards.map(card => ({
+            text: card.querySelector('.text').textContent,
+            none: card.querySelector('.none') !== null,
+            chips: Array.from(card.querySelectorAll('.chip')).map(chip => ({
+                aspect: chip.dataset.aspect,
+                sentiment: chip.dataset.sentiment,
+                probability: Number(chip.dataset.probability),
+                shown: chip.querySelector('.probability').textContent,
+                label: chip.querySelector('.aspect').textContent,
+                background: getComputedStyle(chip).backgroundColor,
+                classes: chip.className,
+            })),
+        }))""",
+    )
+
+
+@pytest.mark.slow
+def test_demo_page_in_chromium(demo_model: tuple[Path, list[str]], tmp_path: Path) -> None:
+    executable = _chromium()
+    from playwright.sync_api import sync_playwright
+
+    model_dir, reviews = demo_model
+    screenshot = Path(os.environ.get("ACSA_DEMO_SCREENSHOT") or tmp_path / "demo_page.png")
+    with ServerProcess(model_dir, ["--max-chars", "300"]) as server, sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=executable,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 900, "height": 820},
+        )
+        try:
+            page = context.new_page()
+            requested: list[str] = []
+            page.on("request", lambda request: requested.append(request.url))
+            page.goto(server.url + "/")
+            info = httpx.get(server.url + "/v1/model").json()
+            page.wait_for_function(
+                "document.getElementById('model-info').textContent.includes(':')"
+            )
+            assert ", ".join(info["aspects"]) in page.text_content("#model-info")
+
+            page.fill("#reviews", "\n".join(reviews) + "\n\n")  # blank lines are dropped
+            page.click("#analyse")
+            page.wait_for_selector(f"#results .review:nth-child({len(reviews)})")
+            shown = _rendered(page)
+            expected = httpx.post(server.url + "/v1/predict", json={"texts": reviews}).json()
+            records = expected["predictions"]
+            assert [card["text"] for card in shown] == reviews
+            mentioned = 0
+            for card, record in zip(shown, records, strict=True):
+                chips = {c["aspect"]: (c["sentiment"], c["probability"]) for c in card["chips"]}
+                assert chips == chips_of(record)
+                assert list(chips) == list(record["aspects"])  # same order as the API
+                assert card["none"] == (not record["aspects"])
+                for chip in card["chips"]:
+                    assert chip["shown"] == f"{chip['probability']:.2f}"
+                    assert chip["label"] == f"{chip['aspect']}: {chip['sentiment']}"
+                    assert chip["background"] == SENTIMENT_COLOURS[chip["sentiment"]]
+                    mentioned += 1
+            assert mentioned >= 2, "the demo reviews should mention aspects"
+            assert page.is_hidden("#error-box")
+            assert "review(s) in" in page.text_content("#status")
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(screenshot), full_page=True)
+
+            # an over-limit text: the page shows the server's JSON error, and keeps working
+            page.fill("#reviews", "x" * 301)
+            page.click("#analyse")
+            page.wait_for_selector("#error-box:not([hidden])")
+            error = page.text_content("#error")
+            assert "HTTP 413" in error and '"limit": "max_chars"' in error
+            assert _rendered(page) == []  # no stale chips beside an error
+            page.fill("#reviews", reviews[0])
+            page.click("#analyse")
+            page.wait_for_selector("#results .review")
+            assert page.is_hidden("#error-box") and len(_rendered(page)) == 1
+
+            outside = [url for url in requested if not url.startswith(server.url)]
+            assert not outside, outside
+        finally:
+            context.close()
+    assert screenshot.stat().st_size > 10_000
