@@ -13,7 +13,10 @@ server and Python users call::
 A :class:`Predictor` wraps a backend (:mod:`acsa.models.backend`) that turns
 texts into logits; probabilities are reported in the canonical class order
 (none, negative, neutral, positive) whatever the label scheme, and labels are
-decided by :meth:`Predictor.decide`, the one place the decision rule lives.
+decided by :meth:`Predictor.decide`, the one place the decision rule lives:
+the per-aspect mention thresholds saved with the model (``decision.json``,
+fitted on validation by ``acsa train``), or the argmax for a model folder
+without that file.
 """
 
 from __future__ import annotations
@@ -71,14 +74,28 @@ class Predictor:
 
     Args:
         backend: what computes the logits (see :mod:`acsa.models.backend`).
-        model_dir: the folder it was loaded from; the run's ``config.yaml``
-            and ``metrics.json`` beside it fill :attr:`info`.
+        model_dir: the folder it was loaded from; its ``decision.json`` (when
+            there) is the decision rule, and the run's ``config.yaml`` and
+            ``metrics.json`` beside it fill :attr:`info`.
+        decision: a :class:`acsa.evaluation.decision.DecisionRule` to use instead
+            of the one in ``model_dir``.
+
+    Attributes:
+        decision: the rule :meth:`decide` applies (``None``: argmax).
     """
 
-    def __init__(self, backend: Any, model_dir: str | Path | None = None) -> None:
+    def __init__(
+        self, backend: Any, model_dir: str | Path | None = None, decision: Any = None
+    ) -> None:
+        from acsa.evaluation.decision import DecisionRule
+
         self.backend = backend
         self.model_dir = Path(model_dir) if model_dir is not None else None
+        if decision is None and self.model_dir is not None:
+            decision = DecisionRule.load(self.model_dir, backend.label_space.aspects)
+        self.decision = decision
         self.info: dict[str, Any] = _model_info(backend, self.model_dir)
+        self.info["decision"] = "argmax" if decision is None else "mention_threshold"
 
     @classmethod
     def load(cls, model_dir: str | Path) -> Predictor:
@@ -106,10 +123,13 @@ class Predictor:
         return canonical_probabilities(logits, self.label_space)
 
     def decide(self, probabilities: np.ndarray) -> np.ndarray:
-        """Canonical labels ``[N, A]`` from :meth:`predict_proba`'s probabilities."""
+        """Canonical labels ``[N, A]`` from :meth:`predict_proba`'s probabilities, under the
+        model's saved rule (mention thresholds), or the argmax without one."""
         from acsa.evaluation.decision import decide
 
-        return decide(probabilities)
+        if self.decision is None:
+            return decide(probabilities)
+        return self.decision.decide(probabilities)
 
     def predict(
         self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE

@@ -24,7 +24,7 @@ from torch import nn
 
 import acsa
 from acsa.data.label_space import LabelSpace
-from acsa.errors import CheckpointError
+from acsa.errors import CheckpointError, ConfigError
 from acsa.models.config import (
     HuggingFaceModelConfig,
     OfflineModelConfig,
@@ -34,7 +34,7 @@ from acsa.models.config import (
 from acsa.models.featurizer import Featurizer
 from acsa.models.heads import AspectHead
 from acsa.models.hf_encoder import HFEncoder
-from acsa.models.hf_featurizer import HFFeaturizer
+from acsa.models.hf_featurizer import HFFeaturizer, policy_of
 from acsa.models.offline_encoder import OfflineEncoder
 from acsa.models.offline_featurizer import OfflineFeaturizer
 
@@ -165,8 +165,15 @@ class AcsaModel(nn.Module):
             if meta.get("format") != _FORMAT:
                 raise ValueError("wrong format tag")
             model_config = parse_model_config(meta["model_config"])
+            if not isinstance(model_config, OfflineModelConfig | HuggingFaceModelConfig):
+                raise CheckpointError(
+                    f"{meta_path}: a {model_config.encoder} model, not a neural one; "
+                    "load it with acsa.api.load"
+                )
             label_space = LabelSpace.from_dict(meta["label_space"])
             sizes = {str(k): int(v) for k, v in dict(meta.get("sizes") or {}).items()}
+        except CheckpointError:
+            raise
         except Exception as exc:  # any decode/validation problem means the file is corrupt
             raise CheckpointError(
                 f"{meta_path}: unreadable model description ({type(exc).__name__});"
@@ -175,7 +182,9 @@ class AcsaModel(nn.Module):
 
         featurizer: Featurizer
         if isinstance(model_config, HuggingFaceModelConfig):
-            featurizer = HFFeaturizer.load(root / TOKENIZER_DIR, model_config.max_length)
+            featurizer = HFFeaturizer.load(
+                root / TOKENIZER_DIR, model_config.max_length, **policy_of(model_config)
+            )
             encoder: nn.Module = HFEncoder.from_backbone_config(root / BACKBONE_DIR, model_config)
         else:
             featurizer = OfflineFeaturizer.load(root)
@@ -223,11 +232,19 @@ def build_model(
     (``train_texts`` unused). Set the torch seed before calling for reproducible
     initial weights.
     """
-    if not isinstance(model_config, OfflineModelConfig | HuggingFaceModelConfig):
+    if isinstance(model_config, dict) or model_config is None:
         model_config = parse_model_config(model_config)
+    if not isinstance(model_config, OfflineModelConfig | HuggingFaceModelConfig):
+        raise ConfigError(
+            f"model.encoder: {model_config.encoder} is not a neural encoder; "
+            "acsa.training.train fits it (acsa.models.tfidf)"
+        )
     if isinstance(model_config, HuggingFaceModelConfig):
         featurizer: Featurizer = HFFeaturizer.from_name_or_path(
-            model_config.name_or_path, model_config.max_length, model_config.local_files_only
+            model_config.name_or_path,
+            model_config.max_length,
+            model_config.local_files_only,
+            **policy_of(model_config),
         )
         encoder: nn.Module = HFEncoder.from_pretrained(model_config)
         return AcsaModel(encoder, model_config, label_space, featurizer), featurizer
