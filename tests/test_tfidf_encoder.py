@@ -1,4 +1,4 @@
-"""``model.encoder: tfidf`` through train, evaluate, predict and compare; the baseline beside a run."""
+"""``model.encoder: tfidf`` through train, evaluate, predict, compare; the baseline beside a run."""
 
 from __future__ import annotations
 
