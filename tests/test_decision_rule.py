@@ -11,7 +11,13 @@ import pytest
 
 from acsa.errors import CheckpointError
 from acsa.evaluation import compute_metrics
-from acsa.evaluation.decision import DECISION_FILE, DecisionRule, decide, fit_thresholds
+from acsa.evaluation.decision import (
+    DECISION_FILE,
+    DecisionRule,
+    cross_validated_gain,
+    decide,
+    fit_thresholds,
+)
 
 
 def _case(seed: int, n: int = 200, a: int = 3, boost: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
@@ -143,7 +149,8 @@ def test_bad_arguments_are_rejected() -> None:
 def test_rule_round_trips_through_decision_json(tmp_path: Path) -> None:
     probs, gold = _case(7, a=3)
     gold[:, 2] = 0  # no mentions: argmax kept, saved as null
-    rule = DecisionRule.fit(probs, gold, None, ["A", "B", "C"], min_mentions=3)
+    rule = DecisionRule.fit(probs, gold, None, ["A", "B", "C"], min_mentions=3, cv_folds=0)
+    assert rule.fitted_on["adopted"] and rule.fitted_on["cv_gain_pair_f1"] is None
     path = rule.save(tmp_path)
     assert path.name == DECISION_FILE
     data = json.loads(path.read_text(encoding="utf-8"))
@@ -171,3 +178,53 @@ def test_damaged_or_foreign_decision_files_are_one_line_errors(tmp_path: Path) -
     path.write_text("{not json", encoding="utf-8")
     with pytest.raises(CheckpointError, match="unreadable"):
         DecisionRule.load(tmp_path)
+
+
+def test_cross_validated_gain_is_the_pooled_out_of_fold_difference() -> None:
+    probs, gold = _case(8, n=100, a=3)
+    folds = 4
+    fold = np.random.default_rng(0).permutation(100) % folds
+    pred = np.zeros_like(gold)
+    for k in range(folds):
+        t = fit_thresholds(probs[fold != k], gold[fold != k], min_mentions=2)
+        pred[fold == k] = decide(probs[fold == k], t)
+    expected = _pair_f1(gold, pred) - _pair_f1(gold, decide(probs))
+    got = cross_validated_gain(probs, gold, folds=folds, min_mentions=2)
+    assert got == pytest.approx(expected)
+    assert cross_validated_gain(probs[:5], gold[:5], folds=4) == 0.0  # too few reviews
+
+
+def test_thresholds_are_kept_only_when_they_beat_the_argmax_out_of_fold() -> None:
+    # spread mentions (argmax says none): thresholds win on every fold and are kept
+    rng = np.random.default_rng(0)
+    gold = rng.choice([0, 3], size=(300, 2), p=[0.7, 0.3])
+    probs = np.zeros((300, 2, 4), dtype=np.float32)
+    mentioned = gold == 3
+    probs[mentioned] = [0.4, 0.0, 0.25, 0.35]
+    probs[~mentioned] = [0.9, 0.05, 0.0, 0.05]
+    probs += rng.uniform(0, 0.02, size=probs.shape).astype(np.float32)
+    probs /= probs.sum(-1, keepdims=True)
+    kept = DecisionRule.fit(probs, gold, None, ["A", "B"])
+    assert kept.fitted_on["adopted"] and kept.fitted_on["cv_gain_pair_f1"] > 0
+    assert not np.isnan(kept.thresholds).any()
+    # gold drawn from the probabilities (a calibrated model): on these 400 reviews the
+    # thresholds fitted on 4/5 lose on the held-out fifth, so the argmax is kept
+    calibrated, cal_gold = _calibrated_case(400)
+    dropped = DecisionRule.fit(calibrated, cal_gold, None, ["A", "B", "C"])
+    assert dropped.fitted_on["cv_gain_pair_f1"] < 0 and not dropped.fitted_on["adopted"]
+    assert np.isnan(dropped.thresholds).all()
+    np.testing.assert_array_equal(dropped.decide(calibrated), calibrated.argmax(-1))
+    # in-sample the thresholds would have looked better: that is what the check guards
+    in_sample = fit_thresholds(calibrated, cal_gold)
+    assert _pair_f1(cal_gold, decide(calibrated, in_sample)) > dropped.fitted_on["pair_f1_argmax"]
+
+
+def _calibrated_case(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gold labels drawn from the probabilities themselves: the model is calibrated."""
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(n, 3, 4)) * 2.0
+    logits[..., 0] += 2.0
+    probs = (np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)).astype(np.float32)
+    cumulative = probs.astype(np.float64).cumsum(-1)
+    gold = (rng.uniform(size=(n, 3, 1)) > cumulative).sum(-1).clip(0, 3)
+    return probs, gold

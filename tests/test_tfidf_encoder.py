@@ -64,7 +64,7 @@ def test_scores_match_the_model_fitted_by_hand(tfidf_run: Any, data_dir: Path) -
     """Independent path: TfidfAspectModel + fit_thresholds + compute_metrics, no pipeline."""
     from acsa.data import DataConfig, load_split
     from acsa.evaluation import compute_metrics
-    from acsa.evaluation.decision import decide, fit_thresholds
+    from acsa.evaluation.decision import cross_validated_gain, decide, fit_thresholds
     from acsa.models.tfidf import TfidfAspectModel, TfidfModelConfig
 
     config = DataConfig(aspects=ASPECTS)
@@ -72,7 +72,10 @@ def test_scores_match_the_model_fitted_by_hand(tfidf_run: Any, data_dir: Path) -
         load_split(data_dir / f"{n}.csv", config) for n in ("train", "validation", "test")
     )
     model = TfidfAspectModel(TfidfModelConfig(min_df=1)).fit_reviews(train)
-    thresholds = fit_thresholds(model.predict_proba(val.texts), val.labels, val.mask)
+    val_probs = model.predict_proba(val.texts)
+    thresholds = fit_thresholds(val_probs, val.labels, val.mask)
+    if cross_validated_gain(val_probs, val.labels, val.mask) <= 0:
+        thresholds = None  # not better than the argmax on held-out validation reviews
     probs = model.predict_proba(test.texts)
     with_rule = compute_metrics(test.labels, decide(probs, thresholds), ASPECTS, test.mask)
     argmax = compute_metrics(test.labels, probs.argmax(-1), ASPECTS, test.mask)
@@ -140,7 +143,7 @@ def test_cli_train_tfidf_prints_the_score(
         encoding="utf-8",
     )
     out = _cli(["train", str(config)], capsys)
-    assert "pair-F1" in out and "decision rule: argmax" in out
+    assert "pair-F1" in out and "decision rule: argmax (training.decision_thresholds: false)" in out
     assert not (tmp_path / "run" / "model" / "decision.json").exists()
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["decision"] == {"rule": "argmax", "thresholds": None}

@@ -95,7 +95,8 @@ class Predictor:
             decision = DecisionRule.load(self.model_dir, backend.label_space.aspects)
         self.decision = decision
         self.info: dict[str, Any] = _model_info(backend, self.model_dir)
-        self.info["decision"] = "argmax" if decision is None else "mention_threshold"
+        thresholds = decision is not None and bool(decision.fitted_aspects)
+        self.info["decision"] = "mention_threshold" if thresholds else "argmax"
 
     @classmethod
     def load(cls, model_dir: str | Path) -> Predictor:

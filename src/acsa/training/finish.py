@@ -53,13 +53,22 @@ def decision_summary(rule: DecisionRule | None) -> dict[str, Any]:
     if rule is None:
         return {"rule": "argmax", "thresholds": None}
     info = rule.to_json()
-    return {
-        "rule": info["rule"],
+    fitted = rule.fitted_on
+    out = {
+        "rule": info["rule"] if rule.fitted_aspects else "argmax",
         "file": "model/decision.json",
         "thresholds": info["thresholds"],
-        "validation_pair_f1_argmax": rule.fitted_on.get("pair_f1_argmax"),
-        "validation_pair_f1_thresholds": rule.fitted_on.get("pair_f1_thresholds"),
+        "cv_gain_pair_f1": fitted.get("cv_gain_pair_f1"),
+        "validation_pair_f1_argmax": fitted.get("pair_f1_argmax"),
+        "validation_pair_f1_thresholds": fitted.get("pair_f1_thresholds"),
     }
+    if not rule.fitted_aspects:
+        out["reason"] = (
+            "thresholds did not beat the argmax on held-out validation reviews"
+            if fitted.get("adopted") is False and fitted.get("cv_gain_pair_f1") is not None
+            else "no aspect had enough validation mentions, or none beat the argmax"
+        )
+    return out
 
 
 def fit_run_baseline(config: Any, splits: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -126,7 +135,8 @@ def decision_line(test: Mapping[str, Any]) -> str:
     decision = test.get("decision") or {}
     thresholds = decision.get("thresholds") or {}
     if decision.get("rule") != "mention_threshold":
-        return "decision rule: argmax (no thresholds)"
+        reason = decision.get("reason") or "training.decision_thresholds: false"
+        return f"decision rule: argmax ({reason})"
     fitted = sum(v is not None for v in thresholds.values())
     argmax = (test.get(ARGMAX_KEY) or {}).get("pair_f1")
     tail = f"; test pair-F1 with the argmax rule {float(argmax):.3f}" if argmax is not None else ""
