@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from acsa.evaluation import compute_metrics
-from acsa.evaluation.decision import DEFAULT_MIN_MENTIONS, DecisionRule
+from acsa.evaluation.decision import DEFAULT_CV_FOLDS, DEFAULT_MIN_MENTIONS, DecisionRule
 from acsa.models.tfidf import TfidfAspectModel, TfidfModelConfig
 
 HEADLINE_KEYS = ("pair_f1", "aspect_f1", "sentiment_macro_f1", "seed_weighted_f1")
@@ -66,7 +66,9 @@ class BaselineRun:
             "model_config": self.model.config.model_dump(mode="json"),
             "fit_seconds": round(self.fit_seconds, 3),
             "fit_cpu_seconds": round(self.fit_cpu_seconds, 3),
-            "decision": "mention_threshold" if self.rule is not None else "argmax",
+            "decision": "mention_threshold"
+            if self.rule is not None and self.rule.fitted_aspects
+            else "argmax",
             **{split: _headline(m) for split, m in self.metrics.items()},
         }
         if self.argmax_metrics:
@@ -85,6 +87,7 @@ def fit_baseline(
     *,
     decision_thresholds: bool = False,
     min_mentions: int = DEFAULT_MIN_MENTIONS,
+    cv_folds: int = DEFAULT_CV_FOLDS,
 ) -> BaselineRun:
     """Fit the baseline on ``splits["train"]`` and score the ``score`` splits present.
 
@@ -106,6 +109,7 @@ def fit_baseline(
             validation.mask,
             model.aspects,
             min_mentions=min_mentions,
+            cv_folds=cv_folds,
         )
     metrics, argmax_metrics = {}, {}
     for name in score:

@@ -125,7 +125,9 @@ class TrainingConfig(BaseModel):
 
     After training: ``decision_thresholds`` fits per-aspect mention thresholds
     on validation (saved with the model; aspects with fewer than
-    ``threshold_min_mentions`` validation mentions keep the argmax rule), and
+    ``threshold_min_mentions`` validation mentions keep the argmax rule; the
+    thresholds are kept only when they beat the argmax on held-out validation
+    folds, ``threshold_cv_folds``, 0 = always kept), and
     ``baseline`` fits the TF-IDF baseline on the same splits for comparison.
     """
 
@@ -155,7 +157,15 @@ class TrainingConfig(BaseModel):
     progress_bar: bool = True
     decision_thresholds: bool = True
     threshold_min_mentions: int = Field(default=5, ge=1)
+    threshold_cv_folds: int = Field(default=5, ge=0)
     baseline: bool = True
+
+    @field_validator("threshold_cv_folds")
+    @classmethod
+    def _folds(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("must be 0 (no check) or at least 2 folds")
+        return value
 
     @field_validator("eval_every", mode="before")
     @classmethod

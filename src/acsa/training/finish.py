@@ -38,6 +38,7 @@ def fit_decision_rule(config: Any, validation: SplitPredictions) -> DecisionRule
         validation.mask,
         validation.aspects,
         min_mentions=config.training.threshold_min_mentions,
+        cv_folds=config.training.threshold_cv_folds,
     )
 
 
@@ -82,6 +83,7 @@ def fit_run_baseline(config: Any, splits: Mapping[str, Any]) -> dict[str, Any] |
         splits,
         decision_thresholds=config.training.decision_thresholds,
         min_mentions=config.training.threshold_min_mentions,
+        cv_folds=config.training.threshold_cv_folds,
     )
     return run.summary()
 
