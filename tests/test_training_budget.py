@@ -127,3 +127,21 @@ def test_resume_inside_an_epoch_is_exact(tiny_dir: Path, tmp_path: Path) -> None
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-6)
     assert [e["step"] for e in resumed.history][-2:] == [8, 12]
+
+
+def test_progress_line_names_the_step_when_evaluating_by_steps() -> None:
+    from types import SimpleNamespace
+
+    from transformers.trainer_utils import IntervalStrategy
+
+    from acsa.training.callbacks import EpochSummaryCallback
+
+    lines: list[str] = []
+    callback = EpochSummaryCallback()
+    callback.training_bar = SimpleNamespace(write=lines.append)
+    state = SimpleNamespace(is_world_process_zero=True, epoch=1.5, global_step=30)
+    logs = {"eval_pair_f1": 0.5, "epoch": 1.5}
+    for strategy in (IntervalStrategy.STEPS, IntervalStrategy.EPOCH):
+        callback.on_log(SimpleNamespace(eval_strategy=strategy), state, None, logs=logs)
+    assert lines[0].startswith("step 30 (epoch 1.50)")
+    assert lines[1].startswith("epoch 2")

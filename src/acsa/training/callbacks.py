@@ -83,7 +83,7 @@ class EpochSummaryCallback(ProgressCallback):
         if self.metric not in logs:
             return
         epoch = logs.get("epoch", state.epoch or 0)
-        if str(getattr(args, "eval_strategy", "epoch")).endswith("steps"):
+        if getattr(args, "eval_strategy", "epoch") == "steps":  # a str enum
             parts = [f"step {state.global_step} (epoch {epoch:.2f})"]
         else:
             parts = [f"epoch {epoch:.0f}"]
