@@ -228,3 +228,26 @@ def _calibrated_case(n: int) -> tuple[np.ndarray, np.ndarray]:
     cumulative = probs.astype(np.float64).cumsum(-1)
     gold = (rng.uniform(size=(n, 3, 1)) > cumulative).sum(-1).clip(0, 3)
     return probs, gold
+
+
+def test_seed_scheme_runs_get_thresholds_on_canonical_probabilities(tmp_path: Path) -> None:
+    """Under label_scheme: seed, 'mentioned' means positive or negative; the rule still
+    round-trips: the run's test scores equal a reloaded model's."""
+    from acsa import api
+    from acsa.training.config import config_from_dict
+    from acsa.training.run import train
+    from tests.test_training import small_config, write_synthetic_data
+
+    data = write_synthetic_data(tmp_path / "data", sizes=(160, 60, 60))
+    raw = small_config(data, tmp_path / "run", epochs=2, threshold_cv_folds=0, baseline=False)
+    raw = raw.model_dump(mode="python")
+    raw["data"]["label_scheme"] = "seed"
+    result = train(config_from_dict(raw), quiet=True)
+    assert result.decision is not None
+    assert (result.model_dir / DECISION_FILE).is_file()
+    scored = result.test_predictions
+    assert scored is not None and not (scored.pred == 2).any()  # seed cannot say neutral
+    assert (scored.probabilities[..., 2] == 0).all()
+    np.testing.assert_array_equal(scored.pred, result.decision.decide(scored.probabilities))
+    again = api.evaluate(result.output_dir, data / "test.csv")
+    assert again["pair_f1"] == pytest.approx(result.metrics["test"]["pair_f1"])
