@@ -62,7 +62,7 @@ class TrainResult:
         history: one dict per evaluation (epoch): ``epoch``, ``step``,
             ``eval_pair_f1``, ``eval_aspect_f1``, ``eval_loss``, ...
         timings: seconds: ``load_data``, ``build_model``, ``encode``,
-            ``train``, ``test``, ``total``, ``cpu``.
+            ``train``, ``decision``, ``test``, ``baseline``, ``report``, ``total``, ``cpu``.
         best_checkpoint: the checkpoint restored at the end (or ``None``).
         global_step: optimizer steps done.
         skipped_batches: batches skipped by ``nan_policy: skip``.
@@ -96,7 +96,8 @@ def train(
     write_plots: bool = True,
     quiet: bool = False,
 ) -> TrainResult:
-    """Train, restore the best epoch, save the model, evaluate on test.
+    """Train, restore the best evaluation, save the model with its decision rule, evaluate
+    on test, fit the TF-IDF baseline beside it.
 
     Args:
         config: a validated config (see :func:`acsa.training.config.load_config`).
@@ -171,15 +172,16 @@ def train(
             )
     # rank 0 alone: no collective operation follows, the other ranks are done
     baseline = _fit_baseline(config, splits, clock) if main else None
-    test_metrics = report_run(
-        out if main else None,
-        test_predictions,
-        rule,
-        validation=best_validation,
-        baseline=baseline,
-        log_history=state.log_history,
-        plots=write_plots,
-    )
+    with clock("report"):
+        test_metrics = report_run(
+            out if main else None,
+            test_predictions,
+            rule,
+            validation=best_validation,
+            baseline=baseline,
+            log_history=state.log_history,
+            plots=write_plots,
+        )
     timings = clock.finish()
     if main:
         _write_run_json(
@@ -271,15 +273,16 @@ def _fit_tfidf(
     best_validation = {"epoch": None, "step": 0, **scalar_metrics(val_metrics, prefix="eval_")}
     with clock("test"):
         test_predictions = scored("test") if "test" in splits else None
-    test_metrics = report_run(
-        out,
-        test_predictions,
-        rule,
-        validation=best_validation,
-        baseline=None,
-        log_history=None,
-        plots=write_plots,
-    )
+    with clock("report"):
+        test_metrics = report_run(
+            out,
+            test_predictions,
+            rule,
+            validation=best_validation,
+            baseline=None,
+            log_history=None,
+            plots=write_plots,
+        )
     timings = clock.finish()
     _write_run_json(
         out,
