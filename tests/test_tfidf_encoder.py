@@ -102,6 +102,9 @@ def test_evaluate_and_predict_use_the_saved_model_and_rule(
     assert (labels != probs.argmax(-1)).any()
     metrics = api.evaluate(tfidf_run.output_dir, data_dir / "test.csv")
     assert metrics["pair_f1"] == pytest.approx(tfidf_run.metrics["test"]["pair_f1"])
+    trained = tfidf_run.metrics["test"]
+    assert metrics["argmax"]["pair_f1"] == pytest.approx(trained["argmax"]["pair_f1"])
+    assert metrics["decision"] == trained["decision"]
 
     frame = pd.read_csv(
         tfidf_run.output_dir / "predictions.csv", encoding="utf-8-sig", keep_default_na=False

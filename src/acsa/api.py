@@ -176,9 +176,13 @@ def evaluate(
     column names), else with defaults and the model's aspects.
 
     Returns:
-        The metrics of GUIDE.md section 2 (as in ``metrics.json``).
+        The metrics of GUIDE.md section 2 under the model's decision rule (as in
+        ``metrics.json``), plus ``decision`` (the rule) and ``argmax`` (the
+        overall scores under the plain argmax rule).
     """
     from acsa.data import DataConfig, load_split
+    from acsa.evaluation import compute_metrics, scalar_metrics
+    from acsa.evaluation.decision import ARGMAX_KEY, decide, decision_summary
     from acsa.evaluation.scoring import SplitPredictions, score_and_report
     from acsa.files import check_writable_dir
 
@@ -203,8 +207,11 @@ def evaluate(
         pred=predictor.decide(probs),
         probabilities=probs,
     )
+    # as in a training run's metrics.json: the rule behind the scores, and the argmax's
+    argmax = compute_metrics(reviews.labels, decide(probs), list(label_space.aspects), reviews.mask)
+    extra = {"decision": decision_summary(predictor.decision), ARGMAX_KEY: scalar_metrics(argmax)}
     return score_and_report(
-        scored, Path(output_dir) if output_dir is not None else None, plots=plots
+        scored, Path(output_dir) if output_dir is not None else None, extra=extra, plots=plots
     )
 
 

@@ -51,6 +51,7 @@ from acsa.data.label_space import CANONICAL_CLASSES, NONE, LabelSpace
 from acsa.errors import CheckpointError
 
 __all__ = [
+    "ARGMAX_KEY",
     "DECISION_FILE",
     "DEFAULT_CV_FOLDS",
     "DEFAULT_MIN_MENTIONS",
@@ -59,6 +60,7 @@ __all__ = [
     "canonical_probabilities",
     "cross_validated_gain",
     "decide",
+    "decision_summary",
     "fit_thresholds",
 ]
 
@@ -325,6 +327,9 @@ def cross_validated_gain(
 
 # ---------------------------------------------------------------- the saved rule
 
+ARGMAX_KEY = "argmax"
+"""metrics.json key of the scores under the plain argmax rule, beside the headline."""
+
 
 @dataclass(frozen=True, eq=False)
 class DecisionRule:
@@ -488,3 +493,26 @@ class DecisionRule:
                 f"{list(aspects)}; the file belongs to another model"
             )
         return rule
+
+
+def decision_summary(rule: DecisionRule | None) -> dict[str, Any]:
+    """What metrics.json says about the rule behind its headline scores (``None``: argmax)."""
+    if rule is None:
+        return {"rule": "argmax", "thresholds": None}
+    info = rule.to_json()
+    fitted = rule.fitted_on
+    out = {
+        "rule": info["rule"] if rule.fitted_aspects else "argmax",
+        "file": "model/decision.json",
+        "thresholds": info["thresholds"],
+        "cv_gain_pair_f1": fitted.get("cv_gain_pair_f1"),
+        "validation_pair_f1_argmax": fitted.get("pair_f1_argmax"),
+        "validation_pair_f1_thresholds": fitted.get("pair_f1_thresholds"),
+    }
+    if not rule.fitted_aspects:
+        out["reason"] = (
+            "thresholds did not beat the argmax on held-out validation reviews"
+            if fitted.get("adopted") is False and fitted.get("cv_gain_pair_f1") is not None
+            else "no aspect had enough validation mentions, or none beat the argmax"
+        )
+    return out

@@ -18,13 +18,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from acsa.evaluation.decision import DecisionRule
+from acsa.evaluation.decision import ARGMAX_KEY, DecisionRule, decision_summary
 from acsa.evaluation.scoring import SplitPredictions
 
-logger = logging.getLogger(__name__)
+__all__ = [
+    "ARGMAX_KEY",
+    "comparison_line",
+    "decision_line",
+    "decision_summary",
+    "fit_decision_rule",
+    "fit_run_baseline",
+    "report_run",
+    "with_rule",
+]
 
-ARGMAX_KEY = "argmax"
-"""metrics.json key of the test scores under the plain argmax rule."""
+logger = logging.getLogger(__name__)
 
 
 def fit_decision_rule(config: Any, validation: SplitPredictions) -> DecisionRule | None:
@@ -47,29 +55,6 @@ def with_rule(scored: SplitPredictions, rule: DecisionRule | None) -> SplitPredi
     if rule is None:
         return scored
     return dataclasses.replace(scored, pred=rule.decide(scored.probabilities))
-
-
-def decision_summary(rule: DecisionRule | None) -> dict[str, Any]:
-    """What metrics.json says about the rule behind its headline scores."""
-    if rule is None:
-        return {"rule": "argmax", "thresholds": None}
-    info = rule.to_json()
-    fitted = rule.fitted_on
-    out = {
-        "rule": info["rule"] if rule.fitted_aspects else "argmax",
-        "file": "model/decision.json",
-        "thresholds": info["thresholds"],
-        "cv_gain_pair_f1": fitted.get("cv_gain_pair_f1"),
-        "validation_pair_f1_argmax": fitted.get("pair_f1_argmax"),
-        "validation_pair_f1_thresholds": fitted.get("pair_f1_thresholds"),
-    }
-    if not rule.fitted_aspects:
-        out["reason"] = (
-            "thresholds did not beat the argmax on held-out validation reviews"
-            if fitted.get("adopted") is False and fitted.get("cv_gain_pair_f1") is not None
-            else "no aspect had enough validation mentions, or none beat the argmax"
-        )
-    return out
 
 
 def fit_run_baseline(config: Any, splits: Mapping[str, Any]) -> dict[str, Any] | None:
