@@ -12,6 +12,7 @@ import yaml
 from acsa.compare import (
     DONE_FILE,
     ERROR_FILE,
+    METRICS,
     RunRecord,
     Variant,
     compare,
@@ -19,7 +20,14 @@ from acsa.compare import (
     read_predictions_csv,
 )
 from acsa.errors import ConfigError
-from acsa.evaluation.significance import VERDICT_BETTER, VERDICT_NONE
+from acsa.evaluation.significance import (
+    BOOTSTRAP_METHOD,
+    TTEST_METHOD,
+    TWO_LEVEL_METHOD,
+    VERDICT_BETTER,
+    VERDICT_NONE,
+    too_few_seeds,
+)
 
 ASPECTS = ["Battery", "Camera", "Price", "Shipping"]
 N_TEST = 240
@@ -87,33 +95,36 @@ def test_report_verdicts_and_files(tmp_path: Path) -> None:
     result = compare(
         None,
         variants,
-        seeds=3,
+        seeds=5,
         output_dir=tmp_path / "out",
         run_one=runner,
         n_boot=500,
         progress=lambda _: None,
     )
-    assert len(runner.calls) == 9
+    assert len(runner.calls) == 15
     report = json.loads((tmp_path / "out" / "comparison.json").read_text(encoding="utf-8"))
     assert report["baseline"] == "focal"
     copy = report["vs_baseline"]["focal_copy"]["metrics"]["pair_f1"]
     assert copy["verdict"] == VERDICT_NONE
-    assert copy["bootstrap"]["low"] <= 0.0 <= copy["bootstrap"]["high"]
+    assert copy["two_level"]["low"] <= 0.0 <= copy["two_level"]["high"]
     assert copy["mean_difference"] == 0.0
     better = report["vs_baseline"]["better"]["metrics"]
-    assert better["pair_f1"]["verdict"] == VERDICT_BETTER
-    assert better["pair_f1"]["bootstrap"]["method"].startswith("paired bootstrap")
-    assert better["sentiment_macro_f1"]["verdict_method"].startswith("paired t-test")
+    for metric in METRICS:
+        # every metric, the macro and weighted ones included, is judged by the two-level rule
+        assert better[metric]["verdict"] == VERDICT_BETTER
+        assert better[metric]["verdict_method"] == TWO_LEVEL_METHOD
+        assert better[metric]["review_bootstrap"]["method"] == BOOTSTRAP_METHOD
+        assert better[metric]["t_test"]["method"] == TTEST_METHOD
     assert set(report["per_aspect"]["better"]) == set(ASPECTS)
     stats = report["variants"]["better"]["metrics"]["pair_f1"]
-    assert stats["n"] == 3 and stats["mean"] == pytest.approx(np.mean(stats["values"]))
-    assert report["variants"]["focal"]["train_time_s"]["mean"] == pytest.approx(2.0)
+    assert stats["n"] == 5 and stats["mean"] == pytest.approx(np.mean(stats["values"]))
+    assert report["variants"]["focal"]["train_time_s"]["mean"] == pytest.approx(3.0)
     md = (tmp_path / "out" / "comparison.md").read_text(encoding="utf-8")
     assert "no detectable difference" in md and "better" in md and "Per aspect" in md
     for name in ("metrics_by_variant.png", "per_aspect_diff.png", "validation_curves.png"):
         assert (tmp_path / "out" / name).stat().st_size > 5_000
     assert result.failed == []
-    assert (tmp_path / "out" / "runs" / "better" / "seed2" / DONE_FILE).is_file()
+    assert (tmp_path / "out" / "runs" / "better" / "seed4" / DONE_FILE).is_file()
 
 
 def test_resume_skips_finished_runs_and_reruns_changed_ones(tmp_path: Path) -> None:
@@ -230,8 +241,9 @@ def test_parallel_jobs_with_spawned_workers(tmp_path: Path) -> None:
         progress=lambda _: None,
     )
     assert len(result.records) == 4 and not result.failed
+    # two seeds: the two-level rule gives no verdict
     assert result.report["vs_baseline"]["focal_copy"]["metrics"]["pair_f1"]["verdict"] == (
-        VERDICT_NONE
+        too_few_seeds(2)
     )
 
 
@@ -340,3 +352,234 @@ def test_shipped_variants_files_validate(name: str) -> None:
     validate_variants(
         root / "configs" / "quickstart.yaml", spec.variants, spec.epochs, None, spec.overrides
     )
+
+
+# ------------------------------------------------------------------ verdict rule, Holm, advice
+
+FOUR = [
+    {"name": "focal", "loss": {"type": "focal", "error": 0.3}},
+    {"name": "focal_copy", "loss": {"type": "focal", "error": 0.3}},
+    {"name": "better", "loss": {"type": "ghm", "error": 0.1, "stream": 1}},
+    {"name": "slightly", "loss": {"type": "ce", "error": 0.27, "stream": 2}},
+]
+
+
+def _compare(tmp_path: Path, variants: list[dict], seeds: object = 4, **kw: object) -> dict:
+    result = compare(
+        None,
+        _variants_file(tmp_path, variants),
+        seeds=seeds,  # type: ignore[arg-type]
+        output_dir=tmp_path / "o",
+        run_one=kw.pop("run_one", fake_run),  # type: ignore[arg-type]
+        n_boot=kw.pop("n_boot", 300),  # type: ignore[arg-type]
+        plots=False,
+        progress=lambda _: None,
+        **kw,  # type: ignore[arg-type]
+    )
+    return result.report
+
+
+def test_holm_adjusts_each_metric_over_the_variants(tmp_path: Path) -> None:
+    from acsa.evaluation.significance import holm
+
+    report = _compare(tmp_path, FOUR)
+    names = ["focal_copy", "better", "slightly"]
+    md = (tmp_path / "o" / "comparison.md").read_text(encoding="utf-8")
+    for metric in METRICS:
+        entries = [report["vs_baseline"][n]["metrics"][metric] for n in names]
+        raw = [e["p"] for e in entries]
+        assert raw == [e["two_level"]["p_value"] for e in entries]
+        assert [e["p_adjusted"] for e in entries] == pytest.approx(holm(raw))
+        assert report["holm_comparisons"][metric] == 3
+        for e in entries:
+            expected = "no detectable difference"
+            if e["p_adjusted"] < 0.05:
+                expected = "better" if e["mean_difference"] > 0 else "worse"
+            assert e["verdict"] == e["two_level"]["verdict"] == expected
+    assert md.count("Holm-Bonferroni over 3 comparisons") == len(METRICS)
+    assert report["vs_baseline"]["better"]["metrics"]["pair_f1"]["verdict"] == VERDICT_BETTER
+    assert report["vs_baseline"]["focal_copy"]["metrics"]["pair_f1"]["p"] == 1.0
+
+
+def test_too_few_seeds_replace_every_verdict(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from acsa.compare.rendering import terminal_table
+
+    report = _compare(tmp_path, FOUR, seeds=2)
+    for entry in report["vs_baseline"].values():
+        for d in entry["metrics"].values():
+            assert d["verdict"] == too_few_seeds(2) == "too few seeds: 2; need >= 3"
+            assert d["p_adjusted"] is None and d["review_bootstrap"]["low"] is not None
+            assert d["t_test"]["low"] is not None
+    assert set(report["holm_comparisons"].values()) == {0}
+    md = (tmp_path / "o" / "comparison.md").read_text(encoding="utf-8")
+    assert md.count("too few seeds: 2; need >= 3") >= 3 * len(METRICS)
+    console = Console(record=True, width=250)
+    console.print(terminal_table(report))
+    assert "too few seeds" in console.export_text()
+
+
+def test_runs_without_predictions_fall_back_to_the_t_test(tmp_path: Path) -> None:
+    def no_predictions(variant: Variant, seed: int, output_dir: Path) -> RunRecord:
+        record = fake_run(variant, seed, output_dir)
+        if variant.name == "slightly":
+            record.gold = record.pred = record.mask = None
+        return record
+
+    report = _compare(tmp_path, FOUR, seeds=3, run_one=no_predictions)
+    entry = report["vs_baseline"]["slightly"]
+    assert "no saved test predictions" in entry["note"]
+    d = entry["metrics"]["pair_f1"]
+    assert d["verdict_method"] == TTEST_METHOD and d["two_level"] is None
+    assert d["p"] == d["t_test"]["p_value"]
+    assert "slightly" not in report["per_aspect"]
+    assert report["vs_baseline"]["better"]["metrics"]["pair_f1"]["two_level"] is not None
+
+
+def test_seed_advice_is_reported_and_printed(tmp_path: Path) -> None:
+    from acsa.compare.rendering import advice_lines
+
+    report = _compare(tmp_path, FOUR, seeds=4)
+    advice = report["vs_baseline"]["slightly"]["seed_advice"]["pair_f1"]
+    values = report["variants"]["slightly"]["metrics"]["pair_f1"]["values"]
+    base = report["variants"]["focal"]["metrics"]["pair_f1"]["values"]
+    assert advice["seed_sd"] == pytest.approx(np.std(np.subtract(values, base), ddof=1))
+    assert advice["n_seeds"] == 4 and set(advice["seeds_for"]) == {"0.005", "0.01"}
+    lines = advice_lines(report)
+    assert len(lines) == 3 and all("smallest detectable pair micro-F1" in x for x in lines)
+    md = (tmp_path / "o" / "comparison.md").read_text(encoding="utf-8")
+    assert "How many seeds?" in md and "seeds to detect 0.5" in md
+
+
+# ------------------------------------------------------------------ --seeds auto
+
+
+def test_seeds_auto_adds_seeds_until_the_verdicts_hold(tmp_path: Path) -> None:
+    runner = CountingRun()
+    report = _compare(tmp_path, STANDARD, seeds="auto", run_one=runner, max_seeds=8)
+    history = report["seed_search"]["history"]
+    # clear-cut variants: the verdicts at 3 seeds hold at 4 and 5, so it stops at 5
+    assert [h["seeds"] for h in history] == [3, 4, 5]
+    assert history[0]["verdicts"] == history[-1]["verdicts"]
+    assert report["seeds"] == [0, 1, 2, 3, 4]
+    assert sorted(runner.calls) == sorted((v["name"], s) for v in STANDARD for s in range(5))
+    assert "unchanged for 2 consecutive" in report["seed_search"]["stopped"]
+    # a rerun reuses every finished run
+    again = CountingRun()
+    _compare(tmp_path, STANDARD, seeds="auto", run_one=again, max_seeds=8)
+    assert again.calls == []
+
+
+def test_seeds_auto_restarts_the_count_when_a_verdict_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import acsa.compare.harness as harness
+
+    script = iter(["a", "b", "b", "a", "a", "a", "a"])
+    real = harness.analyse
+
+    def scripted(*args: object, **kw: object) -> dict:
+        report = real(*args, **kw)  # type: ignore[arg-type]
+        report["vs_baseline"]["better"]["metrics"]["pair_f1"]["verdict"] = next(script)
+        return report
+
+    monkeypatch.setattr(harness, "analyse", scripted)
+    report = _compare(tmp_path, STANDARD, seeds="auto", max_seeds=10)
+    # 3: a, 4: b (changed), 5: b, 6: a (changed), 7: a, 8: a -> held for 2 additions
+    assert [h["seeds"] for h in report["seed_search"]["history"]] == [3, 4, 5, 6, 7, 8]
+    (tmp_path / "c").mkdir()
+    capped = _compare(tmp_path / "c", STANDARD, seeds="auto", max_seeds=3)
+    assert [h["seeds"] for h in capped["seed_search"]["history"]] == [3]
+    assert "reached --max-seeds 3" in capped["seed_search"]["stopped"]
+
+
+def test_seeds_auto_bad_arguments(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--seeds: expected a positive integer or 'auto'"):
+        _compare(tmp_path, STANDARD, seeds="often")
+    with pytest.raises(ConfigError, match="--max-seeds: expected at least 3"):
+        _compare(tmp_path, STANDARD, seeds="auto", max_seeds=2)
+
+
+def test_cli_rejects_a_bad_seed_count(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from acsa.cli import main
+
+    variants = _variants_file(tmp_path, STANDARD)
+    with pytest.raises(SystemExit) as info:
+        main(["compare", str(tmp_path / "c.yaml"), "--variants", str(variants), "--seeds", "x"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--seeds: expected a positive integer or 'auto'" in err
+
+
+# ------------------------------------------------------------------ render time
+
+
+def test_report_of_5_variants_and_5_seeds_renders_fast() -> None:
+    import time
+
+    from rich.console import Console
+
+    from acsa.compare.analysis import analyse
+    from acsa.compare.rendering import advice_lines, render_markdown, terminal_table
+    from acsa.evaluation.metrics import compute_metrics
+
+    rng = np.random.default_rng(0)
+    n, aspects = 1500, [f"aspect{j}" for j in range(11)]
+    gold = rng.choice(4, size=(n, len(aspects)), p=[0.75, 0.08, 0.04, 0.13])
+    variants = [Variant(f"v{k}", {"type": "ce"}) for k in range(5)]
+    records = []
+    for k, v in enumerate(variants):
+        for seed in range(5):
+            flip = rng.random(gold.shape) < 0.1 + 0.01 * k
+            pred = np.where(flip, rng.integers(0, 4, gold.shape), gold)
+            m = compute_metrics(gold, pred, aspects)
+            metrics = {key: m[key] for key in METRICS}
+            records.append(RunRecord(v.name, seed, Path("."), metrics, aspects, gold, pred))
+    wall, cpu = time.perf_counter(), time.process_time()
+    report = analyse(records, variants, "v0", n_boot=2000)
+    text = render_markdown({**report, "seeds": list(range(5))})
+    Console(record=True, width=250).print(terminal_table(report))
+    advice_lines(report)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(f"analyse + render, 5 variants x 5 seeds: {cpu:.2f} s CPU, {wall:.2f} s wall")
+    assert "Holm-Bonferroni over 4 comparisons" in text
+    # the target is 5 s; CPU time (not wall) so that a busy shared machine cannot fail it
+    assert cpu < 5.0, f"{cpu:.2f} s CPU ({wall:.2f} s wall)"
+
+
+def test_write_docs_replaces_only_the_marked_block(tmp_path: Path) -> None:
+    from acsa.compare.rendering import check_docs_block, docs_markers, write_docs
+
+    result = compare(
+        None,
+        _variants_file(tmp_path, STANDARD),
+        seeds=3,
+        output_dir=tmp_path / "o",
+        run_one=fake_run,
+        n_boot=200,
+        progress=lambda _: None,
+    )
+    docs = tmp_path / "docs" / "BENCH.md"
+    docs.parent.mkdir()
+    begin, end = docs_markers("losses")
+    docs.write_text(f"# Title\n\nProse before.\n\n{begin}\nold tables\n{end}\n\nAfter.\n", "utf-8")
+    write_docs(result.report, result.output_dir, docs, "losses")
+    text = docs.read_text(encoding="utf-8")
+    assert text.startswith("# Title\n\nProse before.\n\n" + begin)
+    assert text.endswith(end + "\n\nAfter.\n") and "old tables" not in text
+    assert "#### pair micro-F1 (Holm-Bonferroni over 2 comparisons)" in text
+    assert "![per-aspect differences](figures/losses_per_aspect_diff.png)" in text
+    assert (docs.parent / "figures" / "losses_per_aspect_diff.png").stat().st_size > 5_000
+    write_docs(result.report, result.output_dir, docs, "losses")
+    assert docs.read_text(encoding="utf-8") == text  # the block is replaced, not appended
+    with pytest.raises(ConfigError, match="has no block for 'other'") as info:
+        check_docs_block(docs, "other")
+    assert "\n" not in str(info.value)
+
+
+def test_too_few_replicates_for_holm_are_flagged(tmp_path: Path) -> None:
+    report = _compare(tmp_path, FOUR, seeds=3, n_boot=100)
+    assert any("--bootstrap" in note for note in report["notes"])
+    md = (tmp_path / "o" / "comparison.md").read_text(encoding="utf-8")
+    assert "no p-value is below 0.01" in md

@@ -7,15 +7,29 @@ import pytest
 from scipy import stats
 
 from acsa.evaluation.significance import (
+    BOOTSTRAP_METHOD,
+    TWO_LEVEL_METHOD,
     VERDICT_BETTER,
     VERDICT_NONE,
     VERDICT_WORSE,
+    Interval,
     bootstrap_interval,
+    decide,
     f1_from_counts,
+    holm,
+    minimum_detectable_difference,
     paired_bootstrap,
     paired_t_interval,
+    percentile_interval,
     resample_weights,
     review_counts,
+    review_interval,
+    seed_advice,
+    seed_expansion,
+    seeds_needed,
+    too_few_seeds,
+    two_level_bootstrap,
+    two_level_interval,
     verdict,
 )
 
@@ -179,3 +193,198 @@ def test_verdict_rule() -> None:
     assert verdict(-0.02, -0.001) == VERDICT_WORSE
     assert verdict(-0.01, 0.01) == VERDICT_NONE
     assert verdict(0.0, 0.01) == VERDICT_NONE
+
+
+# ------------------------------------------------------------------ two-level bootstrap
+
+
+def test_two_level_replicates_match_a_naive_loop() -> None:
+    s, n, b = 3, 30, 150
+    var = _pair_counts(s, n, 4, 0.2, seed=21)
+    base = _pair_counts(s, n, 4, 0.3, seed=22)
+    reps = two_level_bootstrap(var, base, n_boot=b, seed=5, chunk_size=40)
+    # the same draws by hand: every chunk's review indices in order, then the seed indices
+    rng = np.random.default_rng(5)
+    review_idx = np.concatenate(
+        [rng.integers(0, n, size=(min(40, b - k), n)) for k in range(0, b, 40)]
+    )
+    seed_idx = rng.integers(0, s, size=(b, s))
+
+    def diff(seed: int, rows: np.ndarray) -> float:
+        return float(
+            f1_from_counts(var[seed, rows].sum(axis=0))
+            - f1_from_counts(base[seed, rows].sum(axis=0))
+        )
+
+    observed = np.array([diff(k, np.arange(n)) for k in range(s)])
+    c = seed_expansion(s, 0.95)
+    naive = [
+        np.mean([diff(k, rows) for k in range(s)]) + c * (observed[picks].mean() - observed.mean())
+        for rows, picks in zip(review_idx, seed_idx, strict=True)
+    ]
+    np.testing.assert_allclose(reps.two_level(0.95)[:, 0], naive, rtol=0, atol=1e-12)
+    interval = two_level_interval(reps, 0)
+    low, high = np.quantile(naive, [0.025, 0.975], method="inverted_cdf")
+    assert (interval.low, interval.high) == pytest.approx((low, high), abs=1e-12)
+    assert interval.mean == pytest.approx(observed.mean())
+    assert interval.method == TWO_LEVEL_METHOD
+
+
+@pytest.mark.parametrize("chunk_size", [1, 37, 500, 4000])
+def test_replicates_are_independent_of_chunking_and_all_distinct(chunk_size: int) -> None:
+    # the audit's bug: a generator re-created per chunk repeats the same draws
+    var = _pair_counts(5, 200, 4, 0.2, seed=31)
+    base = _pair_counts(5, 200, 4, 0.3, seed=32)
+    n_boot = 4000
+    reference = two_level_bootstrap(var, base, n_boot=n_boot, seed=9, chunk_size=4000)
+    reps = two_level_bootstrap(var, base, n_boot=n_boot, seed=9, chunk_size=chunk_size)
+    np.testing.assert_array_equal(reps.per_seed, reference.per_seed)
+    np.testing.assert_array_equal(reps.seed_counts, reference.seed_counts)
+    rows = reps.per_seed.reshape(n_boot, -1)
+    assert len(np.unique(rows, axis=0)) == n_boot
+    # 5 seeds have 126 distinct multisets; 4000 draws from one generator hit nearly all
+    assert len(np.unique(reps.seed_counts, axis=0)) > 110
+
+
+def test_review_level_is_the_review_only_bootstrap() -> None:
+    var = _pair_counts(3, 120, 5, 0.2, seed=41)
+    base = _pair_counts(3, 120, 5, 0.3, seed=42)
+    reps = two_level_bootstrap(var, base, n_boot=300, seed=4)
+    _, low, high, old = paired_bootstrap(var, base, n_boot=300, seed=4, return_replicates=True)
+    np.testing.assert_allclose(reps.review_level[:, 0], old, atol=1e-12)
+    review = review_interval(reps, 0)
+    assert (review.low, review.high) == pytest.approx((float(low), float(high)))
+    assert review.method == BOOTSTRAP_METHOD
+
+
+def test_seed_level_alone_reproduces_the_t_interval() -> None:
+    # every review of a run identical: resampling reviews changes nothing, so the
+    # two-level interval is the expanded seed bootstrap, which should match the t-interval
+    rng = np.random.default_rng(0)
+    s, n = 10, 50
+    diffs = rng.normal(0.01, 0.02, size=s)
+    base = np.tile(np.array([40, 10, 10]), (s, n, 1))
+    tp = np.round(40 * (1 + diffs) / (1 - diffs)).astype(int)  # F1 differences of ~diffs
+    var = base.copy()
+    var[:, :, 0] = tp[:, None]
+    reps = two_level_bootstrap(var, base, n_boot=20000, seed=1)
+    assert np.allclose(reps.review_level, reps.mean)
+    interval = two_level_interval(reps, 0)
+    f_var = f1_from_counts(var.sum(axis=1))
+    f_base = f1_from_counts(base.sum(axis=1))
+    t = paired_t_interval(f_var, f_base)
+    assert interval.mean == pytest.approx(t.mean)
+    half_t = (t.high - t.low) / 2
+    assert (interval.high - interval.low) / 2 == pytest.approx(half_t, rel=0.12)
+    # without the expansion the percentile interval is clearly narrower than the t-interval
+    plain = percentile_interval(reps.seed_level[:, 0], 0.95)
+    assert (plain[1] - plain[0]) / 2 < 0.85 * half_t
+
+
+def test_p_value_inverts_the_interval_at_every_level() -> None:
+    for k, (err_v, err_b) in enumerate([(0.2, 0.25), (0.2, 0.21), (0.25, 0.2), (0.2, 0.2)]):
+        var = _pair_counts(4, 150, 5, err_v, seed=50 + k)
+        base = _pair_counts(4, 150, 5, err_b, seed=60 + k)
+        reps = two_level_bootstrap(var, base, n_boot=1000, seed=k)
+        p = two_level_interval(reps, 0).p_value
+        assert p is not None and 0 < p <= 1
+        for level in (0.01, 0.05, 0.1, 0.3):
+            excluded = not two_level_interval(reps, 0, 1 - level, p_value=False).contains_zero
+            if abs(p - level) > 1e-6:
+                assert excluded == (p < level), (k, level, p)
+
+
+def test_too_few_seeds_gives_no_interval() -> None:
+    var = _pair_counts(2, 50, 4, 0.1, seed=1)
+    base = _pair_counts(2, 50, 4, 0.4, seed=2)
+    reps = two_level_bootstrap(var, base, n_boot=100)
+    interval = two_level_interval(reps, 0)
+    assert np.isnan(interval.low) and interval.p_value is None
+    assert too_few_seeds(2) == "too few seeds: 2; need >= 3"
+    with pytest.raises(ValueError, match="at least 2 seeds"):
+        seed_expansion(1, 0.95)
+
+
+def test_shared_and_own_test_variance() -> None:
+    # three copies of one seed: all test-set noise is shared, none is seed-specific
+    one = _pair_counts(1, 200, 5, 0.2, seed=3)
+    other = _pair_counts(1, 200, 5, 0.3, seed=4)
+    reps = two_level_bootstrap(np.repeat(one, 3, 0), np.repeat(other, 3, 0), n_boot=500)
+    assert reps.shared_test_variance()[0] == pytest.approx(reps.review_level[:, 0].var())
+    assert reps.per_seed_test_variance()[0] == pytest.approx(0.0, abs=1e-12)
+    # independent runs per seed: most test-set noise is each seed's own
+    reps = two_level_bootstrap(
+        _pair_counts(6, 200, 5, 0.2, seed=5), _pair_counts(6, 200, 5, 0.2, seed=6), n_boot=500
+    )
+    assert reps.per_seed_test_variance()[0] > reps.shared_test_variance()[0]
+
+
+# ------------------------------------------------------------------ Holm, decisions, seed advice
+
+
+def test_holm_against_hand_computed_values() -> None:
+    raw = [0.01, 0.04, None, 0.03, 0.005]
+    # sorted 0.005, 0.01, 0.03, 0.04 with K = 4: x4 = 0.02, x3 = 0.03, x2 = 0.06, x1 = 0.04 -> 0.06
+    assert holm(raw) == pytest.approx([0.03, 0.06, None, 0.06, 0.02])
+    assert holm([0.9, 0.8]) == pytest.approx([1.0, 1.0])
+    assert holm([0.02]) == pytest.approx([0.02])
+    assert holm([None, None]) == [None, None]
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        p = list(rng.random(6) ** 3)
+        adj = holm(p)
+        assert all(a >= q for a, q in zip(adj, p, strict=True))
+        assert all(a <= min(1.0, 6 * q) + 1e-15 for a, q in zip(adj, p, strict=True))
+        order = np.argsort(p)
+        assert np.all(np.diff(np.asarray(adj)[order]) >= 0)
+
+
+def test_decide_uses_the_adjusted_p_value_and_the_sign() -> None:
+    up = Interval(0.01, 0.001, 0.02, TWO_LEVEL_METHOD, p_value=0.01)
+    down = Interval(-0.01, -0.02, -0.001, TWO_LEVEL_METHOD, p_value=0.01)
+    assert decide(up, 0.03, 0.05) == VERDICT_BETTER
+    assert decide(down, 0.03, 0.05) == VERDICT_WORSE
+    assert decide(up, 0.06, 0.05) == VERDICT_NONE  # significant alone, not after Holm
+    assert decide(up, None, 0.05) == VERDICT_NONE
+
+
+def test_minimum_detectable_difference_has_the_stated_power() -> None:
+    # with no test-set term the formula is the paired-t power approximation; the
+    # exact power (noncentral t) at the computed difference should be close to 0.8
+    sd, n = 0.004, 8
+    mde = minimum_detectable_difference(sd, 0.0, n)
+    df, nc = n - 1, mde / (sd / np.sqrt(n))
+    crit = stats.t.ppf(0.975, df)
+    power = stats.nct.sf(crit, df, nc) + stats.nct.cdf(-crit, df, nc)
+    assert power == pytest.approx(0.8, abs=0.03)
+    # the shared test-set term does not shrink with seeds
+    assert minimum_detectable_difference(sd, 0.002, 10**6) == pytest.approx(
+        (stats.norm.ppf(0.975) + stats.norm.ppf(0.8)) * 0.002, rel=1e-3
+    )
+
+
+def test_seeds_needed_is_the_first_count_that_suffices() -> None:
+    sd, shared, own = 0.005, 0.0005, 0.002
+    for delta in (0.005, 0.01):
+        k = seeds_needed(delta, sd, shared, own_sd=own)
+        assert k is not None and k >= 3
+        assert minimum_detectable_difference(sd, shared, k, own_sd=own) <= delta
+        if k > 3:
+            assert minimum_detectable_difference(sd, shared, k - 1, own_sd=own) > delta
+    assert seeds_needed(0.005, sd, 0.003) is None  # (1.96 + 0.84) * 0.3 points > 0.5 points
+
+
+def test_seed_advice_from_replicates() -> None:
+    var = _pair_counts(5, 200, 5, 0.2, seed=7)
+    base = _pair_counts(5, 200, 5, 0.25, seed=8)
+    reps = two_level_bootstrap(var, base, n_boot=400)
+    advice = seed_advice(reps, 0, targets=(0.005, 0.01))
+    assert advice is not None and advice.n_seeds == 5
+    d = f1_from_counts(var.sum(axis=1)) - f1_from_counts(base.sum(axis=1))
+    assert advice.seed_sd == pytest.approx(d.std(ddof=1))
+    expected = minimum_detectable_difference(
+        advice.seed_sd, advice.test_sd, 5, own_sd=advice.own_test_sd
+    )
+    assert advice.mde == pytest.approx(expected)
+    assert set(advice.to_dict()["seeds_for"]) == {"0.005", "0.01"}
+    assert seed_advice(two_level_bootstrap(var[:1], base[:1], n_boot=50), 0) is None

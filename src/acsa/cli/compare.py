@@ -17,7 +17,17 @@ def compare(
     variants: Annotated[
         Path, typer.Option("--variants", help="Variants file, e.g. configs/compare_losses.yaml.")
     ],
-    seeds: Annotated[int, typer.Option("--seeds", min=1, help="Seeds per variant (0..n-1).")] = 5,
+    seeds: Annotated[
+        str,
+        typer.Option(
+            "--seeds",
+            help="Seeds per variant (0..n-1), or 'auto': from 3, add one at a time until the "
+            "verdicts hold for 2 additions or --max-seeds.",
+        ),
+    ] = "5",
+    max_seeds: Annotated[
+        int, typer.Option("--max-seeds", min=3, help="Most seeds for --seeds auto.")
+    ] = 10,
     epochs: Annotated[
         int | None,
         typer.Option("--epochs", min=1, help="Epochs per run (default: variants file, config)."),
@@ -40,18 +50,32 @@ def compare(
         int | None,
         typer.Option("--threads", min=1, help="Torch threads per run (default: cores / jobs)."),
     ] = None,
+    write_docs: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-docs",
+            help="Also write the tables and plots into this Markdown file, between "
+            "'<!-- compare-report:<variants file stem>:begin/end -->' lines.",
+        ),
+    ] = None,
 ) -> None:
     """Train every loss variant over the same seeds and compare them with confidence intervals."""
     from acsa.compare.harness import compare as run_comparison
-    from acsa.compare.rendering import terminal_table
+    from acsa.compare.rendering import advice_lines, terminal_table
     from acsa.compare.store import ERROR_FILE
     from acsa.errors import TrainingError
 
+    if write_docs is not None:
+        from acsa.compare.rendering import check_docs_block
+
+        # before any training: a missing block found after an hour of runs helps nobody
+        check_docs_block(write_docs, variants.stem)
     out = console()
     result = run_comparison(
         config,
         variants,
         seeds=seeds,
+        max_seeds=max_seeds,
         epochs=epochs,
         output_dir=output,
         jobs=jobs,
@@ -62,7 +86,14 @@ def compare(
         progress=lambda line: out.print(line, highlight=False),
     )
     out.print(terminal_table(result.report))
+    for line in advice_lines(result.report):
+        out.print(line, highlight=False)
     out.print(f"report: {result.files['markdown']}  data: {result.files['json']}")
+    if write_docs is not None:
+        from acsa.compare.rendering import write_docs as write_docs_block
+
+        written = write_docs_block(result.report, result.output_dir, write_docs, variants.stem)
+        out.print(f"docs: {written} (block {variants.stem!r})")
     if result.failed:
         first = result.failed[0]
         if len(result.failed) == len(result.records):

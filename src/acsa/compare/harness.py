@@ -20,6 +20,7 @@ from acsa.compare.rendering import write_report_files
 from acsa.compare.store import RunRecord
 from acsa.compare.variants import VariantsFile, load_variants
 from acsa.errors import AcsaError, ConfigError
+from acsa.evaluation.significance import MIN_SEEDS
 from acsa.logs import warn_once
 
 
@@ -37,10 +38,15 @@ class ComparisonResult:
         return [r for r in self.records if not r.ok]
 
 
+AUTO_SEEDS = "auto"
+# consecutive added seeds with unchanged verdicts after which --seeds auto stops
+STABLE_ADDITIONS = 2
+
+
 def compare(
     config_path: str | Path | None,
     variants_path: str | Path,
-    seeds: int | Sequence[int] = 5,
+    seeds: int | Sequence[int] | str = 5,
     epochs: int | None = None,
     output_dir: str | Path = "runs/compare",
     jobs: int = 1,
@@ -52,6 +58,7 @@ def compare(
     progress: Callable[[str], None] | None = None,
     threads: int | None = None,
     executor: Executor | None = None,
+    max_seeds: int = 10,
 ) -> ComparisonResult:
     """Train every variant with every seed (reusing finished runs) and compare them.
 
@@ -59,7 +66,10 @@ def compare(
         config_path: the base training config (YAML); its ``loss:`` is replaced
             by each variant's.
         variants_path: the variants file (see :func:`acsa.compare.load_variants`).
-        seeds: number of seeds (seeds ``0 .. n-1``) or the seed values.
+        seeds: number of seeds (seeds ``0 .. n-1``), the seed values, or
+            ``"auto"``: start with 3 seeds and add one at a time until the
+            verdicts are unchanged for 2 consecutive additions or
+            ``max_seeds`` is reached.
         epochs: training epochs for every run; default the variants file's
             ``epochs``, else the config's.
         output_dir: where ``runs/``, ``comparison.json``, ``comparison.md``
@@ -78,10 +88,11 @@ def compare(
             one thread per run (with ``jobs`` = cores) is much faster: busy
             cores make multi-threaded kernels wait for each other.
         executor: where the runs happen; default ``LocalExecutor(jobs, threads)``.
+        max_seeds: the most seeds ``seeds="auto"`` may use.
     """
     out = Path(output_dir)
     spec = load_variants(variants_path)
-    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    auto, seed_list = _seed_plan(seeds, max_seeds)
     if not seed_list:
         raise ConfigError("--seeds: need at least one seed")
     if len(set(seed_list)) != len(seed_list):
@@ -115,35 +126,32 @@ def compare(
         "config_sha": store.file_sha(config) if config is not None and config.is_file() else None,
         "data_dir": str(Path(data_dir).resolve()) if data_dir is not None else None,
     }
-    tasks, reused = _plan(out, spec, seed_list, context, say)
-    if reused:
-        say(f"reusing {len(reused)} finished run(s) in {out / 'runs'}")
-    records = list(reused)
+    chosen_executor = executor or LocalExecutor(jobs, threads)
 
-    def on_done(task: RunTask, record: RunRecord) -> None:
-        # saved as each finishes, so an interrupted comparison keeps every finished run
-        if record.ok:
-            store.save_record(record, task.fingerprint)
-            result = (
-                f"pair F1 {record.metrics.get('pair_f1', float('nan')):.4f} "
-                f"({record.train_time_s or 0:.0f} s)"
-            )
-        else:
-            result = f"FAILED ({record.error})"
-        records.append(record)
-        say(
-            f"[{len(records) - len(reused)}/{len(tasks)}] {record.variant} seed {record.seed}: "
-            + result
-        )
+    def run(seed_list: list[int]) -> list[RunRecord]:
+        return _run_seeds(out, spec, seed_list, context, run_one, chosen_executor, say)
 
-    with warn_once():
-        (executor or LocalExecutor(jobs, threads)).run(tasks, run_one, on_done)
-    order = {
-        (v.name, s): i for i, (s, v) in enumerate((s, v) for s in seed_list for v in spec.variants)
-    }
-    records.sort(key=lambda r: order.get((r.variant, r.seed), 0))
-
+    records = run(seed_list)
     report = analyse(records, spec.variants, chosen, n_boot=n_boot)
+    if auto:
+        history = [{"seeds": len(seed_list), "verdicts": _verdicts(report)}]
+        stable = 0
+        while len(seed_list) < max_seeds and stable < STABLE_ADDITIONS:
+            seed_list = seed_list + [len(seed_list)]
+            say(f"--seeds auto: adding seed {seed_list[-1]} ({len(seed_list)} of {max_seeds} max)")
+            records = run(seed_list)
+            report = analyse(records, spec.variants, chosen, n_boot=n_boot)
+            verdicts = _verdicts(report)
+            stable = stable + 1 if verdicts == history[-1]["verdicts"] else 0
+            history.append({"seeds": len(seed_list), "verdicts": verdicts})
+        stopped = (
+            f"verdicts unchanged for {STABLE_ADDITIONS} consecutive added seeds"
+            if stable >= STABLE_ADDITIONS
+            else f"reached --max-seeds {max_seeds} before the verdicts held for "
+            f"{STABLE_ADDITIONS} added seeds"
+        )
+        say(f"--seeds auto: stopped at {len(seed_list)} seeds: {stopped}")
+        report["seed_search"] = {"max_seeds": max_seeds, "stopped": stopped, "history": history}
     report.update(
         {
             "config": str(config) if config is not None else None,
@@ -168,6 +176,73 @@ def compare(
         report["plots"] = {k: p.relative_to(out).as_posix() for k, p in files.items()}
     files.update(write_report_files(report, out))
     return ComparisonResult(report, records, out, files)
+
+
+def _seed_plan(seeds: int | Sequence[int] | str, max_seeds: int) -> tuple[bool, list[int]]:
+    """``(auto, first seeds)`` from ``--seeds``: a count, the seed values, or ``"auto"``."""
+    if isinstance(seeds, str):
+        text = seeds.strip().lower()
+        if text == AUTO_SEEDS:
+            if max_seeds < MIN_SEEDS:
+                raise ConfigError(
+                    f"--max-seeds: expected at least {MIN_SEEDS} (--seeds auto starts there), "
+                    f"got {max_seeds}"
+                )
+            return True, list(range(MIN_SEEDS))
+        if not text.isdigit() or int(text) < 1:
+            raise ConfigError(f"--seeds: expected a positive integer or 'auto', got {seeds!r}")
+        seeds = int(text)
+    if isinstance(seeds, int):
+        return False, list(range(seeds))
+    return False, [int(s) for s in seeds]
+
+
+def _verdicts(report: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Every variant's verdict per metric: what ``--seeds auto`` watches."""
+    return {
+        name: {m: d["verdict"] for m, d in entry["metrics"].items()}
+        for name, entry in report["vs_baseline"].items()
+    }
+
+
+def _run_seeds(
+    out: Path,
+    spec: VariantsFile,
+    seed_list: list[int],
+    context: dict[str, Any],
+    run_one: RunOne,
+    executor: Executor,
+    say: Callable[[str], None],
+) -> list[RunRecord]:
+    """Make the runs of ``seed_list`` still missing; every record, in (seed, variant) order."""
+    tasks, reused = _plan(out, spec, seed_list, context, say)
+    if reused:
+        say(f"reusing {len(reused)} finished run(s) in {out / 'runs'}")
+    records = list(reused)
+
+    def on_done(task: RunTask, record: RunRecord) -> None:
+        # saved as each finishes, so an interrupted comparison keeps every finished run
+        if record.ok:
+            store.save_record(record, task.fingerprint)
+            result = (
+                f"pair F1 {record.metrics.get('pair_f1', float('nan')):.4f} "
+                f"({record.train_time_s or 0:.0f} s)"
+            )
+        else:
+            result = f"FAILED ({record.error})"
+        records.append(record)
+        say(
+            f"[{len(records) - len(reused)}/{len(tasks)}] {record.variant} seed {record.seed}: "
+            + result
+        )
+
+    with warn_once():
+        executor.run(tasks, run_one, on_done)
+    order = {
+        (v.name, s): i for i, (s, v) in enumerate((s, v) for s in seed_list for v in spec.variants)
+    }
+    records.sort(key=lambda r: order.get((r.variant, r.seed), 0))
+    return records
 
 
 def _baseline(spec: VariantsFile, baseline: str | None) -> str:

@@ -1,4 +1,4 @@
-"""The comparison report: ``comparison.md``, ``comparison.json`` and the terminal table."""
+"""The comparison report: ``comparison.md``, ``comparison.json``, the terminal table and advice."""
 
 from __future__ import annotations
 
@@ -26,18 +26,36 @@ def _fmt(x: float | None, digits: int = 4) -> str:
 
 
 def _fmt_diff(d: Mapping[str, Any] | None) -> str:
-    if not d:
+    """``+0.74 [+0.26, +1.21]`` in F1 points (x100); the mean alone without an interval."""
+    if not d or d.get("mean") is None:
         return "n/a"
-    pts = 100.0
-    mean, low, high = d.get("mean"), d.get("low"), d.get("high")
-    if mean is None:
-        return "n/a"
+    mean, low, high = d["mean"] * 100.0, d.get("low"), d.get("high")
     if low is None or high is None:
-        return f"{mean * pts:+.2f}"
-    return f"{mean * pts:+.2f} [{low * pts:+.2f}, {high * pts:+.2f}]"
+        return f"{mean:+.2f}"
+    return f"{mean:+.2f} [{low * 100.0:+.2f}, {high * 100.0:+.2f}]"
 
 
-def _validation_table(report: Mapping[str, Any]) -> list[str]:
+def fmt_p(p: float | None) -> str:
+    """A p-value for a table: ``n/a``, ``< 0.001`` or three decimals."""
+    if p is None:
+        return "n/a"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _points(x: float | None) -> str:
+    return "n/a" if x is None else f"{100.0 * x:.2f}"
+
+
+def _seeds(n: int | None, cap: int = 1000) -> str:
+    return f"> {cap} (test set limits)" if n is None else str(n)
+
+
+def _family(report: Mapping[str, Any], metric: str) -> str:
+    k = report.get("holm_comparisons", {}).get(metric, 0)
+    return f"Holm-Bonferroni over {k} comparison{'s' if k != 1 else ''}"
+
+
+def _validation_table(report: Mapping[str, Any], level: str) -> list[str]:
     """Validation pair micro-F1 after each epoch, mean over seeds (early stops end rows)."""
     curves = {
         name: [c for c in v.get("val_pair_f1", {}).values() if c]
@@ -48,7 +66,7 @@ def _validation_table(report: Mapping[str, Any]) -> list[str]:
         return []
     lines = [
         "",
-        "## Validation pair micro-F1 after each epoch (mean over seeds)",
+        f"{level} Validation pair micro-F1 after each epoch (mean over seeds)",
         "",
         "| variant | " + " | ".join(str(e) for e in range(1, length + 1)) + " |",
         "|---|" + "---|" * length,
@@ -62,33 +80,10 @@ def _validation_table(report: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def render_markdown(report: Mapping[str, Any]) -> str:
-    """``comparison.md``: tables of means, paired differences, verdicts and per-aspect intervals."""
-    lines: list[str] = []
+def _scores_table(report: Mapping[str, Any]) -> list[str]:
     base = report["baseline"]
-    conf = int(round(report["confidence"] * 100))
-    lines.append("# Loss comparison")
-    lines.append("")
-    lines.append(
-        f"Config `{report.get('config')}`, variants `{report.get('variants_file')}`, "
-        f"seeds {report.get('seeds')}, epochs {report.get('epochs') or 'as configured'}, "
-        f"baseline `{base}`."
-    )
-    if report.get("overrides"):
-        shared = ", ".join(f"`{k}: {v}`" for k, v in report["overrides"].items())
-        lines.append(f"Shared by every variant: {shared}.")
-    lines.append("")
-    lines.append(f"Verdict rule: {report['verdict_rule']}.")
-    lines.append(
-        f"Differences are variant minus baseline in F1 points (x100) with {conf}% intervals; "
-        f"bootstrap with {report['n_boot']} replicates."
-    )
-    lines.append("")
-    lines.append("## Scores per variant (mean +- std over seeds)")
-    lines.append("")
     header = ["variant", "runs"] + [METRIC_LABELS[m] for m in METRICS] + ["train time (s)"]
-    lines.append("| " + " | ".join(header) + " |")
-    lines.append("|" + "---|" * len(header))
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, v in report["variants"].items():
         cells = [f"`{name}`" + (" (baseline)" if name == base else ""), str(len(v["seeds"]))]
         for m in METRICS:
@@ -97,79 +92,190 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         t = v["train_time_s"]
         cells.append(f"{_fmt(t['mean'], 0)} +- {_fmt(t['std'], 0)}" if t["n"] else "n/a")
         lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
-    lines.append(f"## Against the baseline `{base}`")
-    lines.append("")
-    header = ["variant", "seeds paired"]
-    for m in METRICS:
-        header += [f"{METRIC_LABELS[m]} diff [{conf}% CI]", "verdict"]
-    lines.append("| " + " | ".join(header) + " |")
-    lines.append("|" + "---|" * len(header))
-    notes = []
+    return lines
+
+
+def _metric_table(report: Mapping[str, Any], metric: str, conf: int) -> list[str]:
+    """One metric against the baseline: the verdict's interval, p-values and the extra columns."""
+    header = [
+        "variant",
+        "seeds",
+        f"diff [{conf}% CI], two-level",
+        "p",
+        "p (Holm)",
+        "verdict",
+        f"test-set sampling only [{conf}% CI]",
+        f"seed-to-seed only [{conf}% t-CI], p",
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, e in report["vs_baseline"].items():
-        cells = [f"`{name}`", str(len(e["paired_seeds"]))]
-        for m in METRICS:
-            d = e["metrics"].get(m)
-            if d is None:
-                cells += ["n/a", "n/a"]
-                continue
-            decider = d["bootstrap"] or d["t_test"]
-            cells += [_fmt_diff(decider), d["verdict"]]
+        d = e["metrics"].get(metric)
+        if d is None:
+            lines.append(f"| `{name}` | 0 | n/a | n/a | n/a | n/a | n/a | n/a |")
+            continue
+        shown = d["two_level"] or d["t_test"]
+        t = d["t_test"]
+        cells = [
+            f"`{name}`",
+            str(len(e["paired_seeds"])),
+            _fmt_diff(shown) + ("" if d["two_level"] else " (t-test)"),
+            fmt_p(d["p"]),
+            fmt_p(d["p_adjusted"]),
+            d["verdict"],
+            _fmt_diff(d["review_bootstrap"]),
+            f"{_fmt_diff(t)}, p = {fmt_p(t.get('p_value'))}",
+        ]
         lines.append("| " + " | ".join(cells) + " |")
-        if e.get("note"):
-            notes.append(f"- `{name}`: {e['note']}")
+    return lines
+
+
+def _advice_table(report: Mapping[str, Any], metric: str = "pair_f1") -> list[str]:
+    targets = report.get("advice", {}).get("targets", [])
+    rows = [
+        (name, e["seed_advice"].get(metric))
+        for name, e in report["vs_baseline"].items()
+        if e.get("seed_advice", {}).get(metric)
+    ]
+    if not rows:
+        return []
+    header = [
+        "variant",
+        "seeds",
+        "seed sd of the difference",
+        "test-set sd (shared / per seed)",
+        "smallest detectable difference",
+    ] + [f"seeds to detect {100 * t:g}" for t in targets]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, a in rows:
+        cells = [
+            f"`{name}`",
+            str(a["n_seeds"]),
+            _points(a["seed_sd"]),
+            f"{_points(a['test_sd'])} / {_points(a['own_test_sd'])}",
+            _points(a["mde"]),
+        ] + [_seeds(a["seeds_for"].get(f"{t:g}")) for t in targets]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _per_aspect_table(report: Mapping[str, Any]) -> list[str]:
+    names = list(report["per_aspect"])
+    lines = [
+        "| aspect | " + " | ".join(f"`{n}`" for n in names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    for a in report["aspects"]:
+        cells = [a]
+        for n in names:
+            d = report["per_aspect"][n].get(a, {}).get("pair_f1")
+            mark = {"better": " +", "worse": " -"}.get(d["verdict"], "") if d else ""
+            cells.append(_fmt_diff(d) + mark)
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _seed_search(report: Mapping[str, Any]) -> list[str]:
+    search = report.get("seed_search")
+    if not search:
+        return []
+    lines = [
+        f"Seeds chosen by `--seeds auto` (at most {search['max_seeds']}): {search['stopped']}.",
+        "",
+        "| seeds | " + " | ".join(f"`{n}`" for n in report["vs_baseline"]) + " |",
+        "|---|" + "---|" * len(report["vs_baseline"]),
+    ]
+    for step in search["history"]:
+        cells = [str(step["seeds"])]
+        for name in report["vs_baseline"]:
+            cells.append(step["verdicts"].get(name, {}).get("pair_f1", "n/a"))
+        lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines.append(
-        "Paired t-test over seeds for the bootstrap metrics, for reference "
-        f"(diff [{conf}% t-interval], p):"
+        "Pair micro-F1 verdict after each added seed. Stopping when the verdicts settle is "
+        "a data-dependent choice: treat verdicts near the threshold with care."
     )
-    lines.append("")
-    lines.append(f"| variant | {METRIC_LABELS['pair_f1']} | {METRIC_LABELS['aspect_f1']} |")
-    lines.append("|---|---|---|")
-    for name, e in report["vs_baseline"].items():
-        cells = [f"`{name}`"]
-        for m in ("pair_f1", "aspect_f1"):
-            d = e["metrics"].get(m)
-            if d is None:
-                cells.append("n/a")
-                continue
-            t = d["t_test"]
-            p = t.get("p_value")
-            p_text = "n/a" if p is None else ("< 0.001" if p < 0.001 else f"{p:.3f}")
-            cells.append(f"{_fmt_diff(t)}, p = {p_text}")
-        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def render_body(report: Mapping[str, Any], level: int = 2) -> list[str]:
+    """The report's tables under headings of ``level`` (2 for ``comparison.md``)."""
+    h = "#" * level
+    base = report["baseline"]
+    conf = int(round(report["confidence"] * 100))
+    lines = [f"{h} Scores per variant (mean +- std over seeds)", "", *_scores_table(report)]
+    lines += ["", f"{h} Against the baseline `{base}`", ""]
+    lines.append(
+        f"Verdict: {report['methods']['verdict']}; p-values {report['methods']['multiplicity']}. "
+        "Extra columns: the paired bootstrap over test reviews with the seeds held fixed, and "
+        "the paired t-test over seeds with the test set held fixed; each misses the other's "
+        "source of variation."
+    )
+    for metric in METRICS:
+        lines += ["", f"{h}# {METRIC_LABELS[metric]} ({_family(report, metric)})", ""]
+        lines += _metric_table(report, metric, conf)
+    notes = [f"- `{n}`: {e['note']}" for n, e in report["vs_baseline"].items() if e.get("note")]
+    notes += [f"- {note}" for note in report.get("notes", [])]
     lines.extend(["", *notes] if notes else [])
+    advice = _advice_table(report)
+    if advice:
+        a = report["advice"]
+        lines += [
+            "",
+            f"{h} How many seeds? (pair micro-F1, alpha {a['alpha']:g}, power {a['power']:g})",
+            "",
+            *advice,
+            "",
+            "In F1 points. The smallest detectable difference is that of this comparison; the "
+            "seed counts are those the same rule would need, from the observed variances "
+            "(an estimate: with few seeds the seed sd itself is uncertain). The shared "
+            "test-set sd does not shrink with more seeds.",
+        ]
+    search = _seed_search(report)
+    if search:
+        lines += ["", f"{h} Seed count", "", *search]
     if report["per_aspect"]:
-        lines.append("")
-        lines.append(f"## Per aspect: pair micro-F1 difference against `{base}` [{conf}% CI]")
-        lines.append("")
-        names = list(report["per_aspect"])
-        lines.append("| aspect | " + " | ".join(f"`{n}`" for n in names) + " |")
-        lines.append("|---|" + "---|" * len(names))
-        for a in report["aspects"]:
-            cells = [a]
-            for n in names:
-                d = report["per_aspect"][n].get(a, {}).get("pair_f1")
-                mark = {"better": " +", "worse": " -"}.get(d["verdict"], "") if d else ""
-                cells.append(_fmt_diff(d) + mark)
-            lines.append("| " + " | ".join(cells) + " |")
-        lines.append("")
-        lines.append("`+` / `-`: the interval lies above / below 0.")
-    lines.extend(_validation_table(report))
+        lines += [
+            "",
+            f"{h} Per aspect: pair micro-F1 difference against `{base}` [{conf}% CI]",
+            "",
+            *_per_aspect_table(report),
+            "",
+            "Two-level intervals, not corrected for multiplicity (exploratory); `+` / `-`: "
+            "the interval lies above / below 0.",
+        ]
+    lines.extend(_validation_table(report, h))
+    return lines
+
+
+def render_markdown(report: Mapping[str, Any]) -> str:
+    """``comparison.md``: means, paired differences with verdicts, seed advice, per aspect."""
+    conf = int(round(report["confidence"] * 100))
+    lines = ["# Loss comparison", ""]
+    lines.append(
+        f"Config `{report.get('config')}`, variants `{report.get('variants_file')}`, "
+        f"seeds {report.get('seeds')}, epochs {report.get('epochs') or 'as configured'}, "
+        f"baseline `{report['baseline']}`."
+    )
+    if report.get("overrides"):
+        shared = ", ".join(f"`{k}: {v}`" for k, v in report["overrides"].items())
+        lines.append(f"Shared by every variant: {shared}.")
+    lines += [
+        "",
+        f"Verdict rule: {report['verdict_rule']}.",
+        f"Differences are variant minus baseline in F1 points (x100) with {conf}% intervals; "
+        f"bootstrap with {report['n_boot']} replicates.",
+        "",
+    ]
+    lines += render_body(report, level=2)
     failed = [r for r in report.get("runs", []) if r["status"] == "failed"]
     if failed:
-        lines.append("")
-        lines.append("## Failed runs")
-        lines.append("")
+        lines += ["", "## Failed runs", ""]
         for r in failed:
             lines.append(f"- `{r['variant']}` seed {r['seed']}: {r['error']} ({r['output_dir']})")
     plots = report.get("plots") or {}
     if plots:
-        lines.append("")
-        lines.append("## Plots")
-        lines.append("")
-        for title, rel in plots.items():
-            lines.append(f"![{title}]({rel})")
+        lines += ["", "## Plots", ""]
+        lines += [f"![{title}]({rel})" for title, rel in plots.items()]
     lines.append("")
     return "\n".join(lines)
 
@@ -184,17 +290,132 @@ def write_report_files(report: Mapping[str, Any], out: Path) -> dict[str, Path]:
 
 
 def terminal_table(report: Mapping[str, Any]) -> Any:
-    """A rich table of pair micro-F1 per variant against the baseline, for the console."""
+    """Pair micro-F1 against the baseline for the console: the verdicts, then the extra columns.
+
+    Two narrow tables rather than one wide one, so that an 80-column terminal
+    wraps the verdict text instead of dropping columns.
+    """
+    from rich.console import Group
     from rich.table import Table
 
-    table = Table(title=f"pair micro-F1 against {report['baseline']} (differences in F1 points)")
-    for col in ("variant", "runs", "mean", "sd", "diff [95% CI]", "verdict"):
-        table.add_column(col, no_wrap=col != "verdict")
+    conf = int(round(report["confidence"] * 100))
+    verdicts = Table(
+        title=f"pair micro-F1 against {report['baseline']}, F1 points: two-level bootstrap over "
+        f"seeds and test reviews, {_family(report, 'pair_f1')}"
+    )
+    verdicts.add_column("variant", no_wrap=True)
+    verdicts.add_column("mean (runs)")
+    verdicts.add_column(f"diff [{conf}% CI]", no_wrap=True)
+    verdicts.add_column("p (Holm)")
+    verdicts.add_column("verdict", min_width=10)
+    extra = Table(title="extra columns: each holds one source of variation fixed")
+    extra.add_column("variant", no_wrap=True)
+    extra.add_column("test-set sampling only", no_wrap=True)
+    extra.add_column("seed-to-seed only (t)", no_wrap=True)
+    extra.add_column("p (t)", no_wrap=True)
     for name, v in report["variants"].items():
         pair = v["metrics"]["pair_f1"]
-        mean, sd = (f"{pair['mean']:.4f}", f"{pair['std']:.4f}") if pair["n"] else ("n/a", "")
+        stats = f"{pair['mean']:.4f} ({len(v['seeds'])})" if pair["n"] else "n/a"
         entry = report["vs_baseline"].get(name)
         d = entry["metrics"].get("pair_f1") if entry else None
-        diff = _fmt_diff(d["bootstrap"] or d["t_test"]) if d else "baseline"
-        table.add_row(name, str(len(v["seeds"])), mean, sd, diff, d["verdict"] if d else "")
-    return table
+        if d is None:
+            verdicts.add_row(name, stats, "baseline" if name == report["baseline"] else "n/a")
+            continue
+        verdicts.add_row(
+            name,
+            stats,
+            _fmt_diff(d["two_level"] or d["t_test"]),
+            fmt_p(d["p_adjusted"]),
+            d["verdict"],
+        )
+        extra.add_row(
+            name,
+            _fmt_diff(d["review_bootstrap"]),
+            _fmt_diff(d["t_test"]),
+            fmt_p(d["t_test"].get("p_value")),
+        )
+    return Group(verdicts, extra)
+
+
+def advice_lines(report: Mapping[str, Any], metric: str = "pair_f1") -> list[str]:
+    """One line per variant: the smallest detectable difference and the seeds for each target."""
+    lines = []
+    for name, e in report["vs_baseline"].items():
+        a = e.get("seed_advice", {}).get(metric)
+        if not a:
+            continue
+        needs = []
+        for t, n in a["seeds_for"].items():
+            size = f"{100 * float(t):g} point{'' if 100 * float(t) == 1 else 's'}"
+            if n is None:
+                needs.append(f"{size} is out of reach of more seeds (the test set limits it)")
+            else:
+                needs.append(f"{size} needs about {n} seeds")
+        lines.append(
+            f"{name}: with {a['n_seeds']} seeds the smallest detectable {METRIC_LABELS[metric]} "
+            f"difference is {_points(a['mde'])} points (alpha {a['alpha']:g}, power "
+            f"{a['power']:g}); " + "; ".join(needs)
+        )
+    return lines
+
+
+def docs_markers(name: str) -> tuple[str, str]:
+    """The comment lines that delimit a comparison's generated block in a Markdown file."""
+    return f"<!-- compare-report:{name}:begin -->", f"<!-- compare-report:{name}:end -->"
+
+
+def _docs_block(docs: Path, name: str) -> tuple[str, int, int]:
+    """The file's text and where the block of ``name`` starts and where its end marker is."""
+    from acsa.errors import ConfigError
+
+    begin, end = docs_markers(name)
+    try:
+        text = docs.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"--write-docs: cannot read {docs}: {exc.strerror}") from None
+    start, stop = text.find(begin), text.find(end)
+    if start < 0 or stop < start:
+        raise ConfigError(
+            f"--write-docs: {docs} has no block for {name!r}; add the lines {begin!r} and "
+            f"{end!r} where the tables should go"
+        )
+    return text, start, stop
+
+
+def check_docs_block(docs: Path, name: str) -> None:
+    """Raise a one-line ``ConfigError`` unless ``docs`` has the block of comparison ``name``."""
+    _docs_block(docs, name)
+
+
+def write_docs(report: Mapping[str, Any], out: Path, docs: Path, name: str) -> Path:
+    """Replace the block of comparison ``name`` in the Markdown file ``docs`` with this report.
+
+    The block (between :func:`docs_markers`) gets the report's tables under
+    level-4 headings and links to its plots, which are copied to
+    ``<docs folder>/figures/<name>_<plot>.png``; everything outside the block
+    (the prose around it) is left as it is.
+    """
+    import shutil
+
+    begin, end = docs_markers(name)
+    text, start, stop = _docs_block(docs, name)
+    lines = [
+        begin,
+        f"Generated by `acsa compare --write-docs` from `{report.get('variants_file')}`: seeds "
+        f"{report.get('seeds')}, epochs {report.get('epochs') or 'as configured'}, "
+        f"{report['n_boot']} bootstrap replicates, baseline `{report['baseline']}`.",
+        "",
+        *render_body(report, level=4),
+    ]
+    figures = docs.parent / "figures"
+    plots = report.get("plots") or {}
+    if plots:
+        figures.mkdir(parents=True, exist_ok=True)
+        lines.append("")
+        for title, rel in plots.items():
+            target = figures / f"{name}_{Path(rel).name}"
+            shutil.copyfile(out / rel, target)
+            lines.append(f"![{title}]({target.relative_to(docs.parent).as_posix()})")
+    lines.append(end)
+    docs.write_text(text[:start] + "\n".join(lines) + text[stop + len(end) :], encoding="utf-8")
+    return docs

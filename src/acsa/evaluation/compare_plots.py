@@ -3,7 +3,7 @@
 * ``metrics_by_variant.png``: each metric per variant, mean over seeds with
   a standard-deviation error bar and every seed as a dot;
 * ``per_aspect_diff.png``: per aspect, the pair micro-F1 difference of each
-  variant against the baseline with its bootstrap interval;
+  variant against the baseline with its two-level interval (seeds and test reviews);
 * ``validation_curves.png``: validation pair micro-F1 after each epoch, mean
   over seeds with the min-max band, one line per variant (the "compare after
   3 epochs" question, answered with the whole curve).

@@ -1,33 +1,94 @@
-"""Is one loss configuration better than another? Paired statistics over seeds and reviews.
+"""Is one configuration better than another? Paired statistics over seeds and test reviews.
 
-Two procedures, both reported by ``acsa compare``:
+A comparison trains every variant with the same seeds and scores every run
+on the same test reviews. Two sources of variation the user does not
+control enter a difference between two variants: which test reviews were
+sampled, and the training randomness of each seed. The verdict must count
+both (Bouthillier et al., "Accounting for Variance in Machine Learning
+Benchmarks", MLSys 2021); counting only the test reviews treats the seeds as
+fixed and calls seed-to-seed noise a difference, and counting only the
+seeds treats the test set as the whole population.
 
-* **Paired bootstrap over test reviews, pooled across seeds** (the verdict rule).
-  Every run of a variant with seed ``s`` is paired with the baseline run of the
-  same seed; all runs are scored on the same test reviews. One bootstrap
-  replicate draws ``N`` review indices with replacement (one draw shared by
-  all seeds and both variants, which keeps the pairing), recomputes the
-  micro-F1 of every run from its per-review TP/FP/FN counts, and takes the
-  mean over seeds of ``F1(variant, s) - F1(baseline, s)``. The 95% interval is
-  the 2.5 and 97.5 percentiles of the replicates. Micro-F1 is not an average
-  over reviews, so the F1 is recomputed from the resampled counts rather than
-  resampling per-review scores.
-* **Paired t-test over seeds** (``scipy.stats.ttest_rel``) on the per-seed
-  scores, with the t-interval ``mean +- t_{0.975, S-1} * sd / sqrt(S)``.
+**Two-level paired bootstrap (the verdict).** Run ``(v, s)`` is variant
+``v`` with seed ``s``; ``d_s(w)`` is the difference of a metric between the
+variant's and the baseline's run of seed ``s``, scored on the test reviews
+with multiplicities ``w`` (``d_s`` on the full test set; ``d`` the mean of
+``d_s`` over the ``S`` seeds). One replicate
 
-Why the bootstrap decides: the question users ask is whether the variant
-will be better on reviews like these, and with a test set of about 1,500
-reviews the sampling of the test set is the larger source of uncertainty;
-the t-test treats the test set as fixed and, with 5 seeds (4 degrees of
-freedom), has a wide and unstable interval, and none at all with 1 seed.
-Seed-to-seed disagreement still enters the bootstrap: it shows up as
-reviews on which the runs differ, and those are what the resampling varies.
-The t-test is reported beside it so a reader sees when the two disagree.
+1. draws ``S`` seeds with replacement (multiplicities ``m``), the same seed
+   indices for the variant and the baseline (the pairing), as the stratified
+   bootstrap over runs of Agarwal et al. (NeurIPS 2021) resamples runs; its
+   seed level is ``mean_s m_s d_s``, the mean over the resampled seeds of the
+   paired differences;
+2. draws ``N`` test reviews with replacement (multiplicities ``w``), one draw
+   shared by every run: the runs are crossed with the same reviews, not
+   nested in them (a per-seed draw would shrink the test-set term by
+   ``1 / S``); its review level is ``mean_s d_s(w)``;
+3. recomputes every run's metric from the resampled per-review counts
+   (:mod:`acsa.evaluation.count_scores`: micro-F1s from summed TP/FP/FN,
+   sentiment macro-F1 and seed-style F1 from summed per-class counts, so all
+   four metrics are judged by the same rule; F1 is not a mean over reviews,
+   which is why it is recomputed rather than averaged, Dror et al., "The
+   Hitchhiker's Guide to Testing Statistical Significance in NLP", ACL 2018);
+4. is ``review level + c (seed level - d)``: the review level's spread
+   around ``d`` plus the seed level's, widened by ``c``.
+
+The seed level resamples the per-seed differences on the full test set;
+resampling reviews inside every resampled seed as well (a nested
+hierarchy) would add each seed's own review noise a second time, although
+the seed-to-seed spread already contains it (resampling both stages of a
+hierarchy overstates the variance, Davison and Hinkley, "Bootstrap Methods
+and their Application", 1997, section 3.8). The sum above still counts
+that noise twice, once as seed spread and once divided by ``S`` in the
+review level, which makes the rule conservative by that term (1.0-3.3%
+false positives at a nominal 5% in the simulations); see
+``docs/BENCHMARKS.md`` for the measured false-positive rates and power of
+this form, the nested one and a form that keeps only the review noise
+shared by all seeds (about exact, so above 5% in half of all checks).
+
+``c`` corrects the seed level's few units: a bootstrap over ``S`` values is
+too narrow -- it uses the plug-in variance ``(S - 1) / S * sd^2`` and normal
+rather than ``t_{S-1}`` tails (the "narrowness bias" of the percentile
+interval, Hesterberg, The American Statistician 2015), so
+``c = t_{S-1, 1-a/2} / z_{1-a/2} * sqrt(S / (S - 1))``, which turns the
+percentile interval of a seed bootstrap of normal differences into the
+paired t-interval.
+
+The interval is the ``a/2`` and ``1 - a/2`` percentiles of the replicates.
+The seed level covers training randomness (Bouthillier et al.'s "sources of
+variation"), the review level the sampling of the test set, which a t-test
+over seeds treats as fixed.
+
+**p-value and several variants.** The two-sided p-value is the smallest
+level ``a'`` at which the (``a'``-expanded) interval excludes 0, so
+``p < a`` exactly when the ``1 - a`` interval excludes 0 (``c`` depends on the
+level, so each level uses its own replicates). With ``K``
+variants against one baseline, the p-values of each metric are adjusted by
+Holm's step-down procedure (Holm, Scand. J. Statist. 1979), which keeps the
+family-wise error at ``a``; a variant is ``better`` / ``worse`` only when its
+adjusted p-value is below ``a``. Fewer than :data:`MIN_SEEDS` paired seeds
+give no verdict: a seed resample of 2 seeds has 3 distinct outcomes.
+
+**Extra columns, each labelled for what it measures.** The paired review
+bootstrap pooled across seeds (test-set sampling only: the seeds held fixed)
+and the paired t-test over seeds (seed-to-seed only: the test set held
+fixed).
+
+**How many seeds?** From the replicates: ``sd_seed``, the standard
+deviation of the paired differences over seeds; ``v_shared``, the test-set
+sampling shared by all seeds (the mean covariance, across review resamples,
+of two different seeds' differences); ``v_own``, each seed's own test-set
+noise (``var(review level) = v_shared + v_own / S``). The rule's standard
+error with ``S`` seeds is ``sqrt((sd_seed^2 + v_own) / S + v_shared)`` and the
+smallest difference it detects with power ``1 - b`` at level ``a`` is about
+``(t_{S-1, 1-a/2} + t_{S-1, 1-b}) * se`` (the usual paired-t power
+approximation). ``v_shared`` does not shrink with more seeds: past a point
+only a larger test set helps.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -37,8 +98,21 @@ NONE_LABEL = 0
 VERDICT_BETTER = "better"
 VERDICT_WORSE = "worse"
 VERDICT_NONE = "no detectable difference"
-BOOTSTRAP_METHOD = "paired bootstrap over test reviews, pooled across seeds (percentile interval)"
-TTEST_METHOD = "paired t-test over seeds (t-interval)"
+MIN_SEEDS = 3
+TWO_LEVEL_METHOD = (
+    "two-level paired bootstrap over seeds and test reviews "
+    "(percentile interval, seed level t-expanded)"
+)
+BOOTSTRAP_METHOD = (
+    "paired bootstrap over test reviews, seeds held fixed (test-set sampling only; "
+    "percentile interval)"
+)
+TTEST_METHOD = "paired t-test over seeds, test set held fixed (seed-to-seed only; t-interval)"
+
+
+def too_few_seeds(n_seeds: int) -> str:
+    """The verdict given instead of better/worse when there are too few paired seeds."""
+    return f"too few seeds: {n_seeds}; need >= {MIN_SEEDS}"
 
 
 def review_counts(gold: np.ndarray, pred: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
@@ -101,6 +175,7 @@ class Interval:
     method: str
     confidence: float = 0.95
     p_value: float | None = None
+    p_adjusted: float | None = None
 
     @property
     def verdict(self) -> str:
@@ -235,3 +310,394 @@ def paired_t_interval(
     half = float(stats.t.ppf(0.5 + confidence / 2.0, d.size - 1)) * sd / np.sqrt(d.size)
     p_value = float(stats.ttest_rel(v, b).pvalue)
     return Interval(mean, float(mean - half), float(mean + half), TTEST_METHOD, confidence, p_value)
+
+
+# ------------------------------------------------------------------ two-level bootstrap
+
+Score = Callable[[np.ndarray], np.ndarray]
+
+
+def _micro_f1_score(summed: np.ndarray) -> np.ndarray:
+    return f1_from_counts(summed)[..., None]
+
+
+def replicate_scores(
+    run_counts: Sequence[np.ndarray],
+    score: Score,
+    n_boot: int,
+    rng: np.random.Generator,
+    chunk_size: int = 500,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scores of ``R`` runs on the full test set and on ``n_boot`` review resamples.
+
+    Args:
+        run_counts: per run, the per-review counts ``[N, Q]`` (same reviews, same order).
+        score: maps summed counts ``[..., Q]`` to scores ``[..., M]``
+            (e.g. :meth:`acsa.evaluation.count_scores.CountLayout.score`).
+        n_boot: replicates.
+        rng: the generator; every replicate's review draw comes from it in
+            order, so the replicates do not depend on ``chunk_size``.
+        chunk_size: replicates per chunk (memory ``chunk_size * N``).
+
+    Returns:
+        ``(observed [R, M], replicates [n_boot, R, M])``; in each replicate one
+        review resample is shared by all runs, which keeps them paired.
+    """
+    if not run_counts:
+        raise ValueError("need at least one run")
+    n = run_counts[0].shape[0]
+    if any(c.ndim != 2 or c.shape != run_counts[0].shape for c in run_counts):
+        raise ValueError("every run's counts must be [N, Q] with the same N and Q")
+    if n_boot < 1 or chunk_size < 1:
+        raise ValueError(f"n_boot and chunk_size must be positive, got {n_boot}, {chunk_size}")
+    peak = max(int(np.abs(c).max(initial=0)) for c in run_counts)
+    # integer sums below 2^24 are exact in float32, and single precision halves the matmul
+    dtype = np.float32 if peak * n < 2**24 else np.float64
+    counts = [np.asarray(c, dtype=dtype) for c in run_counts]
+    observed = score(np.stack([c.sum(axis=0, dtype=np.float64) for c in counts]))
+    reps = np.empty((n_boot,) + observed.shape, dtype=np.float64)
+    for start in range(0, n_boot, chunk_size):
+        b = min(chunk_size, n_boot - start)
+        weights = resample_weights(rng, b, n).astype(dtype)
+        sums = np.stack([weights @ c for c in counts], axis=1)  # [b, R, Q]
+        reps[start : start + b] = score(sums.astype(np.float64))
+    return observed, reps
+
+
+@dataclass(frozen=True)
+class PairedReplicates:
+    """Bootstrap replicates of the paired differences of one variant against the baseline.
+
+    Attributes:
+        observed: ``[S, M]`` per-seed differences on the full test set.
+        per_seed: ``[B, S, M]`` per-seed differences under each replicate's
+            review resample (shared by all seeds).
+        seed_counts: ``[B, S]`` each replicate's seed multiplicities (sum ``S``).
+    """
+
+    observed: np.ndarray
+    per_seed: np.ndarray
+    seed_counts: np.ndarray
+
+    @property
+    def n_seeds(self) -> int:
+        return int(self.observed.shape[0])
+
+    @property
+    def mean(self) -> np.ndarray:
+        """``[M]``: the observed mean difference over seeds."""
+        return self.observed.mean(axis=0)
+
+    @property
+    def review_level(self) -> np.ndarray:
+        """``[B, M]``: the review-only bootstrap (every seed once, test reviews resampled)."""
+        return self.per_seed.mean(axis=1)
+
+    @property
+    def seed_level(self) -> np.ndarray:
+        """``[B, M]``: mean over the resampled seeds of the observed differences."""
+        return self.seed_counts @ self.observed / self.n_seeds
+
+    def shared_test_variance(self) -> np.ndarray:
+        """``[M]``: variance of the test-set sampling shared by all seeds.
+
+        The mean covariance, across review resamples, of two different seeds'
+        differences; with one seed, the variance of that seed's difference.
+        """
+        centred = self.per_seed - self.per_seed.mean(axis=0)
+        s = self.n_seeds
+        if s < 2:
+            return (centred[:, 0] ** 2).mean(axis=0)
+        total = (centred.sum(axis=1) ** 2).mean(axis=0)
+        own = (centred**2).mean(axis=0).sum(axis=0)
+        return np.maximum((total - own) / (s * (s - 1)), 0.0)
+
+    def per_seed_test_variance(self) -> np.ndarray:
+        """``[M]``: the test-set noise of one seed's difference that other seeds do not share.
+
+        From ``var(review_level) = v_shared + v_own / S``.
+        """
+        own = self.review_level.var(axis=0) - self.shared_test_variance()
+        return np.maximum(own * self.n_seeds, 0.0)
+
+    def two_level(self, confidence: float = 0.95) -> np.ndarray:
+        """``[B, M]`` two-level replicates (module docstring), expanded for ``confidence``."""
+        mean = self.mean
+        c = seed_expansion(self.n_seeds, confidence)
+        return self.review_level + c * (self.seed_level - mean)
+
+
+def paired_replicates(
+    variant: np.ndarray,
+    baseline: np.ndarray,
+    variant_observed: np.ndarray,
+    baseline_observed: np.ndarray,
+    seed_counts: np.ndarray,
+) -> PairedReplicates:
+    """Pair the replicate scores ``[B, S, M]`` of a variant's and the baseline's runs.
+
+    Seed ``s`` of the variant is paired with seed ``s`` of the baseline, and
+    ``seed_counts[b, s]`` weighs that pair in replicate ``b`` (the same
+    indices for both sides).
+    """
+    if variant.shape != baseline.shape or variant.ndim != 3:
+        raise ValueError(f"replicates must be [B, S, M] alike: {variant.shape}, {baseline.shape}")
+    if seed_counts.shape != variant.shape[:2]:
+        raise ValueError(f"seed_counts must be {variant.shape[:2]}, got {seed_counts.shape}")
+    return PairedReplicates(
+        observed=np.asarray(variant_observed) - np.asarray(baseline_observed),
+        per_seed=variant - baseline,
+        seed_counts=np.asarray(seed_counts, dtype=np.float64),
+    )
+
+
+def two_level_bootstrap(
+    variant_counts: np.ndarray,
+    baseline_counts: np.ndarray,
+    score: Score | None = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+    chunk_size: int = 500,
+) -> PairedReplicates:
+    """Two-level bootstrap replicates of one variant against the baseline.
+
+    Args:
+        variant_counts: per-review counts ``[S, N, Q]`` of the variant's runs.
+        baseline_counts: same shape; seed ``s`` pairs with the variant's seed ``s``.
+        score: summed counts ``[..., Q]`` -> scores ``[..., M]``; default
+            micro-F1 of ``Q = 3`` columns ``TP, FP, FN`` (``M = 1``).
+        n_boot: replicates.
+        seed: seed of the one generator: the review draws of every chunk in
+            order, then the seed draws.
+        chunk_size: replicates per chunk; the replicates do not depend on it.
+
+    Use :func:`two_level_interval` and :func:`review_interval` on the result.
+    """
+    var = np.asarray(variant_counts)
+    base = np.asarray(baseline_counts)
+    if var.shape != base.shape or var.ndim != 3:
+        raise ValueError(f"counts must both be [S, N, Q], got {var.shape} and {base.shape}")
+    if score is None:
+        if var.shape[-1] != 3:
+            raise ValueError(f"the default score needs Q = 3 (TP, FP, FN), got {var.shape[-1]}")
+        score = _micro_f1_score
+    n_seeds = var.shape[0]
+    rng = np.random.default_rng(seed)
+    observed, reps = replicate_scores(list(var) + list(base), score, n_boot, rng, chunk_size)
+    counts = resample_weights(rng, n_boot, n_seeds)
+    return paired_replicates(
+        reps[:, :n_seeds], reps[:, n_seeds:], observed[:n_seeds], observed[n_seeds:], counts
+    )
+
+
+def seed_expansion(n_seeds: int, confidence: float) -> float:
+    """``t_{S-1, q} / z_q * sqrt(S / (S - 1))`` with ``q = (1 + confidence) / 2``.
+
+    The factor that widens a percentile interval of a bootstrap mean over
+    ``S`` normal values to the t-interval (module docstring).
+    """
+    if n_seeds < 2:
+        raise ValueError(f"the seed level needs at least 2 seeds, got {n_seeds}")
+    q = 0.5 + confidence / 2.0
+    return float(stats.t.ppf(q, n_seeds - 1) / stats.norm.ppf(q) * np.sqrt(n_seeds / (n_seeds - 1)))
+
+
+def percentile_interval(reps: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(1 - confidence) / 2`` and ``(1 + confidence) / 2`` percentiles over axis 0."""
+    alpha = (1.0 - confidence) / 2.0
+    # the inverted empirical CDF makes "interval excludes 0" and "p < alpha" the same event
+    low, high = np.quantile(reps, [alpha, 1.0 - alpha], axis=0, method="inverted_cdf")
+    return low, high
+
+
+def _excludes_zero(reps: np.ndarray, level: float) -> bool:
+    b = reps.size
+    return bool(
+        np.count_nonzero(reps <= 0) < b * level / 2 or np.count_nonzero(reps >= 0) <= b * level / 2
+    )
+
+
+def _inversion_p_value(reps: PairedReplicates, column: int) -> float:
+    """The smallest level at which the expanded percentile interval excludes 0."""
+    seed_dev = reps.seed_level[:, column] - reps.mean[column]
+    review = reps.review_level[:, column]
+    lo, hi = 1.0 / seed_dev.size, 0.999
+
+    def excluded(level: float) -> bool:
+        r = review + seed_expansion(reps.n_seeds, 1.0 - level) * seed_dev
+        return _excludes_zero(r, level)
+
+    if excluded(lo):
+        return lo
+    if not excluded(hi):
+        return 1.0
+    for _ in range(40):  # bisection on a log scale: relative precision ~1e-10
+        mid = float(np.sqrt(lo * hi))
+        if excluded(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def two_level_interval(
+    reps: PairedReplicates, column: int = 0, confidence: float = 0.95, p_value: bool = True
+) -> Interval:
+    """The two-level interval of one score column (the verdict's interval).
+
+    With fewer than :data:`MIN_SEEDS` seeds the interval is undefined
+    (``nan``); the caller reports :func:`too_few_seeds` instead of a verdict.
+    """
+    mean = float(reps.mean[column])
+    if reps.n_seeds < MIN_SEEDS:
+        return Interval(mean, float("nan"), float("nan"), TWO_LEVEL_METHOD, confidence, None)
+    low, high = percentile_interval(reps.two_level(confidence)[:, column], confidence)
+    p = _inversion_p_value(reps, column) if p_value else None
+    return Interval(mean, float(low), float(high), TWO_LEVEL_METHOD, confidence, p)
+
+
+def review_interval(reps: PairedReplicates, column: int = 0, confidence: float = 0.95) -> Interval:
+    """The review-only bootstrap (test-set sampling only) of one score column.
+
+    The interval is the plain percentile interval of :func:`paired_bootstrap`;
+    the p-value is twice the smaller share of replicates on either side of 0.
+    """
+    r = reps.review_level[:, column]
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.percentile(r, [100 * alpha, 100 * (1 - alpha)])
+    tail = min(np.count_nonzero(r <= 0), np.count_nonzero(r >= 0))
+    p = float(min(1.0, max(2.0 * tail, 1.0) / r.size))
+    return Interval(
+        float(reps.mean[column]), float(low), float(high), BOOTSTRAP_METHOD, confidence, p
+    )
+
+
+# ------------------------------------------------------------------ several variants
+
+
+def holm(p_values: Sequence[float | None]) -> list[float | None]:
+    """Holm-Bonferroni adjusted p-values; ``None`` entries are not in the family.
+
+    Sorted ascending, ``p_(i)`` becomes ``max_{j <= i} min(1, (K - j + 1) p_(j))``
+    (``K`` tests); rejecting where the adjusted value is below ``alpha`` keeps
+    the family-wise error rate at ``alpha``.
+    """
+    present = [(i, float(p)) for i, p in enumerate(p_values) if p is not None]
+    k = len(present)
+    out: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (i, p) in enumerate(sorted(present, key=lambda x: x[1])):
+        running = max(running, min(1.0, (k - rank) * p))
+        out[i] = running
+    return out
+
+
+def decide(interval: Interval, p_adjusted: float | None, alpha: float) -> str:
+    """better / worse when the adjusted p-value is below ``alpha``, by the sign of the mean."""
+    if p_adjusted is None or not p_adjusted < alpha:
+        return VERDICT_NONE
+    if interval.mean > 0:
+        return VERDICT_BETTER
+    if interval.mean < 0:
+        return VERDICT_WORSE
+    return VERDICT_NONE
+
+
+# ------------------------------------------------------------------ how many seeds
+
+
+def minimum_detectable_difference(
+    seed_sd: float,
+    shared_sd: float,
+    n_seeds: int | np.ndarray,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    own_sd: float = 0.0,
+) -> float | np.ndarray:
+    """Smallest mean difference a two-sided test at ``alpha`` detects with ``power``.
+
+    ``(t_{S-1, 1-alpha/2} + t_{S-1, power}) * sqrt((seed_sd^2 + own_sd^2) / S + shared_sd^2)``
+    (module docstring); ``n_seeds`` may be an array (one value per seed count).
+    """
+    n = np.asarray(n_seeds, dtype=np.float64)
+    if np.any(n < 2):
+        raise ValueError(f"need at least 2 seeds, got {n_seeds}")
+    df = n - 1
+    se = np.sqrt((seed_sd**2 + own_sd**2) / n + shared_sd**2)
+    mde = (stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(power, df)) * se
+    return float(mde) if mde.ndim == 0 else mde
+
+
+def seeds_needed(
+    delta: float,
+    seed_sd: float,
+    shared_sd: float,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    own_sd: float = 0.0,
+    max_seeds: int = 1000,
+) -> int | None:
+    """Fewest seeds (at least :data:`MIN_SEEDS`) whose detectable difference is <= ``delta``.
+
+    ``None`` when even ``max_seeds`` do not suffice: the test set's shared
+    sampling (``shared_sd``) then limits the comparison, and only a larger
+    test set helps.
+    """
+    counts = np.arange(MIN_SEEDS, max_seeds + 1)
+    mde = minimum_detectable_difference(seed_sd, shared_sd, counts, alpha, power, own_sd)
+    ok = np.flatnonzero(np.asarray(mde) <= delta)
+    return int(counts[ok[0]]) if ok.size else None
+
+
+@dataclass(frozen=True)
+class SeedAdvice:
+    """How precise the comparison was, and how many seeds a target difference needs.
+
+    ``seed_sd``: spread of the paired differences over seeds; ``test_sd``:
+    test-set sampling shared by all seeds; ``own_test_sd``: one seed's own
+    test-set noise; ``mde``: the smallest difference detected at ``alpha``
+    with ``power`` at ``n_seeds``; ``seeds_for``: target difference -> seeds
+    (``None``: not reachable by adding seeds).
+    """
+
+    n_seeds: int
+    seed_sd: float
+    test_sd: float
+    own_test_sd: float
+    mde: float
+    alpha: float
+    power: float
+    seeds_for: dict[float, int | None]
+
+    def to_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["seeds_for"] = {f"{k:g}": v for k, v in self.seeds_for.items()}
+        return {k: _jsonable(v) for k, v in data.items()}
+
+
+def seed_advice(
+    reps: PairedReplicates,
+    column: int = 0,
+    targets: Sequence[float] = (0.005, 0.01),
+    alpha: float = 0.05,
+    power: float = 0.8,
+) -> SeedAdvice | None:
+    """The detectable difference at this many seeds, and the seeds for each target difference.
+
+    ``None`` with fewer than 2 seeds (no seed-to-seed variance to go on).
+    """
+    if reps.n_seeds < 2:
+        return None
+    seed_sd = float(reps.observed[:, column].std(ddof=1))
+    shared = float(np.sqrt(reps.shared_test_variance()[column]))
+    own = float(np.sqrt(reps.per_seed_test_variance()[column]))
+    return SeedAdvice(
+        n_seeds=reps.n_seeds,
+        seed_sd=seed_sd,
+        test_sd=shared,
+        own_test_sd=own,
+        mde=float(minimum_detectable_difference(seed_sd, shared, reps.n_seeds, alpha, power, own)),
+        alpha=alpha,
+        power=power,
+        seeds_for={t: seeds_needed(t, seed_sd, shared, alpha, power, own) for t in targets},
+    )
