@@ -58,7 +58,8 @@ def test_negative_learning_rate(tmp_path: Path) -> None:
         ("trainig: {epochs: 3}", "trainig", "allowed: data, model, loss, training, output"),
         ("model: {encoder: offline, embeding_dim: 8}", "model.embeding_dim", "embedding_dim"),
         ("model: {encoder: huggingface}", "model.name_or_path", "required key is missing"),
-        ("model: {encoder: tfidf}", "model", "tfidf"),
+        ("model: {encoder: bow}", "model", "'offline', 'huggingface', 'tfidf'"),
+        ("model: {encoder: tfidf, head: {}}", "model.head", "allowed: encoder, word_ngram_max"),
         ("output: {directory: x}", "output.directory", "allowed: dir, overwrite"),
         (
             "loss: {type: focal, contrastive: {type: soft_contrastive, temprature: 0.1}, "

@@ -46,14 +46,14 @@ def assert_same_weights(a: Path, b: Path) -> None:
 
 
 def read_metrics(run: Path) -> dict[str, Any]:
-    """metrics.json without the wall-clock figures (eval_runtime, ..._per_second)."""
+    """metrics.json without timings (eval_runtime, ..._per_second, baseline fit_seconds)."""
 
     def strip(node: Any) -> Any:
         if isinstance(node, dict):
             return {
                 k: strip(v)
                 for k, v in node.items()
-                if not (k.endswith("_runtime") or k.endswith("_per_second"))
+                if not k.endswith(("_runtime", "_per_second", "_seconds"))
             }
         return node
 

@@ -57,6 +57,9 @@ def test_two_cpu_processes_match_one(tmp_path: Path) -> None:
     two = json.loads((tmp_path / "two" / "metrics.json").read_text(encoding="utf-8"))
     assert two["pair_f1"] == pytest.approx(one["pair_f1"], abs=0.03)
     assert two["aspect_f1"] == pytest.approx(one["aspect_f1"], abs=0.03)
+    # rank 0 alone fits the TF-IDF baseline and writes the decision rule
+    assert two["baseline"]["test"]["pair_f1"] == pytest.approx(one["baseline"]["test"]["pair_f1"])
+    assert (tmp_path / "two" / "model" / "decision.json").is_file()
     loss_one = runs["one"]["best_validation"]["eval_loss"]
     loss_two = runs["two"]["best_validation"]["eval_loss"]
     assert loss_two == pytest.approx(loss_one, rel=1e-3)

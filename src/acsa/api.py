@@ -13,7 +13,10 @@ server and Python users call::
 A :class:`Predictor` wraps a backend (:mod:`acsa.models.backend`) that turns
 texts into logits; probabilities are reported in the canonical class order
 (none, negative, neutral, positive) whatever the label scheme, and labels are
-decided by :meth:`Predictor.decide`, the one place the decision rule lives.
+decided by :meth:`Predictor.decide`, the one place the decision rule lives:
+the per-aspect mention thresholds saved with the model (``decision.json``,
+fitted on validation by ``acsa train``), or the argmax for a model folder
+without that file.
 """
 
 from __future__ import annotations
@@ -71,14 +74,29 @@ class Predictor:
 
     Args:
         backend: what computes the logits (see :mod:`acsa.models.backend`).
-        model_dir: the folder it was loaded from; the run's ``config.yaml``
-            and ``metrics.json`` beside it fill :attr:`info`.
+        model_dir: the folder it was loaded from; its ``decision.json`` (when
+            there) is the decision rule, and the run's ``config.yaml`` and
+            ``metrics.json`` beside it fill :attr:`info`.
+        decision: a :class:`acsa.evaluation.decision.DecisionRule` to use instead
+            of the one in ``model_dir``.
+
+    Attributes:
+        decision: the rule :meth:`decide` applies (``None``: argmax).
     """
 
-    def __init__(self, backend: Any, model_dir: str | Path | None = None) -> None:
+    def __init__(
+        self, backend: Any, model_dir: str | Path | None = None, decision: Any = None
+    ) -> None:
+        from acsa.evaluation.decision import DecisionRule
+
         self.backend = backend
         self.model_dir = Path(model_dir) if model_dir is not None else None
+        if decision is None and self.model_dir is not None:
+            decision = DecisionRule.load(self.model_dir, backend.label_space.aspects)
+        self.decision = decision
         self.info: dict[str, Any] = _model_info(backend, self.model_dir)
+        thresholds = decision is not None and bool(decision.fitted_aspects)
+        self.info["decision"] = "mention_threshold" if thresholds else "argmax"
 
     @classmethod
     def load(cls, model_dir: str | Path, runtime: str | None = None) -> Predictor:
@@ -110,10 +128,13 @@ class Predictor:
         return canonical_probabilities(logits, self.label_space)
 
     def decide(self, probabilities: np.ndarray) -> np.ndarray:
-        """Canonical labels ``[N, A]`` from :meth:`predict_proba`'s probabilities."""
+        """Canonical labels ``[N, A]`` from :meth:`predict_proba`'s probabilities, under the
+        model's saved rule (mention thresholds), or the argmax without one."""
         from acsa.evaluation.decision import decide
 
-        return decide(probabilities)
+        if self.decision is None:
+            return decide(probabilities)
+        return self.decision.decide(probabilities)
 
     def predict(
         self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE
@@ -159,9 +180,13 @@ def evaluate(
     column names), else with defaults and the model's aspects.
 
     Returns:
-        The metrics of GUIDE.md section 2 (as in ``metrics.json``).
+        The metrics of GUIDE.md section 2 under the model's decision rule (as in
+        ``metrics.json``), plus ``decision`` (the rule) and ``argmax`` (the
+        overall scores under the plain argmax rule).
     """
     from acsa.data import DataConfig, load_split
+    from acsa.evaluation import compute_metrics, scalar_metrics
+    from acsa.evaluation.decision import ARGMAX_KEY, decide, decision_summary
     from acsa.evaluation.scoring import SplitPredictions, score_and_report
     from acsa.files import check_writable_dir
 
@@ -186,8 +211,11 @@ def evaluate(
         pred=predictor.decide(probs),
         probabilities=probs,
     )
+    # as in a training run's metrics.json: the rule behind the scores, and the argmax's
+    argmax = compute_metrics(reviews.labels, decide(probs), list(label_space.aspects), reviews.mask)
+    extra = {"decision": decision_summary(predictor.decision), ARGMAX_KEY: scalar_metrics(argmax)}
     return score_and_report(
-        scored, Path(output_dir) if output_dir is not None else None, plots=plots
+        scored, Path(output_dir) if output_dir is not None else None, extra=extra, plots=plots
     )
 
 

@@ -34,6 +34,13 @@ def train(
     seed: Annotated[
         int | None, typer.Option("--seed", min=0, help="Override training.seed.")
     ] = None,
+    no_baseline: Annotated[
+        bool,
+        typer.Option(
+            "--no-baseline",
+            help="Do not fit the TF-IDF baseline beside the model (training.baseline: false).",
+        ),
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More log lines.")] = False,
 ) -> None:
     """Train a model, keep the best epoch, and report test metrics."""
@@ -48,6 +55,7 @@ def train(
         # --data-dir is relative to the current folder, unlike paths in the YAML
         "data.dir": str(data_dir.expanduser().resolve()) if data_dir is not None else None,
         "output.overwrite": True if overwrite else None,
+        "training.baseline": False if no_baseline else None,
     }
     cfg = load_config(config, overrides)
     preflight(config, cfg, training=True)
@@ -63,13 +71,16 @@ def train(
     test = result.metrics.get("test")
     if test is not None:
         from acsa.evaluation import format_metrics_table
+        from acsa.training.finish import comparison_line, decision_line
 
-        out.print(format_metrics_table(test, title="Test metrics (best epoch)"))
+        out.print(format_metrics_table(test, title="Test metrics (best model)"))
+        out.print(f"test {comparison_line(test)}")
+        out.print(decision_line(test))
     best = result.metrics.get("validation") or {}
-    if best:
+    if best and result.global_step:
         out.print(
             f"best validation pair-F1 {best.get('eval_pair_f1', float('nan')):.4f} "
-            f"(epoch {best.get('epoch', 0):.0f})"
+            f"(step {best.get('step', 0)}, epoch {best.get('epoch') or 0:.2f})"
         )
     out.print(
         f"model: {result.model_dir}\nrun folder: {result.output_dir} "

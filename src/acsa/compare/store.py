@@ -82,7 +82,10 @@ def run_dir(output_dir: Path, variant: str, seed: int) -> Path:
 
 def fingerprint(variant: Variant, seed: int, context: Mapping[str, Any]) -> str:
     """A short hash of everything that makes a run what it is; a change means rerun."""
-    blob = json.dumps({"loss": variant.loss, "seed": seed, **context}, sort_keys=True, default=str)
+    key = {"loss": variant.loss, "seed": seed, **context}
+    if variant.overrides:  # absent for loss-only variants: their fingerprints stay the same
+        key["overrides"] = variant.overrides
+    blob = json.dumps(key, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 

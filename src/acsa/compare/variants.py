@@ -1,4 +1,4 @@
-"""The variants file of ``acsa compare``: which ``loss:`` sections to compare, and their configs.
+"""The variants file of ``acsa compare``: which configurations to compare, and their configs.
 
 Format::
 
@@ -11,10 +11,18 @@ Format::
         loss: {type: focal, gamma: 2.0}
       - name: ce
         loss: {type: cross_entropy}
+      - name: tfidf      # any other config key, dotted or nested
+        overrides: {model.encoder: tfidf}
 
 A variant's ``loss:`` replaces the base config's ``loss:`` section as a
 whole (merging two loss types' options would mix keys that only one of them
-accepts).
+accepts). A variant's ``overrides:`` set any other config key (not ``loss``,
+``output`` or ``training.seed``), checked by the config schema before anything
+runs; one that changes ``model.encoder`` replaces the ``model:`` section by the
+variant's ``model.*`` keys, for the same reason. Every variant names a
+``loss:``, ``overrides:`` or both. Comparison runs fit no TF-IDF baseline
+beside each run (``training.baseline: false``): a ``tfidf`` variant is the
+way to compare with it.
 """
 
 from __future__ import annotations
@@ -32,16 +40,18 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 _TOP_KEYS = {"variants", "epochs", "baseline", "description", "overrides"}
 # owned by the harness (seed, output folder) or by each variant (loss)
 _RESERVED_OVERRIDES = ("loss", "output", "training.seed")
-_VARIANT_KEYS = {"name", "loss", "description"}
+_VARIANT_KEYS = {"name", "loss", "overrides", "description"}
 
 
 @dataclass(frozen=True)
 class Variant:
-    """One configuration under comparison: a name and the ``loss:`` section it trains with."""
+    """One configuration under comparison: a name, the ``loss:`` section it trains with
+    (empty: the base config's) and other config keys it sets (dotted)."""
 
     name: str
     loss: dict[str, Any]
     description: str = ""
+    overrides: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -103,7 +113,8 @@ def _variant(entry: object, where: str, seen: set[str]) -> Variant:
     if unknown:
         raise ConfigError(
             f"{where}: unknown key {unknown[0]!r}; allowed keys: "
-            f"{', '.join(sorted(_VARIANT_KEYS))} (loss options go under 'loss:')"
+            f"{', '.join(sorted(_VARIANT_KEYS))} (loss options go under 'loss:', "
+            "other config keys under 'overrides:')"
         )
     name = entry.get("name")
     if not isinstance(name, str) or not _NAME_RE.match(name):
@@ -114,26 +125,37 @@ def _variant(entry: object, where: str, seen: set[str]) -> Variant:
         raise ConfigError(f"{where}.name: duplicate variant name {name!r}")
     seen.add(name)
     loss = entry.get("loss")
-    if not isinstance(loss, dict) or not loss:
+    overrides = _overrides(entry.get("overrides"), f"{where}.overrides")
+    if loss is None and not overrides:
+        raise ConfigError(
+            f"{where}.loss: missing; give a 'loss:' section, 'overrides:' of other config "
+            "keys, or both"
+        )
+    if loss is not None and (not isinstance(loss, dict) or not loss):
         raise ConfigError(f"{where}.loss: expected a mapping such as {{type: focal, gamma: 2}}")
-    return Variant(name, dict(loss), str(entry.get("description") or ""))
+    return Variant(name, dict(loss or {}), str(entry.get("description") or ""), overrides)
 
 
-def _shared_overrides(raw: object, path: Path) -> dict[str, Any]:
+def _overrides(raw: object, where: str) -> dict[str, Any]:
+    """Dotted config keys -> values, without the keys the harness or ``loss:`` own."""
     from acsa.training.config import flatten_dotted
 
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: overrides: expected a mapping of config keys to values")
+        raise ConfigError(f"{where}: expected a mapping of config keys to values")
     flat = flatten_dotted(raw)
     for key in flat:
         if any(key == r or key.startswith(r + ".") for r in _RESERVED_OVERRIDES):
             raise ConfigError(
-                f"{path}: overrides.{key}: not allowed here (the loss belongs to each variant; "
-                "seeds and output folders to --seeds and --output)"
+                f"{where}.{key}: not allowed here (a variant's loss goes under 'loss:'; "
+                "seeds and output folders belong to --seeds and --output)"
             )
     return flat
+
+
+def _shared_overrides(raw: object, path: Path) -> dict[str, Any]:
+    return _overrides(raw, f"{path}: overrides")
 
 
 def variant_config(
@@ -146,13 +168,15 @@ def variant_config(
     common: Mapping[str, Any] | None = None,
 ) -> Any:
     """The base config with the shared ``common`` overrides, the variant's ``loss:``
-    section, the seed, the budget and the output folder."""
-    from acsa.training.config import config_from_dict, load_config
+    section and overrides, the seed, the budget and the output folder; no TF-IDF
+    baseline beside the run (the comparison compares the variants)."""
+    from acsa.training.config import apply_overrides, config_from_dict, load_config
 
     overrides: dict[str, Any] = dict(common or {})
     overrides |= {
         "training.seed": seed,
         "training.epochs": epochs,
+        "training.baseline": False,
         "data.dir": str(data_dir) if data_dir is not None else None,
     }
     if output_dir is not None:
@@ -162,7 +186,13 @@ def variant_config(
     # replaced as a whole, since merging two loss types' keys would be invalid
     base = load_config(config_path, overrides)
     raw = base.model_dump(mode="python")
-    raw["loss"] = dict(variant.loss)
+    if variant.loss:
+        raw["loss"] = dict(variant.loss)
+    encoder = variant.overrides.get("model.encoder")
+    if encoder is not None and encoder != raw["model"].get("encoder"):
+        # another encoder's options would be unknown keys: the variant's model.* only
+        raw["model"] = {}
+    apply_overrides(raw, variant.overrides)
     return config_from_dict(raw, source=f"{config_path} (variant {variant.name!r})")
 
 

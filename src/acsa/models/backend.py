@@ -66,10 +66,43 @@ class TorchBackend:
         return predict_logits(self.model, self.featurizer, list(texts), batch_size=batch_size)
 
 
+class TfidfBackend:
+    """The TF-IDF baseline (:class:`acsa.models.tfidf.TfidfAspectModel`): scikit-learn, no torch.
+
+    Its logits are log-probabilities over the canonical classes, so the softmax
+    every consumer applies gives back the model's probabilities.
+    """
+
+    kind = "tfidf"
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.label_space: LabelSpace = model.label_space
+
+    @classmethod
+    def load(cls, model_dir: Path) -> TfidfBackend:
+        """Load a folder written by :meth:`TfidfAspectModel.save_pretrained`."""
+        from acsa.models.tfidf import TfidfAspectModel
+
+        return cls(TfidfAspectModel.from_pretrained(model_dir))
+
+    def predict_logits(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+        # batches bound the sparse matrices' memory on very large inputs
+        texts = list(texts)
+        parts = [
+            self.model.predict_logits(texts[start : start + max(1, batch_size)])
+            for start in range(0, len(texts), max(1, batch_size))
+        ]
+        if not parts:
+            return np.zeros((0, self.label_space.num_aspects, 4), dtype=np.float32)
+        return np.concatenate(parts, axis=0)
+
+
 # encoder kind (acsa_model.json: model_config.encoder) -> loader
 BACKENDS: dict[str, Callable[[Path], ModelBackend]] = {
     "offline": TorchBackend.load,
     "huggingface": TorchBackend.load,
+    "tfidf": TfidfBackend.load,
 }
 
 

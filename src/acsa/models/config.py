@@ -7,8 +7,11 @@ The section is a union discriminated by ``encoder``:
 * ``encoder: huggingface`` -- any ``AutoModel`` checkpoint by hub name or local
   path. ``local_files_only`` is true unless the user sets it false explicitly,
   so nothing is downloaded by default.
+* ``encoder: tfidf`` -- the TF-IDF + logistic-regression baseline
+  (:class:`acsa.models.tfidf.TfidfModelConfig`): fitted, not trained.
 
-Both share the ``head:`` sub-section (hidden layer, dropout, projection head).
+The two neural encoders share the ``head:`` sub-section (hidden layer, dropout,
+projection head).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+from acsa.models.tfidf import TfidfModelConfig
 
 
 class HeadConfig(BaseModel):
@@ -110,7 +115,16 @@ class HuggingFaceModelConfig(BaseModel):
         name_or_path: hub name (e.g. ``5CD-AI/Vietnamese-Sentiment-visobert``) or a
             local directory holding the config, weights and tokenizer files.
         pooling: ``cls`` (first token) or ``mean`` (mask-aware mean of the last layer).
-        max_length: tokens kept per review (truncation at encode time).
+        max_length: tokens per review, or per window with ``long_reviews: windows``.
+        long_reviews: what happens to a review longer than ``max_length`` tokens:
+            ``truncate`` (its end is dropped) or ``windows`` (it is cut into
+            overlapping windows of ``max_length`` tokens, each encoded and
+            pooled, and the window vectors pooled into one per review). The run
+            reports how many reviews were truncated or windowed (``run.json``).
+        window_stride: tokens shared by consecutive windows (``windows`` only).
+        window_pooling: ``max`` or ``mean`` over a review's window vectors.
+        max_windows: windows kept per review; the rest of a longer review is
+            dropped (and the review counted as truncated).
         dropout: dropout on the pooled vector, before the head.
         local_files_only: never contact the hub (default). Set false explicitly to
             allow a download.
@@ -122,18 +136,34 @@ class HuggingFaceModelConfig(BaseModel):
     name_or_path: str = Field(min_length=1)
     pooling: Literal["cls", "mean"] = "cls"
     max_length: int = Field(default=256, ge=8, le=8192)
+    long_reviews: Literal["truncate", "windows"] = "truncate"
+    window_stride: int = Field(default=64, ge=0)
+    window_pooling: Literal["max", "mean"] = "max"
+    max_windows: int = Field(default=8, ge=1, le=256)
     dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
     local_files_only: bool = True
     head: HeadConfig = Field(default_factory=HeadConfig)
 
+    @model_validator(mode="after")
+    def _check_windows(self) -> HuggingFaceModelConfig:
+        # a window must move forward past its special tokens and shared part
+        if self.long_reviews == "windows" and self.window_stride > self.max_length // 2:
+            raise ValueError(
+                f"window_stride ({self.window_stride}) must be at most half of max_length "
+                f"({self.max_length})"
+            )
+        return self
 
-ModelConfig = Annotated[OfflineModelConfig | HuggingFaceModelConfig, Field(discriminator="encoder")]
+
+AnyModelConfig = OfflineModelConfig | HuggingFaceModelConfig | TfidfModelConfig
+
+ModelConfig = Annotated[AnyModelConfig, Field(discriminator="encoder")]
 """Type of the ``model:`` section: a pydantic field type; see :func:`parse_model_config`."""
 
-_ADAPTER: TypeAdapter[OfflineModelConfig | HuggingFaceModelConfig] = TypeAdapter(ModelConfig)
+_ADAPTER: TypeAdapter[AnyModelConfig] = TypeAdapter(ModelConfig)
 
 
-def parse_model_config(data: dict[str, Any] | None) -> OfflineModelConfig | HuggingFaceModelConfig:
+def parse_model_config(data: dict[str, Any] | None) -> AnyModelConfig:
     """Validate a ``model:`` mapping; an empty or missing mapping gives the offline default.
 
     Raises:
@@ -144,6 +174,6 @@ def parse_model_config(data: dict[str, Any] | None) -> OfflineModelConfig | Hugg
     return _ADAPTER.validate_python(data)
 
 
-def model_config_to_dict(config: OfflineModelConfig | HuggingFaceModelConfig) -> dict[str, Any]:
+def model_config_to_dict(config: AnyModelConfig) -> dict[str, Any]:
     """JSON-ready dict of a model config (round-trips through :func:`parse_model_config`)."""
     return config.model_dump(mode="json")

@@ -16,6 +16,11 @@ from acsa.models.config import HuggingFaceModelConfig
 class HFEncoder(nn.Module):
     """Backbone + ``cls`` or mask-aware ``mean`` pooling + dropout.
 
+    With ``long_reviews: windows`` the inputs are ``[B, W, T]`` (each review's
+    windows, all-padding where a review has fewer than ``W``): the real windows
+    go through the backbone as one batch, and each review's window vectors are
+    max- or mean-pooled (``window_pooling``) into one.
+
     Args:
         backbone: a ``PreTrainedModel`` returning ``last_hidden_state``.
         config: the Hugging Face model config section.
@@ -27,6 +32,7 @@ class HFEncoder(nn.Module):
         super().__init__()
         self.backbone = backbone
         self.pooling = config.pooling
+        self.window_pooling = config.window_pooling
         self.dropout = nn.Dropout(config.dropout)
         self.output_dim = int(backbone.config.hidden_size)
 
@@ -80,16 +86,43 @@ class HFEncoder(nn.Module):
     def save_backbone_config(self, directory: str | Path) -> None:
         self.backbone.config.save_pretrained(str(directory))
 
+    def _encode(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **extra: Any
+    ) -> torch.Tensor:
+        """``[N, T]`` token ids -> ``[N, H]`` pooled vectors."""
+        out = self.backbone(input_ids=input_ids, attention_mask=attention_mask, **extra)
+        hidden = out.last_hidden_state
+        if self.pooling == "cls":
+            return hidden[:, 0]
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+
+    def _encode_windows(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **extra: Any
+    ) -> torch.Tensor:
+        """``[B, W, T]`` windows -> ``[B, H]``: encode the real windows, pool per review."""
+        batch, windows, width = input_ids.shape
+        present = attention_mask.sum(-1) > 0  # [B, W]
+        flat_present = present.reshape(-1)
+        extra = {k: v.reshape(batch * windows, width)[flat_present] for k, v in extra.items()}
+        pooled = self._encode(
+            input_ids.reshape(-1, width)[flat_present],
+            attention_mask.reshape(-1, width)[flat_present],
+            **extra,
+        )
+        grid = pooled.new_zeros(batch * windows, pooled.shape[-1])
+        grid[flat_present] = pooled
+        grid = grid.view(batch, windows, -1)
+        weights = present.unsqueeze(-1).to(grid.dtype)
+        if self.window_pooling == "mean":
+            return (grid * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+        return grid.masked_fill(~present.unsqueeze(-1), torch.finfo(grid.dtype).min).amax(1)
+
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, **extra: Any
     ) -> torch.Tensor:
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
-        out = self.backbone(input_ids=input_ids, attention_mask=attention_mask, **extra)
-        hidden = out.last_hidden_state
-        if self.pooling == "cls":
-            pooled = hidden[:, 0]
-        else:
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
-        return self.dropout(pooled)
+        if input_ids.dim() == 3:
+            return self.dropout(self._encode_windows(input_ids, attention_mask, **extra))
+        return self.dropout(self._encode(input_ids, attention_mask, **extra))

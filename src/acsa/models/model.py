@@ -25,7 +25,7 @@ from torch import nn
 
 import acsa
 from acsa.data.label_space import LabelSpace
-from acsa.errors import CheckpointError
+from acsa.errors import CheckpointError, ConfigError
 from acsa.models.config import (
     HuggingFaceModelConfig,
     OfflineModelConfig,
@@ -35,7 +35,7 @@ from acsa.models.config import (
 from acsa.models.featurizer import Featurizer
 from acsa.models.heads import AspectHead
 from acsa.models.hf_encoder import HFEncoder
-from acsa.models.hf_featurizer import HFFeaturizer
+from acsa.models.hf_featurizer import HFFeaturizer, policy_of
 from acsa.models.offline_encoder import OfflineEncoder
 from acsa.models.offline_featurizer import OfflineFeaturizer
 
@@ -162,6 +162,11 @@ class AcsaModel(nn.Module):
             description.label_space,
             description.sizes,
         )
+        if not isinstance(model_config, OfflineModelConfig | HuggingFaceModelConfig):
+            raise CheckpointError(
+                f"{root / CONFIG_FILE}: a {model_config.encoder} model, not a neural one; "
+                "load it with acsa.api.load"
+            )
         featurizer = load_featurizer(root, model_config)
         encoder: nn.Module
         if isinstance(model_config, HuggingFaceModelConfig):
@@ -235,7 +240,9 @@ def load_featurizer(directory: str | Path, model_config: AnyModelConfig) -> Feat
     """The featurizer saved in a model folder (tokenizer files or ``featurizer.json``)."""
     root = Path(directory)
     if isinstance(model_config, HuggingFaceModelConfig):
-        return HFFeaturizer.load(root / TOKENIZER_DIR, model_config.max_length)
+        return HFFeaturizer.load(
+            root / TOKENIZER_DIR, model_config.max_length, **policy_of(model_config)
+        )
     return OfflineFeaturizer.load(root)
 
 
@@ -251,11 +258,19 @@ def build_model(
     (``train_texts`` unused). Set the torch seed before calling for reproducible
     initial weights.
     """
-    if not isinstance(model_config, OfflineModelConfig | HuggingFaceModelConfig):
+    if isinstance(model_config, dict) or model_config is None:
         model_config = parse_model_config(model_config)
+    if not isinstance(model_config, OfflineModelConfig | HuggingFaceModelConfig):
+        raise ConfigError(
+            f"model.encoder: {model_config.encoder} is not a neural encoder; "
+            "acsa.training.train fits it (acsa.models.tfidf)"
+        )
     if isinstance(model_config, HuggingFaceModelConfig):
         featurizer: Featurizer = HFFeaturizer.from_name_or_path(
-            model_config.name_or_path, model_config.max_length, model_config.local_files_only
+            model_config.name_or_path,
+            model_config.max_length,
+            model_config.local_files_only,
+            **policy_of(model_config),
         )
         encoder: nn.Module = HFEncoder.from_pretrained(model_config)
         return AcsaModel(encoder, model_config, label_space, featurizer), featurizer

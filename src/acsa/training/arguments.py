@@ -8,6 +8,7 @@ from typing import Any
 
 from acsa.data.indexed import BATCH_LABEL_KEYS
 from acsa.errors import ConfigError
+from acsa.training.budget import Budget
 from acsa.training.config import AcsaConfig
 from acsa.training.output_dir import CHECKPOINT_DIR
 
@@ -39,9 +40,15 @@ def _cpu_only() -> bool:
 
 
 def build_training_arguments(
-    config: AcsaConfig, out: Path, *, has_projection_unused: bool, group_by_length: bool
+    config: AcsaConfig,
+    out: Path,
+    *,
+    has_projection_unused: bool,
+    group_by_length: bool,
+    budget: Budget | None = None,
 ) -> Any:
-    """The Trainer's arguments: epoch-wise evaluation and checkpoints, best pair-F1 kept.
+    """The Trainer's arguments: evaluation and checkpoints at the budget's interval, best
+    pair-F1 kept.
 
     Args:
         config: the validated config.
@@ -49,6 +56,9 @@ def build_training_arguments(
         has_projection_unused: the model has a projection head the loss does
             not use (DDP must then look for unused parameters).
         group_by_length: batch reviews of similar length together.
+        budget: the run's length and evaluation interval
+            (:func:`acsa.training.budget.plan_budget`); ``None``: ``training.epochs``
+            epochs, evaluated every epoch.
     """
     from transformers import TrainingArguments
 
@@ -59,9 +69,14 @@ def build_training_arguments(
             f"training.batch_size: {tc.batch_size} reviews cannot be split evenly over "
             f"{world} processes; use a multiple of {world}"
         )
+    schedule = (
+        budget.training_arguments()
+        if budget is not None
+        else {"num_train_epochs": tc.epochs, "eval_strategy": "epoch", "save_strategy": "epoch"}
+    )
     return TrainingArguments(
         output_dir=str(out / CHECKPOINT_DIR),
-        num_train_epochs=tc.epochs,
+        **schedule,
         # training.batch_size is the global batch per micro-step, so the same
         # config gives the same optimisation under torchrun with N processes.
         per_device_train_batch_size=tc.batch_size // world,
@@ -73,8 +88,6 @@ def build_training_arguments(
         warmup_steps=tc.warmup_ratio,
         lr_scheduler_type=tc.scheduler,
         max_grad_norm=tc.max_grad_norm,
-        eval_strategy="epoch",
-        save_strategy="epoch",
         logging_strategy="steps",
         logging_steps=tc.logging_steps,
         save_total_limit=tc.save_total_limit,

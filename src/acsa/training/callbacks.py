@@ -82,7 +82,11 @@ class EpochSummaryCallback(ProgressCallback):
             return
         if self.metric not in logs:
             return
-        parts = [f"epoch {logs.get('epoch', state.epoch or 0):.0f}"]
+        epoch = logs.get("epoch", state.epoch or 0)
+        if getattr(args, "eval_strategy", "epoch") == "steps":  # a str enum
+            parts = [f"step {state.global_step} (epoch {epoch:.2f})"]
+        else:
+            parts = [f"epoch {epoch:.0f}"]
         for key, label in (
             ("eval_pair_f1", "val pair-F1"),
             ("eval_aspect_f1", "aspect-F1"),

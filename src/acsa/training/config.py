@@ -34,7 +34,12 @@ from acsa.data.config import DataConfig
 from acsa.data.label_space import NONE, LabelSpace
 from acsa.errors import ConfigError
 from acsa.files import read_yaml
-from acsa.models.config import HuggingFaceModelConfig, ModelConfig, OfflineModelConfig
+from acsa.models.config import (
+    HuggingFaceModelConfig,
+    ModelConfig,
+    OfflineModelConfig,
+    TfidfModelConfig,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +48,7 @@ _STRICT = ConfigDict(extra="forbid", validate_assignment=False)
 _MODEL_TAGS: dict[str, type[BaseModel]] = {
     "offline": OfflineModelConfig,
     "huggingface": HuggingFaceModelConfig,
+    "tfidf": TfidfModelConfig,
 }
 
 
@@ -107,11 +113,30 @@ class LossConfig(BaseModel):
 
 
 class TrainingConfig(BaseModel):
-    """Optimisation and bookkeeping; everything maps onto ``TrainingArguments``."""
+    """Optimisation and bookkeeping; the optimisation keys map onto ``TrainingArguments``.
+
+    The budget: ``epochs`` passes over the training split, raised to enough
+    whole epochs to make at least ``min_steps`` optimizer steps (small data
+    sets still get enough updates; 0 = off), and cut at ``max_steps`` when set.
+    The model is evaluated on validation (and checkpointed) every
+    ``eval_every``: ``epoch``, a number of optimizer steps, or ``auto`` (about
+    :data:`AUTO_EVALUATIONS` evaluations over the run); early stopping counts
+    evaluations, and the best one is restored at the end.
+
+    After training: ``decision_thresholds`` fits per-aspect mention thresholds
+    on validation (saved with the model; aspects with fewer than
+    ``threshold_min_mentions`` validation mentions keep the argmax rule; the
+    thresholds are kept only when they beat the argmax on held-out validation
+    folds, ``threshold_cv_folds``, 0 = always kept), and
+    ``baseline`` fits the TF-IDF baseline on the same splits for comparison.
+    """
 
     model_config = _STRICT
 
     epochs: int = Field(default=10, ge=1)
+    min_steps: int = Field(default=0, ge=0)
+    max_steps: int | None = Field(default=None, ge=1)
+    eval_every: int | Literal["epoch", "auto"] = "epoch"
     batch_size: int = Field(default=32, ge=1)
     eval_batch_size: int = Field(default=256, ge=1)
     learning_rate: float = Field(default=2e-3, gt=0.0)
@@ -130,6 +155,31 @@ class TrainingConfig(BaseModel):
     group_by_length: bool | Literal["auto"] = "auto"
     log_gradient_stats: bool = True
     progress_bar: bool = True
+    decision_thresholds: bool = True
+    threshold_min_mentions: int = Field(default=5, ge=1)
+    threshold_cv_folds: int = Field(default=5, ge=0)
+    baseline: bool = True
+
+    @field_validator("threshold_cv_folds")
+    @classmethod
+    def _folds(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("must be 0 (no check) or at least 2 folds")
+        return value
+
+    @field_validator("eval_every", mode="before")
+    @classmethod
+    def _eval_interval(cls, value: Any) -> Any:
+        ok = value in ("epoch", "auto") or (
+            isinstance(value, int) and not isinstance(value, bool) and value >= 1
+        )
+        if not ok:
+            raise ValueError("must be 'epoch', 'auto' or a number of optimizer steps >= 1")
+        return value
+
+
+AUTO_EVALUATIONS = 10
+"""Evaluations over a run with ``training.eval_every: auto``."""
 
 
 class OutputConfig(BaseModel):
@@ -169,6 +219,20 @@ class AcsaConfig(BaseModel):
             path, detail = problem
             raise PydanticCustomError(
                 "acsa_loss", "{path}: {detail}", {"path": path, "detail": detail}
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_tfidf_scheme(self) -> AcsaConfig:
+        if self.model.encoder == "tfidf" and self.data.label_scheme != "with_none":
+            raise PydanticCustomError(
+                "acsa_key",
+                "{path}: {detail}",
+                {
+                    "path": "data.label_scheme",
+                    "detail": "encoder tfidf predicts the four classes none, negative, neutral, "
+                    "positive; use label_scheme: with_none (seed is for the neural encoders)",
+                },
             )
         return self
 
@@ -370,7 +434,7 @@ def format_validation_error(exc: ValidationError) -> str:
     error = min(errors, key=lambda e: e.get("type") == "missing")
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
-    if kind == "acsa_loss":
+    if kind in ("acsa_loss", "acsa_key"):
         return f"{ctx['path']}: {ctx['detail']}"
     raw_loc = tuple(error.get("loc", ()))
     loc = _clean_loc(raw_loc)

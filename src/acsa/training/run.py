@@ -1,10 +1,16 @@
 """``train()``: config -> data -> model -> Trainer -> saved model and test report.
 
 The steps, each a function below: check the output folder, read and
-validate the data, build the model and encode every split once, build the
-loss, prepare the run folder (or find the checkpoint to resume), assemble
-the Trainer, fit, save the best model, score the test split, write
-``run.json``. The run folder's layout is in :mod:`acsa.training.output_dir`.
+validate the data, build the model and encode every split once (counting the
+reviews longer than the encoder reads), plan the step budget, build the loss,
+prepare the run folder (or find the checkpoint to resume), assemble the
+Trainer, fit, save the best model, fit the decision rule on validation
+(:mod:`acsa.training.finish`), score the test split, fit the TF-IDF baseline
+beside it, write ``run.json``. The run folder's layout is in
+:mod:`acsa.training.output_dir`.
+
+``model.encoder: tfidf`` is fitted instead (:func:`_fit_tfidf`: no Trainer, no
+epochs) and finishes with the same steps into the same run folder.
 """
 
 from __future__ import annotations
@@ -20,11 +26,18 @@ from typing import Any
 
 import numpy as np
 
-from acsa.errors import CheckpointError, DataError
+from acsa.errors import CheckpointError, ConfigError, DataError
 from acsa.evaluation.scoring import SplitPredictions
 from acsa.files import write_json
 from acsa.logs import is_main_process
 from acsa.training.config import AcsaConfig, build_configured_loss, dump_config
+from acsa.training.finish import (
+    decision_summary,
+    fit_decision_rule,
+    fit_run_baseline,
+    report_run,
+    with_rule,
+)
 from acsa.training.output_dir import (
     CHECKPOINT_DIR,
     LOG_DIR,
@@ -49,13 +62,16 @@ class TrainResult:
         history: one dict per evaluation (epoch): ``epoch``, ``step``,
             ``eval_pair_f1``, ``eval_aspect_f1``, ``eval_loss``, ...
         timings: seconds: ``load_data``, ``build_model``, ``encode``,
-            ``train``, ``test``, ``total``, ``cpu``.
+            ``train``, ``decision``, ``test``, ``baseline``, ``report``, ``total``, ``cpu``.
         best_checkpoint: the checkpoint restored at the end (or ``None``).
         global_step: optimizer steps done.
         skipped_batches: batches skipped by ``nan_policy: skip``.
         log_history: the Trainer's whole log history.
         test_predictions: the best model's predictions on the test split,
-            beside the gold labels (``None`` without a test split).
+            beside the gold labels, decided by the saved rule (``None`` without
+            a test split).
+        decision: the decision rule saved with the model (``None``: argmax).
+        baseline: the TF-IDF baseline's ``summary()`` (``None`` when not fitted).
     """
 
     output_dir: Path
@@ -68,6 +84,8 @@ class TrainResult:
     skipped_batches: int = 0
     log_history: list[dict[str, Any]] = field(default_factory=list)
     test_predictions: SplitPredictions | None = None
+    decision: Any = None
+    baseline: dict[str, Any] | None = None
 
 
 def train(
@@ -78,7 +96,8 @@ def train(
     write_plots: bool = True,
     quiet: bool = False,
 ) -> TrainResult:
-    """Train, restore the best epoch, save the model, evaluate on test.
+    """Train, restore the best evaluation, save the model with its decision rule, evaluate
+    on test, fit the TF-IDF baseline beside it.
 
     Args:
         config: a validated config (see :func:`acsa.training.config.load_config`).
@@ -98,25 +117,34 @@ def train(
 
     with clock("load_data"):
         splits = _load_splits(config)
+    if config.model.encoder == "tfidf":
+        return _fit_tfidf(config, splits, out, clock, resume=resume, write_plots=write_plots)
     from transformers import set_seed
 
     from acsa.data.indexed import encode_split
     from acsa.models import build_model
+    from acsa.training.arguments import world_size
+    from acsa.training.budget import plan_budget
 
     set_seed(config.training.seed)
     label_space = config.data.label_space
     with clock("build_model"):
         model, featurizer = build_model(config.model, label_space, splits["train"].texts)
+    long_reviews = _count_long_reviews(featurizer, splits)
     with clock("encode"):
         datasets = {
             name: encode_split(reviews, featurizer, label_space) for name, reviews in splits.items()
         }
+    budget = plan_budget(config.training, len(splits["train"]), world_size())
+    _log_budget(config, budget)
     loss_fn = _build_loss(config, splits["train"])
 
     # Everything is validated: from here on the output folder is written.
     resume_from = _resume_checkpoint(out, resume, loss_fn)
     _prepare_run_folder(out, config, resume)
-    trainer = _make_trainer(config, out, model, featurizer, datasets, splits, loss_fn, callbacks)
+    trainer = _make_trainer(
+        config, out, model, featurizer, datasets, splits, loss_fn, callbacks, budget
+    )
     if config.training.progress_bar and not quiet:
         from acsa.training.callbacks import EpochSummaryCallback
 
@@ -125,28 +153,55 @@ def train(
         _fit(trainer, out, resume_from)
 
     state = trainer.state
+    main = trainer.is_world_process_zero()
     history = [dict(e) for e in state.log_history if "eval_pair_f1" in e]
     best_validation = _best_validation(history, state.best_metric)
     model_dir = _save_best_model(trainer, out)
-    test_metrics: dict[str, Any] | None = None
+    with clock("decision"):
+        validation = _predict_split(
+            trainer, datasets["validation"], splits["validation"], label_space
+        )
+        rule = fit_decision_rule(config, validation)
+        if rule is not None and main:
+            rule.save(model_dir)
     test_predictions: SplitPredictions | None = None
     with clock("test"):
         if "test" in datasets:
             test_predictions = _predict_split(
                 trainer, datasets["test"], splits["test"], label_space
             )
-            test_metrics = _report_test(
-                test_predictions,
-                out if trainer.is_world_process_zero() else None,
-                state.log_history,
-                best_validation,
-                plots=write_plots,
-            )
+    # rank 0 alone: no collective operation follows, the other ranks are done
+    baseline = _fit_baseline(config, splits, clock) if main else None
+    with clock("report"):
+        test_metrics = report_run(
+            out if main else None,
+            test_predictions,
+            rule,
+            validation=best_validation,
+            baseline=baseline,
+            log_history=state.log_history,
+            plots=write_plots,
+        )
     timings = clock.finish()
-    if trainer.is_world_process_zero():
-        _write_run_json(out, config, trainer, timings, best_validation, resume_from, splits)
-        if test_metrics is None:
-            write_json(out / "metrics.json", {"validation": best_validation})
+    if main:
+        _write_run_json(
+            out,
+            config,
+            timings,
+            splits,
+            {
+                "global_step": state.global_step,
+                "epochs_run": state.epoch,
+                "best_checkpoint": relative_to_run(state.best_model_checkpoint, out),
+                "best_validation": best_validation,
+                "resumed_from": relative_to_run(resume_from, out),
+                "skipped_batches": trainer.skipped_batches,
+                "world_size": world_size(),
+                "budget": budget.to_json(),
+                "long_reviews": long_reviews,
+                "decision": decision_summary(rule)["rule"],
+            },
+        )
 
     return TrainResult(
         output_dir=out,
@@ -158,7 +213,98 @@ def train(
         global_step=state.global_step,
         skipped_batches=trainer.skipped_batches,
         log_history=list(state.log_history),
-        test_predictions=test_predictions,
+        test_predictions=with_rule(test_predictions, rule) if test_predictions else None,
+        decision=rule,
+        baseline=baseline,
+    )
+
+
+def _fit_tfidf(
+    config: AcsaConfig,
+    splits: dict[str, Any],
+    out: Path,
+    clock: _Clock,
+    *,
+    resume: bool,
+    write_plots: bool,
+) -> TrainResult:
+    """``encoder: tfidf``: fit the baseline model itself, then finish like a trained model.
+
+    No Trainer, epochs or checkpoints (``--resume`` fits again); the run folder
+    has the same files (``training_curves.png`` aside).
+    """
+    from acsa.evaluation import scalar_metrics
+    from acsa.evaluation.decision import canonical_probabilities
+    from acsa.models.tfidf import TfidfAspectModel
+    from acsa.training.arguments import world_size
+
+    if world_size() > 1:
+        raise ConfigError("model.encoder: tfidf is fitted in one process; run it without torchrun")
+    if resume:
+        logger.info("encoder tfidf keeps no checkpoints; fitting it again")
+    _prepare_run_folder(out, config, resume)
+    with clock("train"):
+        model = TfidfAspectModel(config.model).fit_reviews(splits["train"])
+    model_dir = out / MODEL_DIR
+    model.save_pretrained(model_dir)
+
+    def scored(name: str) -> SplitPredictions:
+        reviews = splits[name]
+        probs = canonical_probabilities(model.predict_logits(reviews.texts), model.label_space)
+        return SplitPredictions(
+            aspects=model.aspects,
+            texts=list(reviews.texts),
+            gold=reviews.labels,
+            mask=reviews.mask,
+            pred=probs.argmax(-1).astype(np.int64),
+            probabilities=probs,
+        )
+
+    with clock("decision"):
+        validation = scored("validation")
+        rule = fit_decision_rule(config, validation)
+        if rule is not None:
+            rule.save(model_dir)
+    from acsa.evaluation import compute_metrics
+
+    val_metrics = compute_metrics(
+        validation.gold, validation.pred, list(validation.aspects), validation.mask
+    )
+    best_validation = {"epoch": None, "step": 0, **scalar_metrics(val_metrics, prefix="eval_")}
+    with clock("test"):
+        test_predictions = scored("test") if "test" in splits else None
+    with clock("report"):
+        test_metrics = report_run(
+            out,
+            test_predictions,
+            rule,
+            validation=best_validation,
+            baseline=None,
+            log_history=None,
+            plots=write_plots,
+        )
+    timings = clock.finish()
+    _write_run_json(
+        out,
+        config,
+        timings,
+        splits,
+        {
+            "global_step": 0,
+            "epochs_run": None,
+            "best_validation": best_validation,
+            "num_features": model.num_features,
+            "decision": decision_summary(rule)["rule"],
+        },
+    )
+    return TrainResult(
+        output_dir=out,
+        model_dir=model_dir,
+        metrics={"test": test_metrics, "validation": best_validation},
+        history=[best_validation],
+        timings=timings,
+        test_predictions=with_rule(test_predictions, rule) if test_predictions else None,
+        decision=rule,
     )
 
 
@@ -186,6 +332,40 @@ class _Clock:
         # depends on the neighbours, this much less.
         self.timings["cpu"] = time.process_time() - self.cpu_start
         return self.timings
+
+
+def _count_long_reviews(featurizer: Any, splits: dict[str, Any]) -> dict[str, Any] | None:
+    """Per split, the reviews longer than the encoder reads (run.json), with one notice."""
+    from acsa.models.long_reviews import count_truncated, notice
+
+    counts = {name: count_truncated(featurizer, reviews.texts) for name, reviews in splits.items()}
+    if any(c is None for c in counts.values()):
+        return None
+    message = notice(counts)  # type: ignore[arg-type]
+    if message is not None and is_main_process():
+        logger.warning("%s", message)
+    return counts
+
+
+def _log_budget(config: AcsaConfig, budget: Any) -> None:
+    """One line when ``min_steps`` or ``max_steps`` changed the configured epochs."""
+    tc = config.training
+    if budget.epochs != tc.epochs or budget.max_steps is not None:
+        logger.info(
+            "training budget: %d epochs of %d steps configured; %d steps planned (%s%s)",
+            tc.epochs,
+            budget.steps_per_epoch,
+            budget.total_steps,
+            f"{budget.epochs} epochs for training.min_steps {tc.min_steps}"
+            if budget.epochs != tc.epochs
+            else f"{budget.epochs} epochs",
+            f", cut at training.max_steps {budget.max_steps}" if budget.max_steps else "",
+        )
+
+
+def _fit_baseline(config: AcsaConfig, splits: dict[str, Any], clock: _Clock) -> Any:
+    with clock("baseline"):
+        return fit_run_baseline(config, splits)
 
 
 def _resolve_aspects(config: AcsaConfig) -> AcsaConfig:
@@ -269,6 +449,7 @@ def _make_trainer(
     splits: dict[str, Any],
     loss_fn: Any,
     extra_callbacks: Sequence[Any],
+    budget: Any = None,
 ) -> Any:
     """The :class:`~acsa.training.trainer.AcsaTrainer` with acsa's callbacks, quiet by default."""
     from transformers import EarlyStoppingCallback
@@ -286,6 +467,7 @@ def _make_trainer(
         out,
         has_projection_unused=not config.loss.uses_contrastive,
         group_by_length=bool(group) if group != "auto" else True,
+        budget=budget,
     )
     tracker, tracker_callbacks = _gradient_tracker(config, loss_fn, out)
     callbacks: list[Any] = [LossStateCallback(loss_fn)]
@@ -369,13 +551,14 @@ def _save_best_model(trainer: Any, out: Path) -> Path:
 
 
 def _predict_split(trainer: Any, dataset: Any, reviews: Any, label_space: Any) -> SplitPredictions:
-    """The best model's predictions on a split, in the split's row order, with its gold labels."""
+    """The best model's predictions on a split, in the split's row order, with its gold
+    labels; labels decided by the argmax rule (the saved rule applies later)."""
     from acsa.evaluation.decision import canonical_probabilities, decide
 
-    # The validation metrics hook looks rows up in the validation split; the
-    # test split is scored here against its own gold labels.
+    # The validation metrics hook looks rows up in the validation split; every
+    # split is scored here against its own gold labels.
     trainer.compute_metrics = None
-    output = trainer.predict(dataset, metric_key_prefix="test")
+    output = trainer.predict(dataset, metric_key_prefix="predict")
     logits = np.asarray(
         output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
     )
@@ -383,7 +566,7 @@ def _predict_split(trainer: Any, dataset: Any, reviews: Any, label_space: Any) -
     order = np.full(len(reviews), -1, dtype=np.int64)
     order[index] = np.arange(len(index))
     if (order < 0).any():
-        raise CheckpointError("test prediction lost rows; this is a bug in acsa")
+        raise CheckpointError("prediction lost rows; this is a bug in acsa")
     probs = canonical_probabilities(logits[order], label_space)
     return SplitPredictions(
         aspects=label_space.aspects,
@@ -392,21 +575,6 @@ def _predict_split(trainer: Any, dataset: Any, reviews: Any, label_space: Any) -
         mask=reviews.mask,
         pred=decide(probs),
         probabilities=probs,
-    )
-
-
-def _report_test(
-    scored: SplitPredictions,
-    out: Path | None,
-    log_history: list[dict[str, Any]],
-    best_validation: dict[str, Any],
-    *,
-    plots: bool,
-) -> dict[str, Any]:
-    from acsa.evaluation.scoring import score_and_report
-
-    return score_and_report(
-        scored, out, extra={"validation": best_validation}, log_history=log_history, plots=plots
     )
 
 
@@ -428,27 +596,18 @@ def _versions() -> dict[str, str]:
 def _write_run_json(
     out: Path,
     config: AcsaConfig,
-    trainer: Any,
     timings: dict[str, float],
-    best_validation: dict[str, Any],
-    resume_from: str | None,
     splits: dict[str, Any],
+    fit: dict[str, Any],
 ) -> None:
-    from acsa.training.arguments import world_size
-
-    state = trainer.state
+    """``run.json``: seed, timings, split sizes, versions, and ``fit`` (what the fit did)."""
     write_json(
         out / "run.json",
         {
             "seed": config.training.seed,
+            "encoder": config.model.encoder,
             "timings_s": {k: round(v, 3) for k, v in timings.items()},
-            "global_step": state.global_step,
-            "epochs_run": state.epoch,
-            "best_checkpoint": relative_to_run(state.best_model_checkpoint, out),
-            "best_validation": best_validation,
-            "resumed_from": relative_to_run(resume_from, out),
-            "skipped_batches": trainer.skipped_batches,
-            "world_size": world_size(),
+            **fit,
             "train_reviews": len(splits["train"]),
             "validation_reviews": len(splits["validation"]),
             "test_reviews": len(splits["test"]) if "test" in splits else 0,
