@@ -24,6 +24,7 @@ from acsa.models import (
     parse_model_config,
     predict_logits,
 )
+from acsa.models.text import tokenize
 from tests.helpers.tiny_bert import build_tiny_bert, sample_texts
 
 TEXTS = [
@@ -130,6 +131,37 @@ def test_offline_logits_do_not_depend_on_batch_padding() -> None:
         together = model(**featurizer.collate(features))["logits"]
         alone = torch.cat([model(**featurizer.collate([f]))["logits"] for f in features])
     torch.testing.assert_close(together, alone, rtol=1e-5, atol=1e-5)
+
+
+def test_token_dropout_reads_known_tokens_as_unknown_in_training_only() -> None:
+    model, featurizer = _offline({"token_dropout": 0.5, "embedding_dropout": 0.0})
+    batch = featurizer.collate(featurizer.encode(TEXTS))
+    seen: list[torch.Tensor] = []
+    handle = model.encoder.token_embedding.register_forward_hook(
+        lambda _module, inputs, _output: seen.append(inputs[0].clone())
+    )
+    torch.manual_seed(1)
+    model.train()
+    model(**batch)
+    model.eval()
+    model(**batch)
+    handle.remove()
+    trained, evaluated = seen
+    ids = batch["input_ids"]
+    assert torch.equal(evaluated, ids)  # evaluation reads every token
+    changed = trained != ids
+    assert changed.any()
+    assert torch.all(trained[changed] == 1)  # dropped tokens become <unk> ...
+    assert torch.all(ids[changed] > 1)  # ... and padding or <unk> are never touched
+    share = changed.sum().item() / (ids > 1).sum().item()
+    assert 0.25 < share < 0.75
+
+
+def test_default_offline_encoder_reads_a_review_of_several_hundred_syllables_whole() -> None:
+    config = parse_model_config({})
+    long_review = " ".join(["pin trâu", "màn hình đẹp", "giao hàng nhanh"] * 120)  # 840 tokens
+    featurizer = OfflineFeaturizer.fit(config, [long_review, "máy ok"])
+    assert len(featurizer.encode([long_review])[0]["input_ids"]) == len(tokenize(long_review))
 
 
 def test_offline_save_load_gives_identical_logits(tmp_path: Path) -> None:

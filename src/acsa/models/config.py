@@ -54,7 +54,10 @@ class OfflineModelConfig(BaseModel):
 
     Args:
         lowercase: lowercase texts before tokenizing (Unicode NFC is always applied).
-        max_length: tokens kept per review (longer reviews are truncated).
+        max_length: tokens kept per review (a longer review's end is dropped and the run
+            counts it). The convolutions read any length at a cost linear in it, and
+            length-grouped batches keep short reviews from paying for long ones, so the
+            default covers reviews of several hundred syllables whole.
         min_count: a token seen fewer times in the training texts maps to ``<unk>``
             (its character n-grams still describe it).
         embedding_dim: width of token, character n-gram and bag embeddings.
@@ -72,13 +75,16 @@ class OfflineModelConfig(BaseModel):
         kernel_size: CNN kernel width (odd).
         aspect_attention: add one attention-pooled context vector per aspect.
         embedding_dropout: dropout on token representations and between layers.
+        token_dropout: in training, the share of a review's tokens read as ``<unk>``
+            (word dropout, Iyyer et al., 2015: the model cannot lean on a few
+            frequent words; their character n-grams stay).
     """
 
     model_config = ConfigDict(extra="forbid")
 
     encoder: Literal["offline"] = "offline"
     lowercase: bool = True
-    max_length: int = Field(default=200, ge=8, le=4096)
+    max_length: int = Field(default=1024, ge=8, le=8192)
     min_count: int = Field(default=1, ge=1)
     embedding_dim: int = Field(default=128, ge=8, le=2048)
     char_ngram_min: int = Field(default=2, ge=1, le=8)
@@ -92,6 +98,7 @@ class OfflineModelConfig(BaseModel):
     kernel_size: int = Field(default=3, ge=1, le=15)
     aspect_attention: bool = True
     embedding_dropout: float = Field(default=0.25, ge=0.0, lt=1.0)
+    token_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
     head: HeadConfig = Field(default_factory=HeadConfig)
 
     @model_validator(mode="after")

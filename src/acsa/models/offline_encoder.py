@@ -137,6 +137,9 @@ class OfflineEncoder(nn.Module):
         if attention_mask is None:
             attention_mask = (input_ids != 0).long()
         batch, width = input_ids.shape
+        if self.training and self.config.token_dropout > 0:
+            drop = torch.rand(input_ids.shape, device=input_ids.device) < self.config.token_dropout
+            input_ids = input_ids.masked_fill(drop & (input_ids > 1), 1)  # 1 = <unk>
         x = self.token_embedding(input_ids)
         if self.char_embedding is not None and char_ids is not None:
             chars = self.char_embedding(char_ids.reshape(batch * width, -1))
