@@ -214,6 +214,7 @@ def test_quickstart_model_same_labels_on_the_whole_test_split(
             "data.dir": str(shared_data_dir),
             "output.dir": str(tmp_path / "run"),
             "training.epochs": 1,
+            "training.min_steps": 0,
             "training.progress_bar": False,
         },
     )

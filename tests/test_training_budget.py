@@ -145,3 +145,47 @@ def test_progress_line_names_the_step_when_evaluating_by_steps() -> None:
         callback.on_log(SimpleNamespace(eval_strategy=strategy), state, None, logs=logs)
     assert lines[0].startswith("step 30 (epoch 1.50)")
     assert lines[1].startswith("epoch 2")
+
+
+def test_an_explicit_epoch_count_is_the_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``acsa train --epochs N`` and a comparison's epochs turn ``min_steps`` off;
+    without them the config's ``min_steps`` stands (the quickstart's 1,000)."""
+    import acsa.training.run as run_module
+    from acsa.cli import main
+    from acsa.compare.variants import Variant, variant_config
+
+    root = Path(__file__).resolve().parents[1]
+    data = tmp_path / "data"
+    write_synthetic_data(data)
+    seen: list[Any] = []
+
+    def fake_train(config: Any, **_: Any) -> Any:
+        seen.append(config)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(run_module, "train", fake_train)
+    quickstart = root / "configs" / "quickstart.yaml"
+    for extra in (["--epochs", "2"], []):
+        with pytest.raises(SystemExit):
+            main(
+                [
+                    "train",
+                    str(quickstart),
+                    "--data-dir",
+                    str(data),
+                    "-o",
+                    str(tmp_path / "r"),
+                    *extra,
+                ]
+            )
+    explicit, default = seen
+    assert (explicit.training.epochs, explicit.training.min_steps) == (2, 0)
+    assert (default.training.epochs, default.training.min_steps) == (6, 1000)
+    assert plan_budget(explicit.training, 100).total_steps == 2 * steps_per_epoch(100, 64, 1)
+
+    ce = Variant(name="ce", loss={"type": "cross_entropy"})
+    compared = variant_config(quickstart, ce, seed=0, epochs=3, data_dir=data)
+    assert (compared.training.epochs, compared.training.min_steps) == (3, 0)
+    assert variant_config(quickstart, ce, seed=0, data_dir=data).training.min_steps == 1000

@@ -15,7 +15,10 @@ from acsa.logs import is_main_process, setup_logging
 def train(
     config: Annotated[Path, typer.Argument(help="YAML config (see configs/quickstart.yaml).")],
     epochs: Annotated[
-        int | None, typer.Option("--epochs", min=1, help="Override training.epochs.")
+        int | None,
+        typer.Option(
+            "--epochs", min=1, help="Train exactly N epochs (training.epochs; min_steps off)."
+        ),
     ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Override output.dir.")
@@ -50,6 +53,8 @@ def train(
 
     overrides: dict[str, Any] = {
         "training.epochs": epochs,
+        # an explicit number of epochs is the budget: min_steps must not raise it
+        "training.min_steps": 0 if epochs is not None else None,
         "training.seed": seed,
         "output.dir": str(output.expanduser().resolve()) if output is not None else None,
         # --data-dir is relative to the current folder, unlike paths in the YAML

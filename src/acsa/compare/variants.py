@@ -176,6 +176,8 @@ def variant_config(
     overrides |= {
         "training.seed": seed,
         "training.epochs": epochs,
+        # the comparison's epochs are every run's budget: min_steps must not raise them
+        "training.min_steps": 0 if epochs is not None else None,
         "training.baseline": False,
         "data.dir": str(data_dir) if data_dir is not None else None,
     }
