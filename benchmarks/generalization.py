@@ -140,32 +140,35 @@ def _mean_std(values: list[float]) -> str:
 
 
 def render(rows: list[dict[str, Any]], overrides: dict[str, Any]) -> str:
+    """Markdown table of the runs made with ``overrides``, one line per data set."""
     key = json.dumps(overrides, sort_keys=True)
-    all_rows = rows
-    rows = [r for r in rows if json.dumps(r.get("overrides", {}), sort_keys=True) == key]
+    mine = [r for r in rows if json.dumps(r.get("overrides", {}), sort_keys=True) == key]
     lines = [
         "| data set | train reviews | seeds | default pair-F1 | default aspect-F1 "
-        "| TF-IDF pair-F1 | TF-IDF aspect-F1 | difference (points) | wall s per run |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| TF-IDF pair-F1 | TF-IDF aspect-F1 | difference (points) "
+        "| CPU s per run | wall s per run |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name in DATASETS:
-        mine = [r for r in rows if r["dataset"] == name]
-        if not mine:
+        runs = [r for r in mine if r["dataset"] == name]
+        if not runs:
             continue
-        pairs = [r["pair_f1"] for r in mine]
-        # the baseline is deterministic: any earlier run on this data set has it
-        base = [r for r in all_rows if r["dataset"] == name and "baseline_pair_f1" in r]
-        base_pair = base[0]["baseline_pair_f1"] if base else None
-        diff = f"{100 * (statistics.mean(pairs) - base_pair):+.1f}" if base_pair else ""
-        walls = [r["wall_s"] for r in mine]
-        lines.append(
-            f"| {name} | {mine[0].get('train_reviews') or ''} | {len(mine)} "
-            f"| {_mean_std(pairs)} | {_mean_std([r['aspect_f1'] for r in mine])} "
-            f"| {base_pair:.4f} | {base[0]['baseline_aspect_f1']:.4f} | **{diff}** "
-            if base_pair
-            else f"| {name} | | {len(mine)} | {_mean_std(pairs)} | | | | "
+        pairs = [r["pair_f1"] for r in runs]
+        # the baseline is deterministic: any run on this data set that fitted it will do
+        base = next((r for r in rows if r["dataset"] == name and "baseline_pair_f1" in r), None)
+        base_pair = f"{base['baseline_pair_f1']:.4f}" if base else ""
+        base_aspect = f"{base['baseline_aspect_f1']:.4f}" if base else ""
+        diff = (
+            f"**{100 * (statistics.mean(pairs) - base['baseline_pair_f1']):+.1f}**" if base else ""
         )
-        lines[-1] += f"| {min(walls):.0f}-{max(walls):.0f} |"
+        cpu = [r["cpu_s"] for r in runs]
+        wall = [r["wall_s"] for r in runs]
+        lines.append(
+            f"| {name} | {runs[0].get('train_reviews') or ''} | {len(runs)} "
+            f"| {_mean_std(pairs)} | {_mean_std([r['aspect_f1'] for r in runs])} "
+            f"| {base_pair} | {base_aspect} | {diff} "
+            f"| {min(cpu):.0f}-{max(cpu):.0f} | {min(wall):.0f}-{max(wall):.0f} |"
+        )
     return "\n".join(lines)
 
 
