@@ -18,7 +18,9 @@ the input is read where the command runs.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,19 @@ from acsa.errors import DataError
 # CPUs asked for the read task: none. It only parses text, and any CPU request,
 # even 0.1, waits forever when the actors hold every CPU (2 actors on 2 cores)
 READ_CPUS = 0
+
+
+@contextmanager
+def _overridden(target: Any, **values: Any) -> Iterator[None]:
+    """Set the attributes ``target`` has (older Ray versions lack some) for the block."""
+    saved = {k: getattr(target, k) for k in values if hasattr(target, k)}
+    for key in saved:
+        setattr(target, key, values[key])
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            setattr(target, key, value)
 
 
 def model_files(model_dir: Path) -> dict[str, bytes]:
@@ -114,25 +129,26 @@ class RayEngine:
         self, ray: Any, spec: InputSpec, chunk_size: int, skip_chunks: int
     ) -> Iterator[tuple[PredictedChunk, float]]:
         context = ray.data.DataContext.get_current()
-        saved = (
-            context.execution_options.preserve_order,
-            context.enable_progress_bars,
-            context.target_max_block_size,
-        )
-        # the order of the input; a block per chunk (one row each), so that chunks are
-        # tasks of their own and every actor gets work (Ray would otherwise merge
-        # consecutive rows into blocks of up to 128 MiB, and one task would hold them all)
-        context.execution_options.preserve_order = True
-        context.enable_progress_bars = False
-        context.target_max_block_size = 1
-        try:
-            yield from self._stream(ray, spec, chunk_size, skip_chunks)
-        finally:
-            (
-                context.execution_options.preserve_order,
-                context.enable_progress_bars,
-                context.target_max_block_size,
-            ) = saved
+        data_logger = logging.getLogger("ray.data")
+        level = data_logger.level
+        data_logger.setLevel(logging.ERROR)
+        # the input's order; a block per chunk (one row each), so that chunks are tasks
+        # of their own and every actor gets work (Ray would otherwise merge consecutive
+        # rows into blocks of up to 128 MiB, and one task would hold them all); no
+        # progress bars or banners of Ray's: acsa's own bar and summary say how far it is
+        with (
+            _overridden(context.execution_options, preserve_order=True),
+            _overridden(
+                context,
+                target_max_block_size=1,
+                enable_progress_bars=False,
+                print_on_execution_start=False,
+            ),
+        ):
+            try:
+                yield from self._stream(ray, spec, chunk_size, skip_chunks)
+            finally:
+                data_logger.setLevel(level)
 
     def _stream(
         self, ray: Any, spec: InputSpec, chunk_size: int, skip_chunks: int

@@ -28,7 +28,7 @@ def predict(
         typer.Option(
             "--input",
             "-i",
-            help="File of reviews: .csv (column data/text/review), .jsonl ({\"text\": ...}), "
+            help='File of reviews: .csv (column data/text/review), .jsonl ({"text": ...}), '
             ".parquet or .txt (one per line); read in chunks.",
         ),
     ] = None,
@@ -72,9 +72,7 @@ def predict(
     ] = 10_000,
     resume: Annotated[
         bool,
-        typer.Option(
-            "--resume", help="Continue an interrupted run after its last complete chunk."
-        ),
+        typer.Option("--resume", help="Continue an interrupted run after its last complete chunk."),
     ] = False,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing --output file.")
@@ -93,6 +91,14 @@ def predict(
         int | None,
         typer.Option(
             "--num-actors", min=1, help="--engine ray: model copies (default: one per CPU)."
+        ),
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            min=1,
+            help="Torch threads (local) or CPUs per Ray actor (default: torch's own, 1).",
         ),
     ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 256,
@@ -134,6 +140,7 @@ def predict(
         address=address,
         num_actors=num_actors,
         runtime="onnx" if onnx else None,
+        threads=threads,
         progress=progress and (output is not None or not sys.stdout.isatty()),
     )
     if output is not None and input_file is not None:
