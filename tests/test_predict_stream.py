@@ -418,7 +418,7 @@ def test_memory_stays_flat_as_the_input_grows(tmp_path: Path, model_dir: Path) -
     peaks = {}
     for name, path in (("small", small), ("large", large)):
         peaks[name] = _peak_rss_mib(
-            ["predict", str(model_dir), "-i", str(path), "-o", str(tmp_path / f"{name}.csv")]
+            ["predict", str(model_dir), "-i", str(path), "-o", str(tmp_path / f"{name}_out.csv")]
         )
     print(f"peak RSS: {peaks}")
     assert peaks["large"] < 1536

@@ -1,0 +1,330 @@
+"""``acsa predict`` at catalogue scale: memory, throughput, kill and resume, Ray against local.
+
+All in one run, each ``acsa predict`` a subprocess, as a user runs it:
+
+1. inputs of ``--sizes`` reviews (default 100,000 and 1,000,000), made by
+   resampling the shared smartphone reviews (train, validation, test) with a
+   fixed seed into a CSV file;
+2. the local engine on each size: peak resident memory of the process (its
+   ``ru_maxrss``) and of its whole process tree (sampled), reviews per second
+   (the command's own count over its prediction time, and over the wall time
+   including start-up);
+3. the Ray engine with ``--actors`` actors on ``--ray-size`` reviews (a local
+   Ray started by the command), same figures (the tree includes Ray's own
+   processes; shared object-store pages count once per process that maps them);
+4. kill and resume: ``acsa predict`` on ``--kill-size`` reviews killed with
+   SIGKILL at a random point, rerun with ``--resume``, compared byte for byte
+   with an uninterrupted run;
+5. Ray against local on the shared test split: the CSV outputs compared byte
+   for byte (1 thread per model copy on both sides).
+
+    python benchmarks/predict_scale.py --model runs/quickstart/model
+    python benchmarks/predict_scale.py --model runs/quickstart/model --write-docs
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data" / "vi-smartphone-reviews"
+DOCS = ROOT / "docs" / "BENCHMARKS.md"
+BEGIN, END = "<!-- predict_scale:begin -->", "<!-- predict_scale:end -->"
+SUMMARY = re.compile(r"([\d,]+) reviews in ([\d.]+) s")
+
+
+def shared_texts() -> list[str]:
+    import pandas as pd
+
+    texts: list[str] = []
+    for split in ("train", "validation", "test"):
+        path = SHARED / f"{split}.csv"
+        if not path.is_file():
+            raise SystemExit(f"{path}: the shared data is needed for this benchmark")
+        frame = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False)
+        texts += [str(t) for t in frame["data"]]
+    return texts
+
+
+def make_input(path: Path, texts: list[str], count: int, seed: int = 0) -> Path:
+    """``count`` reviews drawn with replacement from ``texts``, written as they are drawn."""
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["data"])
+        for _ in range(count):
+            writer.writerow([texts[rng.randrange(len(texts))]])
+    return path
+
+
+def acsa_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), env.get("PYTHONPATH")) if p)
+    env["RAY_USAGE_STATS_ENABLED"] = "0"
+    return env
+
+
+def tree_rss(pid: int) -> int:
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    total = 0
+    for proc in procs:
+        try:
+            total += proc.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def run_acsa(args: list[str], kill_at_chunks: int | None = None) -> dict[str, float]:
+    """One ``acsa`` subprocess: wall time, peak RSS (process and tree), its summary line."""
+    probe = (
+        "import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:]).returncode; "
+        "sys.stderr.write(f'\\nmaxrss_kib {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}"
+        "\\n'); sys.exit(rc)"
+    )
+    command = [sys.executable, "-c", probe, sys.executable, "-m", "acsa", *args]
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        command, env=acsa_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    peak = [0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], tree_rss(proc.pid))
+            stop.wait(0.5)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    if kill_at_chunks is not None:
+        output = Path(args[args.index("-o") + 1])
+        manifest = output.with_name(output.name + ".progress.json")
+        while proc.poll() is None:
+            try:
+                if (
+                    json.loads(manifest.read_text(encoding="utf-8"))["chunks_done"]
+                    >= kill_at_chunks
+                ):
+                    break
+            except (OSError, ValueError, KeyError):
+                pass
+            time.sleep(0.05)
+        time.sleep(random.uniform(0.0, 2.0))  # somewhere inside the next chunk
+        import psutil
+
+        for child in psutil.Process(proc.pid).children(recursive=True):
+            child.send_signal(signal.SIGKILL)
+    _, err = proc.communicate()
+    wall = time.perf_counter() - started
+    stop.set()
+    sampler.join()
+    found = SUMMARY.search(err)
+    maxrss = re.search(r"maxrss_kib (\d+)", err)
+    return {
+        "returncode": proc.returncode,
+        "wall_s": wall,
+        "rows": float(found.group(1).replace(",", "")) if found else 0.0,
+        "predict_s": float(found.group(2)) if found else 0.0,
+        "maxrss_mib": int(maxrss.group(1)) / 1024 if maxrss else 0.0,
+        "tree_mib": peak[0] / 2**20,
+        "stderr": err,
+    }
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except (AttributeError, OSError):
+        return "unknown"
+
+
+def row(label: str, size: int, result: dict[str, float]) -> str:
+    if result["returncode"] != 0:
+        raise SystemExit(f"{label} failed:\n{result['stderr']}")
+    rate = result["rows"] / result["predict_s"] if result["predict_s"] else 0.0
+    return (
+        f"| {label} | {size:,} | {result['maxrss_mib']:,.0f} | {result['tree_mib']:,.0f} "
+        f"| {rate:,.0f} | {size / result['wall_s']:,.0f} | {result['wall_s']:,.0f} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, required=True, help="a saved model (quickstart)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--ray-size", type=int, default=100_000)
+    parser.add_argument("--actors", type=int, default=2)
+    parser.add_argument("--kill-size", type=int, default=20_000)
+    parser.add_argument("--chunk-size", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--write-docs", action="store_true", help="update docs/BENCHMARKS.md")
+    args = parser.parse_args()
+    random.seed(args.seed)
+    texts = shared_texts()
+    model = str(args.model)
+    chunk = ["--chunk-size", str(args.chunk_size)]
+    before = load_average()
+    header = [
+        "| engine | reviews | peak RSS MiB (process) | peak RSS MiB (process tree) "
+        "| reviews/s (predicting) | reviews/s (wall, start-up included) | wall s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    rows: list[str] = []
+    checks: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="acsa-scale-") as tmp:
+        out = Path(tmp)
+        inputs = {n: make_input(out / f"in_{n}.csv", texts, n, args.seed) for n in args.sizes}
+        for n in sorted(args.sizes):
+            result = run_acsa(
+                [
+                    "predict",
+                    model,
+                    "-i",
+                    str(inputs[n]),
+                    "-o",
+                    str(out / "o.csv"),
+                    *chunk,
+                    "--overwrite",
+                ]
+            )
+            rows.append(row("local (torch threads: default)", n, result))
+            print(rows[-1], flush=True)
+        ray_input = inputs.get(args.ray_size) or make_input(
+            out / "in_ray.csv", texts, args.ray_size, args.seed
+        )
+        result = run_acsa(
+            [
+                "predict",
+                model,
+                "-i",
+                str(ray_input),
+                "-o",
+                str(out / "r.csv"),
+                *chunk,
+                "--engine",
+                "ray",
+                "--num-actors",
+                str(args.actors),
+            ]
+        )
+        rows.append(row(f"ray, {args.actors} actors x 1 thread", args.ray_size, result))
+        print(rows[-1], flush=True)
+
+        kill_input = make_input(out / "in_kill.csv", texts, args.kill_size, args.seed + 1)
+        kill_chunk = ["--chunk-size", str(max(1, args.kill_size // 10))]
+        whole, resumed = out / "whole.csv", out / "resumed.csv"
+        run_acsa(["predict", model, "-i", str(kill_input), "-o", str(whole), *kill_chunk])
+        at = random.randint(1, 8)
+        killed = run_acsa(
+            ["predict", model, "-i", str(kill_input), "-o", str(resumed), *kill_chunk],
+            kill_at_chunks=at,
+        )
+        partial = resumed.with_name(resumed.name + ".partial")
+        state = json.loads(resumed.with_name(resumed.name + ".progress.json").read_text("utf-8"))
+        again = run_acsa(
+            ["predict", model, "-i", str(kill_input), "-o", str(resumed), *kill_chunk, "--resume"]
+        )
+        same = resumed.read_bytes() == whole.read_bytes()
+        checks.append(
+            f"Kill and resume ({args.kill_size:,} reviews, chunks of {args.kill_size // 10:,}): "
+            f"SIGKILL after {state['chunks_done']} complete chunks (exit {killed['returncode']}, "
+            f"partial output left: {partial.exists() or not resumed.exists()}), `--resume` "
+            f"predicted the other {again['rows']:,.0f}; final CSV equal to an uninterrupted "
+            f"run's, byte for byte: **{'yes' if same else 'NO'}**."
+        )
+        print(checks[-1], flush=True)
+
+        test = SHARED / "test.csv"
+        local_out, ray_out = out / "t_local.csv", out / "t_ray.csv"
+        run_acsa(["predict", model, "-i", str(test), "-o", str(local_out), "--threads", "1"])
+        run_acsa(
+            [
+                "predict",
+                model,
+                "-i",
+                str(test),
+                "-o",
+                str(ray_out),
+                "--engine",
+                "ray",
+                "--num-actors",
+                str(args.actors),
+            ]
+        )
+        same = local_out.read_bytes() == ray_out.read_bytes()
+        checks.append(
+            f"Ray engine ({args.actors} actors) against the local engine (`--threads 1`) on the "
+            f"shared test split: CSV outputs equal byte for byte: **{'yes' if same else 'NO'}**."
+        )
+        print(checks[-1], flush=True)
+    after = load_average()
+    table = "\n".join(header + rows)
+    print(f"load average before {before}, after {after}")
+    if args.write_docs:
+        write_docs(args, table, checks, before, after)
+
+
+def write_docs(
+    args: argparse.Namespace, table: str, checks: list[str], before: str, after: str
+) -> None:
+    import torch
+
+    command = (
+        f"python benchmarks/predict_scale.py --model {args.model.as_posix()} --sizes "
+        f"{' '.join(str(s) for s in args.sizes)} --ray-size {args.ray_size} --actors "
+        f"{args.actors} --chunk-size {args.chunk_size} --write-docs"
+    )
+    try:
+        import ray
+
+        ray_version = ray.__version__
+    except ImportError:
+        ray_version = "not installed"
+    section = (
+        f"{BEGIN}\n## Streaming `acsa predict` at catalogue scale (`--engine local` and `ray`)\n\n"
+        "Inputs made by resampling the shared smartphone reviews (train, validation, test) "
+        "into one CSV; each `acsa predict -i in.csv -o out.csv` is a subprocess run as a user "
+        "runs it, chunks of "
+        f"{args.chunk_size:,} reviews. Peak RSS: the `acsa` process's own (`ru_maxrss`), and "
+        "the sum over its process tree sampled every 0.5 s (for Ray: the driver, Ray's own "
+        "processes and the actors; the object store's shared pages count once per process "
+        "that maps them). Reviews/s while predicting is the command's own count over its "
+        "prediction loop; the wall rate includes start-up (and starting a local Ray).\n\n"
+        f"Command: `{command}` (torch {torch.__version__}, ray {ray_version}, "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores shared with "
+        f"other jobs; load average before {before}, after {after}).\n\n{table}\n\n"
+        + "\n\n".join(checks)
+        + f"\n{END}"
+    )
+    text = DOCS.read_text(encoding="utf-8")
+    if BEGIN in text and END in text:
+        start, end = text.index(BEGIN), text.index(END) + len(END)
+        text = text[:start] + section + text[end:]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    DOCS.write_text(text, encoding="utf-8")
+    print(f"wrote {DOCS}")
+
+
+if __name__ == "__main__":
+    main()
