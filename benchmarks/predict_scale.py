@@ -77,7 +77,8 @@ def acsa_env() -> dict[str, str]:
     return env
 
 
-def tree_rss(pid: int) -> int:
+def tree_sample(pid: int, cpu: dict[int, float]) -> int:
+    """RSS of ``pid`` and its descendants (bytes); records each one's CPU seconds in ``cpu``."""
     import psutil
 
     try:
@@ -89,17 +90,20 @@ def tree_rss(pid: int) -> int:
     for proc in procs:
         try:
             total += proc.memory_info().rss
+            times = proc.cpu_times()
+            cpu[proc.pid] = max(cpu.get(proc.pid, 0.0), times.user + times.system)
         except psutil.Error:
             pass
     return total
 
 
 def run_acsa(args: list[str], kill_at_chunks: int | None = None) -> dict[str, float]:
-    """One ``acsa`` subprocess: wall time, peak RSS (process and tree), its summary line."""
+    """One ``acsa`` subprocess: wall time, peak RSS (process and tree), CPU, its summary line."""
     probe = (
         "import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:]).returncode; "
-        "sys.stderr.write(f'\\nmaxrss_kib {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}"
-        "\\n'); sys.exit(rc)"
+        "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+        "sys.stderr.write(f'\\nmaxrss_kib {u.ru_maxrss} cpu_s {u.ru_utime + u.ru_stime}\\n'); "
+        "sys.exit(rc)"
     )
     command = [sys.executable, "-c", probe, sys.executable, "-m", "acsa", *args]
     started = time.perf_counter()
@@ -107,11 +111,12 @@ def run_acsa(args: list[str], kill_at_chunks: int | None = None) -> dict[str, fl
         command, env=acsa_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
     peak = [0]
+    cpu: dict[int, float] = {}
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.is_set():
-            peak[0] = max(peak[0], tree_rss(proc.pid))
+            peak[0] = max(peak[0], tree_sample(proc.pid, cpu))
             stop.wait(0.5)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -121,10 +126,8 @@ def run_acsa(args: list[str], kill_at_chunks: int | None = None) -> dict[str, fl
         manifest = output.with_name(output.name + ".progress.json")
         while proc.poll() is None:
             try:
-                if (
-                    json.loads(manifest.read_text(encoding="utf-8"))["chunks_done"]
-                    >= kill_at_chunks
-                ):
+                state = json.loads(manifest.read_text(encoding="utf-8"))
+                if state["chunks_done"] >= kill_at_chunks:
                     break
             except (OSError, ValueError, KeyError):
                 pass
@@ -139,13 +142,15 @@ def run_acsa(args: list[str], kill_at_chunks: int | None = None) -> dict[str, fl
     stop.set()
     sampler.join()
     found = SUMMARY.search(err)
-    maxrss = re.search(r"maxrss_kib (\d+)", err)
+    usage = re.search(r"maxrss_kib (\d+) cpu_s ([\d.]+)", err)
     return {
         "returncode": proc.returncode,
         "wall_s": wall,
         "rows": float(found.group(1).replace(",", "")) if found else 0.0,
         "predict_s": float(found.group(2)) if found else 0.0,
-        "maxrss_mib": int(maxrss.group(1)) / 1024 if maxrss else 0.0,
+        "maxrss_mib": int(usage.group(1)) / 1024 if usage else 0.0,
+        # the waited-for process (local engine); Ray's processes are sampled
+        "cpu_s": max(float(usage.group(2)) if usage else 0.0, sum(cpu.values())),
         "tree_mib": peak[0] / 2**20,
         "stderr": err,
     }
@@ -164,8 +169,17 @@ def row(label: str, size: int, result: dict[str, float]) -> str:
     rate = result["rows"] / result["predict_s"] if result["predict_s"] else 0.0
     return (
         f"| {label} | {size:,} | {result['maxrss_mib']:,.0f} | {result['tree_mib']:,.0f} "
-        f"| {rate:,.0f} | {size / result['wall_s']:,.0f} | {result['wall_s']:,.0f} |"
+        f"| {rate:,.0f} | {size / result['wall_s']:,.0f} | {size / result['cpu_s']:,.0f} "
+        f"| {result['wall_s']:,.0f} | {result['cpu_s']:,.0f} |"
     )
+
+
+HEADER = [
+    "| engine | reviews | peak RSS MiB (process) | peak RSS MiB (process tree) "
+    "| reviews/s (predicting) | reviews/s (wall, start-up included) "
+    "| reviews per CPU-second | wall s | CPU s |",
+    "|---|---|---|---|---|---|---|---|---|",
+]
 
 
 def main() -> None:
@@ -177,58 +191,40 @@ def main() -> None:
     parser.add_argument("--kill-size", type=int, default=20_000)
     parser.add_argument("--chunk-size", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--write-docs", action="store_true", help="update docs/BENCHMARKS.md")
+    parser.add_argument("--work", type=Path, help="folder for the inputs (default: a temp dir)")
+    parser.add_argument(
+        "--write-docs",
+        action="store_true",
+        help="update docs/BENCHMARKS.md after every measurement (a cut run keeps what it did)",
+    )
     args = parser.parse_args()
     random.seed(args.seed)
     texts = shared_texts()
     model = str(args.model)
-    chunk = ["--chunk-size", str(args.chunk_size)]
     before = load_average()
-    header = [
-        "| engine | reviews | peak RSS MiB (process) | peak RSS MiB (process tree) "
-        "| reviews/s (predicting) | reviews/s (wall, start-up included) | wall s |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    rows: list[str] = []
-    checks: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="acsa-scale-") as tmp:
+    state: dict[str, list[str]] = {"rows": [], "checks": []}
+
+    def report(kind: str, line: str) -> None:
+        state[kind].append(line)
+        print(line, flush=True)
+        if args.write_docs:
+            write_docs(args, state, before, load_average())
+
+    with tempfile.TemporaryDirectory(prefix="acsa-scale-", dir=args.work) as tmp:
         out = Path(tmp)
-        inputs = {n: make_input(out / f"in_{n}.csv", texts, n, args.seed) for n in args.sizes}
-        for n in sorted(args.sizes):
-            result = run_acsa(
-                [
-                    "predict",
-                    model,
-                    "-i",
-                    str(inputs[n]),
-                    "-o",
-                    str(out / "o.csv"),
-                    *chunk,
-                    "--overwrite",
-                ]
-            )
-            rows.append(row("local (torch threads: default)", n, result))
-            print(rows[-1], flush=True)
-        ray_input = inputs.get(args.ray_size) or make_input(
-            out / "in_ray.csv", texts, args.ray_size, args.seed
+        chunk = ["--chunk-size", str(args.chunk_size)]
+        # the checks first: they are short, and must not wait behind the 1M run
+        test = SHARED / "test.csv"
+        local_out, ray_out = out / "t_local.csv", out / "t_ray.csv"
+        run_acsa(["predict", model, "-i", str(test), "-o", str(local_out), "--threads", "1"])
+        ray_args = ["--engine", "ray", "--num-actors", str(args.actors)]
+        run_acsa(["predict", model, "-i", str(test), "-o", str(ray_out), *ray_args])
+        same = local_out.exists() and local_out.read_bytes() == ray_out.read_bytes()
+        report(
+            "checks",
+            f"Ray engine ({args.actors} actors) against the local engine (`--threads 1`) on the "
+            f"shared test split: CSV outputs equal byte for byte: **{'yes' if same else 'NO'}**.",
         )
-        result = run_acsa(
-            [
-                "predict",
-                model,
-                "-i",
-                str(ray_input),
-                "-o",
-                str(out / "r.csv"),
-                *chunk,
-                "--engine",
-                "ray",
-                "--num-actors",
-                str(args.actors),
-            ]
-        )
-        rows.append(row(f"ray, {args.actors} actors x 1 thread", args.ray_size, result))
-        print(rows[-1], flush=True)
 
         kill_input = make_input(out / "in_kill.csv", texts, args.kill_size, args.seed + 1)
         kill_chunk = ["--chunk-size", str(max(1, args.kill_size // 10))]
@@ -240,59 +236,50 @@ def main() -> None:
             kill_at_chunks=at,
         )
         partial = resumed.with_name(resumed.name + ".partial")
-        state = json.loads(resumed.with_name(resumed.name + ".progress.json").read_text("utf-8"))
+        left = partial.exists() and not resumed.exists()
+        progress = json.loads(
+            resumed.with_name(resumed.name + ".progress.json").read_text(encoding="utf-8")
+        )
         again = run_acsa(
             ["predict", model, "-i", str(kill_input), "-o", str(resumed), *kill_chunk, "--resume"]
         )
         same = resumed.read_bytes() == whole.read_bytes()
-        checks.append(
+        report(
+            "checks",
             f"Kill and resume ({args.kill_size:,} reviews, chunks of {args.kill_size // 10:,}): "
-            f"SIGKILL after {state['chunks_done']} complete chunks (exit {killed['returncode']}, "
-            f"partial output left: {partial.exists() or not resumed.exists()}), `--resume` "
-            f"predicted the other {again['rows']:,.0f}; final CSV equal to an uninterrupted "
-            f"run's, byte for byte: **{'yes' if same else 'NO'}**."
+            f"SIGKILL at a random point after {progress['chunks_done']} complete chunks (exit "
+            f"status {killed['returncode']}; only `.partial` and `.progress.json` left, no "
+            f"final file: {'yes' if left else 'NO'}), `--resume` predicted the other "
+            f"{again['rows']:,.0f}; the final CSV equals an uninterrupted run's, byte for "
+            f"byte: **{'yes' if same else 'NO'}**.",
         )
-        print(checks[-1], flush=True)
 
-        test = SHARED / "test.csv"
-        local_out, ray_out = out / "t_local.csv", out / "t_ray.csv"
-        run_acsa(["predict", model, "-i", str(test), "-o", str(local_out), "--threads", "1"])
-        run_acsa(
-            [
-                "predict",
-                model,
-                "-i",
-                str(test),
-                "-o",
-                str(ray_out),
-                "--engine",
-                "ray",
-                "--num-actors",
-                str(args.actors),
-            ]
-        )
-        same = local_out.read_bytes() == ray_out.read_bytes()
-        checks.append(
-            f"Ray engine ({args.actors} actors) against the local engine (`--threads 1`) on the "
-            f"shared test split: CSV outputs equal byte for byte: **{'yes' if same else 'NO'}**."
-        )
-        print(checks[-1], flush=True)
-    after = load_average()
-    table = "\n".join(header + rows)
-    print(f"load average before {before}, after {after}")
-    if args.write_docs:
-        write_docs(args, table, checks, before, after)
+        sizes = sorted(args.sizes)
+        inputs = {n: make_input(out / f"in_{n}.csv", texts, n, args.seed) for n in sizes}
+        if args.ray_size not in inputs:
+            inputs[args.ray_size] = make_input(out / "in_ray.csv", texts, args.ray_size, args.seed)
+        target = ["-o", str(out / "o.csv"), *chunk, "--overwrite"]
+        # the largest local run last: the longest, and the one to cut short if need be
+        for n in sizes[:-1]:
+            result = run_acsa(["predict", model, "-i", str(inputs[n]), *target])
+            report("rows", row("local (torch threads: default)", n, result))
+        result = run_acsa(["predict", model, "-i", str(inputs[args.ray_size]), *target, *ray_args])
+        report("rows", row(f"ray, {args.actors} actors x 1 thread", args.ray_size, result))
+        n = sizes[-1]
+        result = run_acsa(["predict", model, "-i", str(inputs[n]), *target])
+        report("rows", row("local (torch threads: default)", n, result))
+    print(f"load average before {before}, after {load_average()}")
 
 
 def write_docs(
-    args: argparse.Namespace, table: str, checks: list[str], before: str, after: str
+    args: argparse.Namespace, state: dict[str, list[str]], before: str, after: str
 ) -> None:
     import torch
 
     command = (
         f"python benchmarks/predict_scale.py --model {args.model.as_posix()} --sizes "
         f"{' '.join(str(s) for s in args.sizes)} --ray-size {args.ray_size} --actors "
-        f"{args.actors} --chunk-size {args.chunk_size} --write-docs"
+        f"{args.actors} --kill-size {args.kill_size} --chunk-size {args.chunk_size} --write-docs"
     )
     try:
         import ray
@@ -300,21 +287,23 @@ def write_docs(
         ray_version = ray.__version__
     except ImportError:
         ray_version = "not installed"
+    table = "\n".join(HEADER + state["rows"])
     section = (
         f"{BEGIN}\n## Streaming `acsa predict` at catalogue scale (`--engine local` and `ray`)\n\n"
         "Inputs made by resampling the shared smartphone reviews (train, validation, test) "
         "into one CSV; each `acsa predict -i in.csv -o out.csv` is a subprocess run as a user "
-        "runs it, chunks of "
-        f"{args.chunk_size:,} reviews. Peak RSS: the `acsa` process's own (`ru_maxrss`), and "
-        "the sum over its process tree sampled every 0.5 s (for Ray: the driver, Ray's own "
-        "processes and the actors; the object store's shared pages count once per process "
-        "that maps them). Reviews/s while predicting is the command's own count over its "
-        "prediction loop; the wall rate includes start-up (and starting a local Ray).\n\n"
+        f"runs it, chunks of {args.chunk_size:,} reviews. Peak RSS: the `acsa` process's own "
+        "(`ru_maxrss`), and the sum over its process tree sampled every 0.5 s (for Ray: the "
+        "driver, Ray's own processes and the actors; the object store's shared pages count "
+        "once per process that maps them). Reviews/s while predicting is the command's own "
+        "count over its prediction loop; the wall rate includes start-up (and starting a "
+        "local Ray); reviews per CPU-second divide by the CPU time of the process tree, which "
+        "depends much less than wall time on the other jobs sharing the cores.\n\n"
         f"Command: `{command}` (torch {torch.__version__}, ray {ray_version}, "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores shared with "
-        f"other jobs; load average before {before}, after {after}).\n\n{table}\n\n"
-        + "\n\n".join(checks)
-        + f"\n{END}"
+        f"other jobs; load average before {before}, at the last update {after}).\n\n"
+        + "\n\n".join(state["checks"])
+        + f"\n\n{table}\n{END}"
     )
     text = DOCS.read_text(encoding="utf-8")
     if BEGIN in text and END in text:
@@ -323,7 +312,6 @@ def write_docs(
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     DOCS.write_text(text, encoding="utf-8")
-    print(f"wrote {DOCS}")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from acsa.batch.formats import output_format
-from acsa.batch.manifest import input_digest, model_digest
+from acsa.batch.manifest import input_digest, model_digest, partial_path
 from acsa.batch.output import FileSink, Sink, StdoutSink
 from acsa.batch.readers import InputSpec, open_input
 from acsa.errors import DataError
@@ -134,9 +134,18 @@ def predict_stream(
     try:
         with PredictProgress(progress, rows_before) as bar:
             source = spec if spec is not None else list(texts or [])
-            for chunk, fraction in runner.run(source, chunk_size, sink.skip_chunks):
-                sink.write(chunk)
-                bar.update(len(chunk), fraction)
+            try:
+                for chunk, fraction in runner.run(source, chunk_size, sink.skip_chunks):
+                    sink.write(chunk)
+                    bar.update(len(chunk), fraction)
+            except KeyboardInterrupt:
+                if out is None:
+                    raise
+                done = rows_before + bar.rows
+                raise KeyboardInterrupt(
+                    f"interrupted: {done:,} reviews are safe in {partial_path(out)}; "
+                    "rerun the same command with --resume to continue"
+                ) from None
             sink.finish()
     finally:
         sink.close()
