@@ -423,3 +423,18 @@ def test_memory_stays_flat_as_the_input_grows(tmp_path: Path, model_dir: Path) -
     print(f"peak RSS: {peaks}")
     assert peaks["large"] < 1536
     assert peaks["large"] < peaks["small"] * 1.25 + 30
+
+
+def test_progress_bar_counts_reviews_rate_and_eta(capsys: Any) -> None:
+    from acsa.batch.progress import PredictProgress
+
+    with PredictProgress(True, rows_before=10) as bar:
+        bar.update(100, 0.25)
+        time.sleep(0.05)
+        bar.update(100, 0.5)
+    err = capsys.readouterr().err
+    assert "210 reviews" in err and "reviews/s" in err and "50.0%" in err
+    assert "ETA 0:00:00" in err  # a quarter of the input in 0.05 s: the rest in about as long
+    with PredictProgress(False) as quiet:
+        quiet.update(5, 1.0)
+    assert capsys.readouterr().err == "" and quiet.rows == 5

@@ -21,11 +21,13 @@ class PredictProgress:
     chunks are not predicted again.
     """
 
-    def __init__(self, enabled: bool, rows_before: int = 0, fraction_before: float = 0.0) -> None:
+    def __init__(self, enabled: bool, rows_before: int = 0) -> None:
         self.enabled = enabled
         self.rows_before = rows_before
-        self.fraction_before = fraction_before
         self.started = time.perf_counter()
+        # (time, share read) at the first chunk: the ETA's baseline, so that the quick
+        # skip over a resumed run's finished chunks does not count as speed
+        self._first: tuple[float, float] | None = None
         self.rows = 0
         self._progress: Any = None
         self._task: Any = None
@@ -55,10 +57,14 @@ class PredictProgress:
         self.rows += rows
         if self._progress is None:
             return
-        elapsed = time.perf_counter() - self.started
+        now = time.perf_counter()
+        elapsed = now - self.started
         rate = self.rows / elapsed if elapsed > 0 else 0.0
-        gained = fraction - self.fraction_before
-        eta = elapsed * (1.0 - fraction) / gained if gained > 0 else None
+        eta = None
+        if self._first is None:
+            self._first = (now, fraction)
+        elif fraction > self._first[1]:
+            eta = (now - self._first[0]) * (1.0 - fraction) / (fraction - self._first[1])
         self._progress.update(
             self._task,
             completed=fraction,
