@@ -54,7 +54,7 @@ def compare(
         str,
         typer.Option(
             "--engine",
-            help="local (this machine, --jobs processes) or ray (each run a Ray task; acsa[ray]).",
+            help="local (this machine, --jobs processes) or ray (each run a Ray task).",
         ),
     ] = "local",
     address: Annotated[

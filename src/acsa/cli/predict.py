@@ -79,7 +79,9 @@ def predict(
     ] = False,
     engine: Annotated[
         str,
-        typer.Option("--engine", help="local (this process) or ray (Ray Data, acsa[ray])."),
+        typer.Option(
+            "--engine", help="local (this process) or ray (Ray Data; pip install the ray extra)."
+        ),
     ] = "local",
     address: Annotated[
         str | None,
