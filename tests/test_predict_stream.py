@@ -438,3 +438,23 @@ def test_progress_bar_counts_reviews_rate_and_eta(capsys: Any) -> None:
     with PredictProgress(False) as quiet:
         quiet.update(5, 1.0)
     assert capsys.readouterr().err == "" and quiet.rows == 5
+
+
+def test_engine_options_and_a_missing_ray(
+    tmp_path: Path, model_dir: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_input(tmp_path / "in.txt", ["pin tốt"], "txt")
+    for command in (
+        ["predict", str(model_dir), "-i", str(path), "--num-actors", "2"],
+        ["compare", "c.yaml", "--variants", "v.yaml", "--address", "h:6379"],
+    ):
+        code, _, err = run_cli(command, capsys)
+        assert code == 2 and "need --engine ray" in err, err
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now raises ImportError
+    out = tmp_path / "o.csv"
+    code, _, err = run_cli(
+        ["predict", str(model_dir), "-i", str(path), "-o", str(out), "--engine", "ray"], capsys
+    )
+    assert code == 2
+    assert_one_line_error(err, "--engine ray needs the Python package 'ray'", "acsa[ray]")
+    assert not partial_path(out).exists() and not manifest_path(out).exists()

@@ -54,6 +54,8 @@ class Sink(Protocol):
 
     def close(self) -> None: ...
 
+    def discard_if_empty(self) -> None: ...
+
 
 class StdoutSink:
     """Line formats to standard output (a CSV without BOM: it goes to a pipe or a terminal)."""
@@ -91,6 +93,9 @@ class StdoutSink:
             self.write(empty_chunk(self.aspects))  # the header of an input without reviews
 
     def close(self) -> None:
+        return None
+
+    def discard_if_empty(self) -> None:
         return None
 
 
@@ -291,3 +296,18 @@ class FileSink:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+
+    def discard_if_empty(self) -> None:
+        """After a failure: remove what this run created if no chunk got written.
+
+        A run that stops before its first chunk (Ray unreachable, a bad first
+        line) leaves nothing to resume, so nothing should ask for ``--resume``.
+        """
+        self.close()
+        if self._resuming or self.complete or self.manifest.chunks_done:
+            return
+        if self.partial.is_dir():
+            shutil.rmtree(self.partial, ignore_errors=True)
+        else:
+            self.partial.unlink(missing_ok=True)
+        self.manifest_file.unlink(missing_ok=True)

@@ -147,6 +147,9 @@ def predict_stream(
                     "rerun the same command with --resume to continue"
                 ) from None
             sink.finish()
+    except BaseException:
+        sink.discard_if_empty()
+        raise
     finally:
         sink.close()
         if previous is not None:
@@ -166,7 +169,9 @@ def _engine(
     """The engine, and the model's aspects."""
     if engine == "ray":
         from acsa.batch.ray_engine import RayEngine, saved_aspects
+        from acsa.cluster import import_ray
 
+        import_ray("--engine ray")  # a missing extra is said before anything is written
         ray_engine = RayEngine(
             model_path,
             runtime,
