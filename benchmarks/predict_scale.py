@@ -38,6 +38,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "vi-smartphone-reviews"
@@ -191,6 +192,18 @@ def main() -> None:
     parser.add_argument("--kill-size", type=int, default=20_000)
     parser.add_argument("--chunk-size", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads of the local engine (on a shared machine 1 is fastest: busy "
+        "cores make multi-threaded kernels spin-wait for each other)",
+    )
+    parser.add_argument(
+        "--no-checks",
+        action="store_true",
+        help="skip the kill/resume and Ray-equality checks, keeping those already in the docs",
+    )
     parser.add_argument("--work", type=Path, help="folder for the inputs (default: a temp dir)")
     parser.add_argument(
         "--write-docs",
@@ -203,6 +216,8 @@ def main() -> None:
     model = str(args.model)
     before = load_average()
     state: dict[str, list[str]] = {"rows": [], "checks": []}
+    if args.no_checks:
+        state["checks"] = documented_checks()
 
     def report(kind: str, line: str) -> None:
         state[kind].append(line)
@@ -213,62 +228,79 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="acsa-scale-", dir=args.work) as tmp:
         out = Path(tmp)
         chunk = ["--chunk-size", str(args.chunk_size)]
-        # the checks first: they are short, and must not wait behind the 1M run
-        test = SHARED / "test.csv"
-        local_out, ray_out = out / "t_local.csv", out / "t_ray.csv"
-        run_acsa(["predict", model, "-i", str(test), "-o", str(local_out), "--threads", "1"])
-        ray_args = ["--engine", "ray", "--num-actors", str(args.actors)]
-        run_acsa(["predict", model, "-i", str(test), "-o", str(ray_out), *ray_args])
-        same = local_out.exists() and local_out.read_bytes() == ray_out.read_bytes()
-        report(
-            "checks",
-            f"Ray engine ({args.actors} actors) against the local engine (`--threads 1`) on the "
-            f"shared test split: CSV outputs equal byte for byte: **{'yes' if same else 'NO'}**.",
-        )
-
-        kill_input = make_input(out / "in_kill.csv", texts, args.kill_size, args.seed + 1)
-        kill_chunk = ["--chunk-size", str(max(1, args.kill_size // 10))]
-        whole, resumed = out / "whole.csv", out / "resumed.csv"
-        run_acsa(["predict", model, "-i", str(kill_input), "-o", str(whole), *kill_chunk])
-        at = random.randint(1, 8)
-        killed = run_acsa(
-            ["predict", model, "-i", str(kill_input), "-o", str(resumed), *kill_chunk],
-            kill_at_chunks=at,
-        )
-        partial = resumed.with_name(resumed.name + ".partial")
-        left = partial.exists() and not resumed.exists()
-        progress = json.loads(
-            resumed.with_name(resumed.name + ".progress.json").read_text(encoding="utf-8")
-        )
-        again = run_acsa(
-            ["predict", model, "-i", str(kill_input), "-o", str(resumed), *kill_chunk, "--resume"]
-        )
-        same = resumed.read_bytes() == whole.read_bytes()
-        report(
-            "checks",
-            f"Kill and resume ({args.kill_size:,} reviews, chunks of {args.kill_size // 10:,}): "
-            f"SIGKILL at a random point after {progress['chunks_done']} complete chunks (exit "
-            f"status {killed['returncode']}; only `.partial` and `.progress.json` left, no "
-            f"final file: {'yes' if left else 'NO'}), `--resume` predicted the other "
-            f"{again['rows']:,.0f}; the final CSV equals an uninterrupted run's, byte for "
-            f"byte: **{'yes' if same else 'NO'}**.",
-        )
-
+        if not args.no_checks:
+            run_checks(args, texts, out, report)
         sizes = sorted(args.sizes)
         inputs = {n: make_input(out / f"in_{n}.csv", texts, n, args.seed) for n in sizes}
         if args.ray_size not in inputs:
             inputs[args.ray_size] = make_input(out / "in_ray.csv", texts, args.ray_size, args.seed)
         target = ["-o", str(out / "o.csv"), *chunk, "--overwrite"]
+        ray_args = ["--engine", "ray", "--num-actors", str(args.actors)]
+        local = f"local, {args.threads} torch thread(s)"
+        threads = ["--threads", str(args.threads)]
         # the largest local run last: the longest, and the one to cut short if need be
         for n in sizes[:-1]:
-            result = run_acsa(["predict", model, "-i", str(inputs[n]), *target])
-            report("rows", row("local (torch threads: default)", n, result))
+            result = run_acsa(["predict", model, "-i", str(inputs[n]), *target, *threads])
+            report("rows", row(local, n, result))
         result = run_acsa(["predict", model, "-i", str(inputs[args.ray_size]), *target, *ray_args])
         report("rows", row(f"ray, {args.actors} actors x 1 thread", args.ray_size, result))
         n = sizes[-1]
-        result = run_acsa(["predict", model, "-i", str(inputs[n]), *target])
-        report("rows", row("local (torch threads: default)", n, result))
+        result = run_acsa(["predict", model, "-i", str(inputs[n]), *target, *threads])
+        report("rows", row(local, n, result))
     print(f"load average before {before}, after {load_average()}")
+
+
+def run_checks(args: argparse.Namespace, texts: list[str], out: Path, report: Any) -> None:
+    """Ray against local on the test split; kill and resume. Short: before the long runs."""
+    model = str(args.model)
+    test = SHARED / "test.csv"
+    local_out, ray_out = out / "t_local.csv", out / "t_ray.csv"
+    run_acsa(["predict", model, "-i", str(test), "-o", str(local_out), "--threads", "1"])
+    ray_args = ["--engine", "ray", "--num-actors", str(args.actors)]
+    run_acsa(["predict", model, "-i", str(test), "-o", str(ray_out), *ray_args])
+    same = local_out.exists() and local_out.read_bytes() == ray_out.read_bytes()
+    report(
+        "checks",
+        f"Ray engine ({args.actors} actors) against the local engine (`--threads 1`) on the "
+        f"shared test split: CSV outputs equal byte for byte: **{'yes' if same else 'NO'}**.",
+    )
+
+    kill_input = make_input(out / "in_kill.csv", texts, args.kill_size, args.seed + 1)
+    kill_chunk = ["--chunk-size", str(max(1, args.kill_size // 10)), "--threads", str(args.threads)]
+    whole, resumed = out / "whole.csv", out / "resumed.csv"
+    run_acsa(["predict", model, "-i", str(kill_input), "-o", str(whole), *kill_chunk])
+    at = random.randint(1, 8)
+    killed = run_acsa(
+        ["predict", model, "-i", str(kill_input), "-o", str(resumed), *kill_chunk],
+        kill_at_chunks=at,
+    )
+    partial = resumed.with_name(resumed.name + ".partial")
+    left = partial.exists() and not resumed.exists()
+    progress = json.loads(
+        resumed.with_name(resumed.name + ".progress.json").read_text(encoding="utf-8")
+    )
+    again = run_acsa(
+        ["predict", model, "-i", str(kill_input), "-o", str(resumed), *kill_chunk, "--resume"]
+    )
+    same = resumed.read_bytes() == whole.read_bytes()
+    report(
+        "checks",
+        f"Kill and resume ({args.kill_size:,} reviews, chunks of {args.kill_size // 10:,}): "
+        f"SIGKILL at a random point after {progress['chunks_done']} complete chunks (exit "
+        f"status {killed['returncode']}; only `.partial` and `.progress.json` left, no "
+        f"final file: {'yes' if left else 'NO'}), `--resume` predicted the other "
+        f"{again['rows']:,.0f}; the final CSV equals an uninterrupted run's, byte for "
+        f"byte: **{'yes' if same else 'NO'}**.",
+    )
+
+
+def documented_checks() -> list[str]:
+    """The check lines of the section already in the docs (for ``--no-checks``)."""
+    text = DOCS.read_text(encoding="utf-8")
+    if BEGIN not in text:
+        return []
+    section = text[text.index(BEGIN) : text.index(END)]
+    return [p for p in section.split("\n\n") if p.startswith(("Ray engine (", "Kill and resume ("))]
 
 
 def write_docs(
@@ -279,7 +311,8 @@ def write_docs(
     command = (
         f"python benchmarks/predict_scale.py --model {args.model.as_posix()} --sizes "
         f"{' '.join(str(s) for s in args.sizes)} --ray-size {args.ray_size} --actors "
-        f"{args.actors} --kill-size {args.kill_size} --chunk-size {args.chunk_size} --write-docs"
+        f"{args.actors} --kill-size {args.kill_size} --chunk-size {args.chunk_size} "
+        f"--threads {args.threads} --write-docs"
     )
     try:
         import ray
