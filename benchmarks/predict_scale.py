@@ -98,7 +98,9 @@ def tree_sample(pid: int, cpu: dict[int, float]) -> int:
     return total
 
 
-def run_acsa(args: list[str], kill_at_chunks: int | None = None) -> dict[str, float]:
+def run_acsa(
+    args: list[str], kill_at_chunks: int | None = None, time_limit: float | None = None
+) -> dict[str, float]:
     """One ``acsa`` subprocess: wall time, peak RSS (process and tree), CPU, its summary line."""
     probe = (
         "import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:]).returncode; "
@@ -138,11 +140,21 @@ def run_acsa(args: list[str], kill_at_chunks: int | None = None) -> dict[str, fl
 
         for child in psutil.Process(proc.pid).children(recursive=True):
             child.send_signal(signal.SIGKILL)
+    if time_limit is not None:
+        try:
+            proc.wait(timeout=time_limit)
+        except subprocess.TimeoutExpired:
+            import psutil
+
+            # Ctrl-C: acsa keeps every complete chunk and says how many reviews are safe
+            for child in psutil.Process(proc.pid).children(recursive=True):
+                child.send_signal(signal.SIGINT)
     _, err = proc.communicate()
     wall = time.perf_counter() - started
     stop.set()
     sampler.join()
     found = SUMMARY.search(err)
+    stopped = re.search(r"interrupted: ([\d,]+) reviews are safe", err)
     usage = re.search(r"maxrss_kib (\d+) cpu_s ([\d.]+)", err)
     return {
         "returncode": proc.returncode,
@@ -153,6 +165,7 @@ def run_acsa(args: list[str], kill_at_chunks: int | None = None) -> dict[str, fl
         # the waited-for process (local engine); Ray's processes are sampled
         "cpu_s": max(float(usage.group(2)) if usage else 0.0, sum(cpu.values())),
         "tree_mib": peak[0] / 2**20,
+        "stopped_at": float(stopped.group(1).replace(",", "")) if stopped else 0.0,
         "stderr": err,
     }
 
@@ -165,6 +178,14 @@ def load_average() -> str:
 
 
 def row(label: str, size: int, result: dict[str, float]) -> str:
+    if result["stopped_at"]:
+        done = result["stopped_at"]
+        return (
+            f"| {label}, stopped by Ctrl-C (`--time-limit`) after {done:,.0f} reviews "
+            f"| {size:,} | {result['maxrss_mib']:,.0f} | {result['tree_mib']:,.0f} | - "
+            f"| {done / result['wall_s']:,.0f} | {done / result['cpu_s']:,.0f} "
+            f"| {result['wall_s']:,.0f} | {result['cpu_s']:,.0f} |"
+        )
     if result["returncode"] != 0:
         raise SystemExit(f"{label} failed:\n{result['stderr']}")
     rate = result["rows"] / result["predict_s"] if result["predict_s"] else 0.0
@@ -187,7 +208,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, required=True, help="a saved model (quickstart)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--ray-size", type=int, default=100_000)
+    parser.add_argument("--ray-size", type=int, default=100_000, help="0: no Ray run")
     parser.add_argument("--actors", type=int, default=2)
     parser.add_argument("--kill-size", type=int, default=20_000)
     parser.add_argument("--chunk-size", type=int, default=10_000)
@@ -198,6 +219,17 @@ def main() -> None:
         default=1,
         help="torch threads of the local engine (on a shared machine 1 is fastest: busy "
         "cores make multi-threaded kernels spin-wait for each other)",
+    )
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        help="stop each table run with Ctrl-C after this many seconds (the row then says how "
+        "far it got; its memory figure still counts)",
+    )
+    parser.add_argument(
+        "--keep-rows",
+        action="store_true",
+        help="keep the table rows already in the docs and add this run's (a run in parts)",
     )
     parser.add_argument(
         "--no-checks",
@@ -218,6 +250,8 @@ def main() -> None:
     state: dict[str, list[str]] = {"rows": [], "checks": []}
     if args.no_checks:
         state["checks"] = documented_checks()
+    if args.keep_rows:
+        state["rows"] = documented_rows()
 
     def report(kind: str, line: str) -> None:
         state[kind].append(line)
@@ -232,21 +266,24 @@ def main() -> None:
             run_checks(args, texts, out, report)
         sizes = sorted(args.sizes)
         inputs = {n: make_input(out / f"in_{n}.csv", texts, n, args.seed) for n in sizes}
-        if args.ray_size not in inputs:
+        if args.ray_size and args.ray_size not in inputs:
             inputs[args.ray_size] = make_input(out / "in_ray.csv", texts, args.ray_size, args.seed)
+        limit = args.time_limit
         target = ["-o", str(out / "o.csv"), *chunk, "--overwrite"]
         ray_args = ["--engine", "ray", "--num-actors", str(args.actors)]
         local = f"local, {args.threads} torch thread(s)"
         threads = ["--threads", str(args.threads)]
         # the largest local run last: the longest, and the one to cut short if need be
         for n in sizes[:-1]:
-            result = run_acsa(["predict", model, "-i", str(inputs[n]), *target, *threads])
-            report("rows", row(local, n, result))
-        result = run_acsa(["predict", model, "-i", str(inputs[args.ray_size]), *target, *ray_args])
-        report("rows", row(f"ray, {args.actors} actors x 1 thread", args.ray_size, result))
+            command = ["predict", model, "-i", str(inputs[n]), *target, *threads]
+            report("rows", row(local, n, run_acsa(command, time_limit=limit)))
+        if args.ray_size:
+            command = ["predict", model, "-i", str(inputs[args.ray_size]), *target, *ray_args]
+            result = run_acsa(command, time_limit=limit)
+            report("rows", row(f"ray, {args.actors} actors x 1 thread", args.ray_size, result))
         n = sizes[-1]
-        result = run_acsa(["predict", model, "-i", str(inputs[n]), *target, *threads])
-        report("rows", row(local, n, result))
+        command = ["predict", model, "-i", str(inputs[n]), *target, *threads]
+        report("rows", row(local, n, run_acsa(command, time_limit=limit)))
     print(f"load average before {before}, after {load_average()}")
 
 
@@ -292,6 +329,16 @@ def run_checks(args: argparse.Namespace, texts: list[str], out: Path, report: An
         f"{again['rows']:,.0f}; the final CSV equals an uninterrupted run's, byte for "
         f"byte: **{'yes' if same else 'NO'}**.",
     )
+
+
+def documented_rows() -> list[str]:
+    """The table rows of the section already in the docs (for ``--keep-rows``)."""
+    text = DOCS.read_text(encoding="utf-8")
+    if BEGIN not in text:
+        return []
+    section = text[text.index(BEGIN) : text.index(END)]
+    lines = [line for line in section.splitlines() if line.startswith("| ")]
+    return [line for line in lines if line not in HEADER and not line.startswith("| engine ")]
 
 
 def documented_checks() -> list[str]:
