@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from acsa.errors import AcsaError, ClusterError, optional_import
+from acsa.errors import AcsaError, ClusterError, one_line, optional_import
 
 RAY_EXTRA = "ray"
 
@@ -50,20 +50,31 @@ def ray_session(
             "logging_level": logging.WARNING,
             "log_to_driver": False,
         }
-        try:
-            if address:
-                ray.init(address=address, **options)
-            else:
-                ray.init(num_cpus=num_cpus, **options)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            where = f"the Ray cluster at {address}" if address else "a local Ray"
-            raise ClusterError(f"cannot start or join {where}: {exc}") from None
+        _init(ray, address, num_cpus, options)
         started = True
     try:
         yield ray
     finally:
         if started:
             ray.shutdown()
+
+
+def _init(ray: Any, address: str | None, num_cpus: int | None, options: dict[str, Any]) -> None:
+    """``ray.init``; a local start is tried twice (Ray gives its raylet a fixed 30 s to
+    register, which a busy machine can miss); a failure is a one-line error."""
+    attempts = 1 if address else 2
+    for attempt in range(1, attempts + 1):
+        try:
+            if address:
+                ray.init(address=address, **options)
+            else:
+                ray.init(num_cpus=num_cpus, **options)
+            return
+        except Exception as exc:  # noqa: BLE001 - Ray raises bare Exception on a timeout
+            ray.shutdown()
+            if attempt == attempts:
+                where = f"join the Ray cluster at {address}" if address else "start a local Ray"
+                raise ClusterError(f"cannot {where}: {one_line(exc)}") from None
 
 
 def user_error(exc: BaseException) -> AcsaError | None:
