@@ -19,7 +19,7 @@ SRC = Path(acsa.__file__).resolve().parent
 
 # layer -> the layers its modules may import (besides itself)
 ALLOWED: dict[str, set[str]] = {
-    "base": set(),  # acsa/__init__, errors, files, logs
+    "base": set(),  # acsa/__init__, errors, files, logs, cluster
     "data": {"base"},
     "losses": {"base", "data"},
     "models": {"base", "data"},
@@ -28,6 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "api": {"base", "data", "models", "evaluation"},
     "compare": {"base", "data", "losses", "models", "evaluation", "training", "api"},
     "serve": {"base", "data", "models", "evaluation", "api"},
+    "batch": {"base", "data", "models", "evaluation", "api"},
     "cli": {
         "base",
         "data",
@@ -38,9 +39,10 @@ ALLOWED: dict[str, set[str]] = {
         "api",
         "compare",
         "serve",
+        "batch",
     },
 }
-_BASE = {"errors", "files", "logs"}
+_BASE = {"errors", "files", "logs", "cluster"}
 
 
 def _layer(module: str) -> str:

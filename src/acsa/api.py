@@ -33,6 +33,8 @@ from acsa.data.label_space import CANONICAL_CLASSES, LabelSpace
 __all__ = ["Prediction", "Predictor", "evaluate", "load", "predict"]
 
 DEFAULT_BATCH_SIZE = 256
+# decimals of the class probabilities in to_payload (the server's answer, acsa predict's JSON)
+PROBABILITY_DECIMALS = 6
 _RUN_CONFIG = "config.yaml"
 _RUN_METRICS = "metrics.json"
 
@@ -67,6 +69,22 @@ class Prediction:
         from acsa.evaluation.report import prediction_record
 
         return prediction_record(self.text, self.labels, self.aspect_names, self.probabilities)
+
+    def to_payload(self) -> dict[str, Any]:
+        """:meth:`to_record` plus every aspect's four class probabilities.
+
+        ``"probabilities": {"Battery": {"none": ..., "negative": ..., "neutral": ...,
+        "positive": ...}, ...}``, rounded to :data:`PROBABILITY_DECIMALS`: the
+        entry of ``acsa serve``'s ``/v1/predict`` and of ``acsa predict --json
+        --probabilities``.
+        """
+        record = self.to_record()
+        rows = np.round(np.asarray(self.probabilities, dtype=np.float64), PROBABILITY_DECIMALS)
+        record["probabilities"] = {
+            aspect: dict(zip(CANONICAL_CLASSES, row, strict=True))
+            for aspect, row in zip(self.aspect_names, rows.tolist(), strict=True)
+        }
+        return record
 
 
 class Predictor:

@@ -31,6 +31,10 @@ class TrainingError(AcsaError):
     """Training cannot go on (for example a non-finite loss)."""
 
 
+class ClusterError(AcsaError):
+    """Ray could not be started or joined (a wrong ``--address``, a cluster that is down)."""
+
+
 class DependencyError(AcsaError):
     """An optional dependency (a ``pip install "acsa[extra]"`` extra) is not installed."""
 

@@ -50,6 +50,23 @@ def compare(
         int | None,
         typer.Option("--threads", min=1, help="Torch threads per run (default: cores / jobs)."),
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="local (this machine, --jobs processes) or ray (each run a Ray task).",
+        ),
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address", help="--engine ray: the cluster's head HOST:6379 (default: local Ray)."
+        ),
+    ] = None,
+    gpus_per_run: Annotated[
+        float,
+        typer.Option("--gpus-per-run", min=0.0, help="--engine ray: GPUs Ray reserves per run."),
+    ] = 0.0,
     write_docs: Annotated[
         Path | None,
         typer.Option(
@@ -65,6 +82,16 @@ def compare(
     from acsa.compare.store import ERROR_FILE
     from acsa.errors import TrainingError
 
+    if engine not in ("local", "ray"):
+        raise typer.BadParameter(f"--engine: expected local or ray, got {engine!r}")
+    if engine != "ray" and (address is not None or gpus_per_run):
+        raise typer.BadParameter("--address and --gpus-per-run need --engine ray")
+    executor = None
+    if engine == "ray":
+        from acsa.compare.execution import RayExecutor
+
+        # --threads: the CPUs (and torch threads) of each run's Ray task
+        executor = RayExecutor(address, cpus_per_run=threads or 1, gpus_per_run=gpus_per_run)
     if write_docs is not None:
         from acsa.compare.rendering import check_docs_block
 
@@ -83,6 +110,7 @@ def compare(
         data_dir=data_dir,
         n_boot=bootstrap,
         threads=threads,
+        executor=executor,
         progress=lambda line: out.print(line, highlight=False),
     )
     out.print(terminal_table(result.report))

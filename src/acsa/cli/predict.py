@@ -1,68 +1,21 @@
-"""``acsa predict MODEL_DIR``: the aspects each review mentions and their sentiment."""
+"""``acsa predict MODEL_DIR``: the aspects each review mentions and their sentiment.
+
+``--text`` predicts the reviews given; ``--input FILE`` streams a file of any
+size chunk by chunk (:mod:`acsa.batch`), on this machine or on Ray
+(``--engine ray``), writing as it goes; ``--resume`` continues an interrupted run.
+"""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from acsa.errors import DataError
 from acsa.logs import setup_logging
 
-
-def read_input_texts(path: Path) -> list[str]:
-    """Texts from a .txt (one per line), .jsonl ({"text": ...}) or .csv (column data/text)."""
-    from acsa.files import read_user_text
-
-    content = read_user_text(path, DataError, "input file", "a .csv, .jsonl or .txt file")
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".json"):
-        texts = []
-        for number, line in enumerate(content.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}: line {number}: invalid JSON ({exc.msg})") from None
-            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-                raise DataError(f"{path}: line {number}: expected an object with a 'text' string")
-            texts.append(record["text"])
-        return texts
-    if suffix == ".csv":
-        import csv
-        import io
-
-        reader = csv.reader(io.StringIO(content, newline=""))
-        header = next(reader, None)
-        if not header:
-            raise DataError(
-                f"{path}: empty CSV file; expected a header with a 'data' or 'text' column"
-            )
-        names = [h.strip().lower() for h in header]
-        for wanted in ("data", "text", "review"):
-            if wanted in names:
-                column = names.index(wanted)
-                break
-        else:
-            if len(header) != 1:
-                raise DataError(
-                    f"{path}: row 1: no 'data' or 'text' column among {header[:10]}; "
-                    "rename the text column"
-                )
-            column = 0
-        texts = []
-        for row_number, row in enumerate(reader, start=2):
-            if not row:
-                continue
-            if column >= len(row):
-                raise DataError(f"{path}: row {row_number}: missing the text column")
-            texts.append(row[column])
-        return texts
-    return [line for line in content.splitlines() if line.strip()]
+_FORMATS = "txt, jsonl, csv or parquet"
 
 
 def predict(
@@ -73,46 +26,131 @@ def predict(
     input_file: Annotated[
         Path | None,
         typer.Option(
-            "--input", "-i", help="File of reviews: .csv (column data/text), .jsonl, .txt."
+            "--input",
+            "-i",
+            help='File of reviews: .csv (column data/text/review), .jsonl ({"text": ...}), '
+            ".parquet or .txt (one per line); read in chunks.",
         ),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write here instead of stdout; the suffix picks the format "
+            f"({_FORMATS}; another suffix: text lines).",
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help=f"Output format: {_FORMATS} (default: suffix)."),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="JSON lines: {text, aspects, confidence}.")
     ] = False,
+    probabilities: Annotated[
+        bool,
+        typer.Option(
+            "--probabilities",
+            help="JSON lines also carry every aspect's four class probabilities "
+            "(CSV and Parquet always do).",
+        ),
+    ] = False,
+    text_column: Annotated[
+        str | None,
+        typer.Option("--text-column", help="The CSV or Parquet column holding the reviews."),
+    ] = None,
+    input_format: Annotated[
+        str | None,
+        typer.Option("--input-format", help=f"The input's format ({_FORMATS}) if not its suffix."),
+    ] = None,
+    chunk_size: Annotated[
+        int,
+        typer.Option(
+            "--chunk-size", min=1, help="Reviews per chunk: the unit of memory and of --resume."
+        ),
+    ] = 10_000,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Continue an interrupted run after its last complete chunk."),
+    ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing --output file.")
+    ] = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine", help="local (this process) or ray (Ray Data; pip install the ray extra)."
+        ),
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address", help="--engine ray: the cluster's head HOST:6379 (default: local Ray)."
+        ),
+    ] = None,
+    num_actors: Annotated[
+        int | None,
+        typer.Option(
+            "--num-actors", min=1, help="--engine ray: model copies (default: one per CPU)."
+        ),
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            min=1,
+            help="Torch threads (local) or CPUs per Ray actor (default: torch's own, 1).",
+        ),
+    ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 256,
     onnx: Annotated[
         bool, typer.Option("--onnx", help="Run the folder's model.onnx (acsa export).")
     ] = False,
+    progress: Annotated[
+        bool,
+        typer.Option(
+            "--progress/--no-progress", help="Progress bar on stderr (default: on a terminal)."
+        ),
+    ] = sys.stderr.isatty(),
 ) -> None:
-    """Print one line per review with the aspects it mentions and their sentiment."""
+    """Print (or write) one line per review with the aspects it mentions and their sentiment."""
     setup_logging()
     if bool(text) == (input_file is not None):
         raise typer.BadParameter("give either --text (one or more) or --input FILE")
-    texts = list(text) if text else read_input_texts(input_file)  # type: ignore[arg-type]
+    if engine not in ("local", "ray"):
+        raise typer.BadParameter(f"--engine: expected local or ray, got {engine!r}")
+    if engine != "ray" and (address is not None or num_actors is not None):
+        raise typer.BadParameter("--address and --num-actors need --engine ray")
+    from acsa.batch import predict_stream
 
-    from acsa import api
-    from acsa.evaluation import format_prediction_line
+    summary = predict_stream(
+        model_dir,
+        input_path=input_file,
+        texts=list(text) if text else None,
+        output=output,
+        fmt=fmt,
+        input_format=input_format,
+        text_column=text_column,
+        as_json=as_json,
+        probabilities=probabilities,
+        chunk_size=chunk_size,
+        batch_size=batch_size,
+        resume=resume,
+        overwrite=overwrite,
+        engine=engine,
+        address=address,
+        num_actors=num_actors,
+        runtime="onnx" if onnx else None,
+        threads=threads,
+        progress=progress and (output is not None or not sys.stdout.isatty()),
+    )
+    if output is not None and input_file is not None:
+        from acsa.cli._console import console
 
-    predictor = api.load(model_dir, "onnx" if onnx else None)
-    lines: list[str] = []
-    for prediction in predictor.predict(texts, batch_size=batch_size):
-        if as_json:
-            lines.append(json.dumps(prediction.to_record(), ensure_ascii=False))
-        else:
-            lines.append(
-                format_prediction_line(
-                    prediction.text, prediction.labels, predictor.aspects, max_text_chars=60
-                )
-            )
-    body = "\n".join(lines) + ("\n" if lines else "")
-    if output is not None:
-        try:
-            output.write_text(body, encoding="utf-8")
-        except OSError as exc:
-            raise DataError(f"{output}: cannot write ({exc.strerror})") from None
-    else:
-        sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
-        sys.stdout.write(body)
+        before = f" (after {summary.rows_before:,} done before)" if summary.rows_before else ""
+        console(stderr=True).print(
+            f"{summary.rows:,} reviews in {summary.seconds:.1f} s "
+            f"({summary.rate:,.0f} reviews/s, {summary.engine}){before} -> {output}",
+            highlight=False,
+        )

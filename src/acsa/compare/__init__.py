@@ -9,7 +9,7 @@ Modules, one concept each:
 
 * :mod:`~acsa.compare.variants`: the variants file and each variant's config;
 * :mod:`~acsa.compare.store`: run folders, fingerprints, saved records, resume;
-* :mod:`~acsa.compare.execution`: one run, and the executors (local process pool);
+* :mod:`~acsa.compare.execution`: one run, and the executors (local process pool, Ray);
 * :mod:`~acsa.compare.pipeline`: the real training pipeline as ``run_one``;
 * :mod:`~acsa.compare.analysis`: statistics over the records;
 * :mod:`~acsa.compare.rendering`: Markdown, JSON and the terminal table;
@@ -19,7 +19,14 @@ Modules, one concept each:
 from __future__ import annotations
 
 from acsa.compare.analysis import analyse
-from acsa.compare.execution import Executor, LocalExecutor, RunOne, RunTask, execute
+from acsa.compare.execution import (
+    Executor,
+    LocalExecutor,
+    RayExecutor,
+    RunOne,
+    RunTask,
+    execute,
+)
 from acsa.compare.harness import ComparisonResult, compare
 from acsa.compare.pipeline import make_pipeline_runner, record_from_result, train_variant
 from acsa.compare.rendering import render_markdown
@@ -53,6 +60,7 @@ __all__ = [
     "ComparisonResult",
     "Executor",
     "LocalExecutor",
+    "RayExecutor",
     "RunOne",
     "RunRecord",
     "RunTask",

@@ -7,9 +7,9 @@ record as it finishes (``on_done``), so the harness saves it at once and an
 interrupted comparison keeps every finished run.
 
 :class:`LocalExecutor` runs them in this process (``jobs=1``) or in a pool of
-spawned worker processes. Another engine (a Ray cluster, issue 10) is one
-more class with the same ``run(tasks, run_one, on_done)`` method, calling
-:func:`execute` wherever it places the work.
+spawned worker processes (the default). :class:`RayExecutor` runs each as a Ray
+task with its CPU (and GPU) request, on this machine or a cluster; both call
+:func:`execute` wherever they place the work, into the same run folders.
 """
 
 from __future__ import annotations
@@ -154,3 +154,49 @@ class LocalExecutor:
 
 def _failed(task: RunTask, error: str) -> RunRecord:
     return RunRecord(task.variant.name, task.seed, task.output_dir, status="failed", error=error)
+
+
+def _execute_on_ray(run_one: RunOne, task: RunTask, threads: int) -> RunRecord:
+    """:func:`execute` inside a Ray task (one process of Ray's worker pool)."""
+    _init_worker(threads)
+    return execute(run_one, task.variant, task.seed, task.output_dir)
+
+
+@dataclass
+class RayExecutor:
+    """Runs each (variant, seed) as a Ray task: on a local Ray, or on a cluster at ``address``.
+
+    The runs write into the same run folders as :class:`LocalExecutor` (on a
+    cluster the comparison's output folder must be on storage every node
+    shares), so resume and the report are the same.
+
+    Args:
+        address: the cluster's head (``HOST:6379``); ``None`` starts a local Ray.
+        cpus_per_run: CPUs Ray reserves for each run (and its torch threads).
+        gpus_per_run: GPUs Ray reserves for each run (0: CPU only).
+    """
+
+    address: str | None = None
+    cpus_per_run: int = 1
+    gpus_per_run: float = 0.0
+
+    def run(self, tasks: Sequence[RunTask], run_one: RunOne, on_done: OnDone) -> None:
+        if not tasks:
+            return
+        from acsa.cluster import ray_session
+
+        with ray_session(self.address, "--engine ray") as ray:
+            remote = ray.remote(
+                num_cpus=self.cpus_per_run,
+                num_gpus=self.gpus_per_run,
+                max_retries=0,  # a crashed run is reported, not silently run again
+            )(_execute_on_ray)
+            pending = {remote.remote(run_one, task, self.cpus_per_run): task for task in tasks}
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                task = pending.pop(ready[0])
+                try:
+                    record = ray.get(ready[0])
+                except Exception as exc:  # the worker died, or a result Ray could not return
+                    record = _failed(task, f"Ray task failed ({failure_summary(exc)})")
+                on_done(task, record)

@@ -23,6 +23,7 @@ __all__ = [
     "format_metrics_table",
     "format_prediction_line",
     "prediction_record",
+    "predictions_frame",
     "write_metrics_json",
     "write_predictions_csv",
     "write_report",
@@ -46,8 +47,7 @@ def _label_column(values: np.ndarray, names: Mapping[int, str], what: str) -> li
     return out
 
 
-def write_predictions_csv(
-    path: str | Path,
+def predictions_frame(
     texts: Sequence[str],
     pred_canonical: np.ndarray,
     aspects: Sequence[str],
@@ -57,11 +57,14 @@ def write_predictions_csv(
     gold_mask: np.ndarray | None = None,
     label_names: Mapping[int, str] | None = None,
     class_names: Sequence[str] | None = None,
-) -> Path:
-    """Write predictions in the wide CSV format (UTF-8 with BOM, so Excel shows Vietnamese).
+) -> pd.DataFrame:
+    """Predictions in the wide layout of the input data, as a DataFrame.
+
+    The columns of ``predictions.csv`` (:func:`write_predictions_csv`) and of
+    ``acsa predict``'s CSV and Parquet outputs: ``data`` (the text), one column
+    per aspect, then ``gold_<aspect>`` and ``prob_<aspect>_<class>`` when given.
 
     Args:
-        path: output file.
         texts: the ``N`` review texts (column ``data``).
         pred_canonical: predicted canonical labels ``[N, A]``; one column per aspect.
         aspects: the ``A`` aspect names (column headers).
@@ -75,7 +78,6 @@ def write_predictions_csv(
         class_names: names of the ``C`` probability classes; default the
             canonical ``none, negative, neutral, positive`` (needs ``C == 4``).
     """
-    path = Path(path)
     names = dict(CELL_NAMES if label_names is None else label_names)
     pred = np.asarray(pred_canonical)
     aspects = [str(a) for a in aspects]
@@ -111,12 +113,40 @@ def write_predictions_csv(
         for j, a in enumerate(aspects):
             for k, c in enumerate(cls):
                 columns[f"prob_{a}_{c}"] = np.round(probs[:, j, k], 4).tolist()
-    frame = pd.DataFrame(columns)
+    return pd.DataFrame(columns)
+
+
+def write_predictions_csv(
+    path: str | Path,
+    texts: Sequence[str],
+    pred_canonical: np.ndarray,
+    aspects: Sequence[str],
+    gold: np.ndarray | None = None,
+    probabilities: np.ndarray | None = None,
+    *,
+    gold_mask: np.ndarray | None = None,
+    label_names: Mapping[int, str] | None = None,
+    class_names: Sequence[str] | None = None,
+) -> Path:
+    """Write predictions in the wide CSV format (UTF-8 with BOM, so Excel shows Vietnamese).
+
+    The columns and arguments are :func:`predictions_frame`'s; ``path`` is the output file.
+    """
+    frame = predictions_frame(
+        texts,
+        pred_canonical,
+        aspects,
+        gold,
+        probabilities,
+        gold_mask=gold_mask,
+        label_names=label_names,
+        class_names=class_names,
+    )
 
     def write(tmp: Path) -> None:
         frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
 
-    return atomic_write(path, write)
+    return atomic_write(Path(path), write)
 
 
 def _mentions(pred_row: Sequence[int] | np.ndarray, aspects: Sequence[str]) -> dict[str, str]:

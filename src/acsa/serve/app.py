@@ -23,7 +23,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-import numpy as np
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -45,7 +44,6 @@ logger = logging.getLogger(__name__)
 
 TITLE = "acsa"
 WARM_UP_TEXTS = ["warm-up review, not a real one"]
-PROBABILITY_DECIMALS = 6
 _STATIC = ("acsa.serve", "static")
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": text}
@@ -62,13 +60,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 def prediction_payload(prediction: Prediction) -> dict[str, Any]:
     """The ``/v1/predict`` entry of one review (see :class:`acsa.serve.schemas.TextPrediction`)."""
-    record = prediction.to_record()
-    rows = np.round(np.asarray(prediction.probabilities, dtype=np.float64), PROBABILITY_DECIMALS)
-    record["probabilities"] = {
-        aspect: dict(zip(CANONICAL_CLASSES, row, strict=True))
-        for aspect, row in zip(prediction.aspect_names, rows.tolist(), strict=True)
-    }
-    return record
+    return prediction.to_payload()
 
 
 def _finite(value: Any) -> Any:

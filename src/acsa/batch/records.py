@@ -1,0 +1,124 @@
+"""One predicted chunk, and its bytes in each output format.
+
+Layouts:
+
+* ``txt``: today's ``acsa predict`` lines, ``text<TAB>Battery: positive; Price: negative``
+  (the text on one line, cut at 60 characters; ``(no aspect mentioned)``).
+* ``jsonl``: today's ``--json`` record ``{"text", "aspects", "confidence"}``
+  (:meth:`acsa.api.Prediction.to_record`); with ``probabilities`` also every
+  aspect's four class probabilities, as ``acsa serve`` answers
+  (:meth:`acsa.api.Prediction.to_payload`).
+* ``csv`` and ``parquet``: the layout of ``predictions.csv``
+  (:func:`acsa.evaluation.report.predictions_frame`): ``data`` (the text), one
+  column per aspect holding ``Positive``, ``Negative``, ``Neutral`` or an empty
+  cell (not mentioned), as in the input wide CSV, then
+  ``prob_<aspect>_<class>`` for the four classes, rounded to 4 decimals. A CSV
+  is UTF-8 with a BOM (so Excel shows Vietnamese), ``\\n`` line ends, the
+  header once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from acsa.data.label_space import CANONICAL_CLASSES
+
+UTF8_BOM = "\ufeff".encode()
+TEXT_CHARS = 60  # characters of the review in front of a txt line, as before
+
+
+@dataclass(frozen=True, eq=False)
+class PredictedChunk:
+    """Consecutive reviews and their predictions.
+
+    Attributes:
+        texts: the ``n`` reviews, input order.
+        labels: ``[n, A]`` canonical labels under the model's decision rule.
+        probabilities: ``[n, A, 4]`` canonical-order class probabilities.
+        aspects: the ``A`` aspect names.
+    """
+
+    texts: list[str]
+    labels: np.ndarray
+    probabilities: np.ndarray
+    aspects: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def empty_chunk(aspects: tuple[str, ...]) -> PredictedChunk:
+    """A chunk without reviews (what an empty input writes: a CSV header, a Parquet schema)."""
+    return PredictedChunk(
+        [],
+        np.zeros((0, len(aspects)), dtype=np.int64),
+        np.zeros((0, len(aspects), 4), dtype=np.float32),
+        tuple(aspects),
+    )
+
+
+def _predictions(chunk: PredictedChunk) -> list[Any]:
+    from acsa.api import Prediction
+
+    return [
+        Prediction(text, chunk.labels[i], chunk.probabilities[i], chunk.aspects)
+        for i, text in enumerate(chunk.texts)
+    ]
+
+
+def frame(chunk: PredictedChunk) -> Any:
+    """The chunk as the tabular layout's DataFrame."""
+    from acsa.evaluation.report import predictions_frame
+
+    return predictions_frame(
+        chunk.texts, chunk.labels, chunk.aspects, probabilities=chunk.probabilities
+    )
+
+
+def encode(chunk: PredictedChunk, fmt: str, *, first: bool, probabilities: bool) -> bytes:
+    """The bytes of ``chunk`` in a line format (``txt``, ``jsonl``, ``csv``).
+
+    Args:
+        first: the output's first chunk (a CSV's BOM and header come with it).
+        probabilities: JSON lines also carry every class probability.
+    """
+    if fmt == "txt":
+        from acsa.evaluation.report import format_prediction_line
+
+        lines = [
+            format_prediction_line(text, chunk.labels[i], chunk.aspects, max_text_chars=TEXT_CHARS)
+            for i, text in enumerate(chunk.texts)
+        ]
+        return "".join(line + "\n" for line in lines).encode("utf-8")
+    if fmt == "jsonl":
+        records = [p.to_payload() if probabilities else p.to_record() for p in _predictions(chunk)]
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+    if fmt == "csv":
+        text = frame(chunk).to_csv(index=False, header=first, lineterminator="\n")
+        return (UTF8_BOM if first else b"") + text.encode("utf-8")
+    raise ValueError(f"not a line format: {fmt!r}")
+
+
+def arrow_schema(aspects: Sequence[str]) -> Any:
+    """The Parquet output's schema: text and aspects as strings, probabilities as doubles."""
+    import pyarrow as pa
+
+    fields = [pa.field("data", pa.string())]
+    fields += [pa.field(str(a), pa.string()) for a in aspects]
+    fields += [pa.field(f"prob_{a}_{c}", pa.float64()) for a in aspects for c in CANONICAL_CLASSES]
+    return pa.schema(fields)
+
+
+def arrow_table(chunk: PredictedChunk) -> Any:
+    """The chunk as a ``pyarrow.Table`` of :func:`arrow_schema`."""
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(
+        frame(chunk), schema=arrow_schema(chunk.aspects), preserve_index=False
+    )
+    return table.replace_schema_metadata(None)  # no pandas metadata: every part has one schema
