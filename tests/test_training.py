@@ -146,9 +146,69 @@ def test_run_folder_contents(trained_run: Any) -> None:
     assert any("classification_loss" in e for e in trained_run.log_history)
 
 
-def test_best_epoch_is_restored(trained_run: Any) -> None:
-    best = max(e["eval_pair_f1"] for e in trained_run.history)
-    assert trained_run.metrics["validation"]["eval_pair_f1"] == pytest.approx(best)
+def _scramble_weights_at_epoch_end(epoch: int) -> Any:
+    """Replace every weight by seeded noise at the end of ``epoch``, before its evaluation.
+
+    The evaluation of that epoch (and of any later one) then scores far below
+    the earlier ones, so "the best evaluation" and "the last one" differ.
+    """
+    from transformers import TrainerCallback
+
+    class Scramble(TrainerCallback):
+        def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if round(state.epoch) != epoch:
+                return
+            generator = torch.Generator().manual_seed(1234)
+            with torch.no_grad():
+                for param in kwargs["model"].parameters():
+                    noise = torch.randn(param.shape, generator=generator, dtype=param.dtype)
+                    param.copy_(noise * 3.0)
+
+    return Scramble()
+
+
+@pytest.fixture(scope="module")
+def degraded_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_synthetic_data(tmp_path_factory.mktemp("degraded_data"), sizes=(120, 60, 20))
+
+
+@pytest.fixture(scope="module")
+def degraded_run(degraded_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Three epochs whose last evaluation is ruined on purpose (weights scrambled)."""
+    from acsa.training.run import train
+
+    config = small_config(
+        degraded_data,
+        tmp_path_factory.mktemp("runs") / "degraded",
+        epochs=3,
+        decision_thresholds=False,
+        baseline=False,
+    )
+    return train(config, quiet=True, callbacks=[_scramble_weights_at_epoch_end(3)])
+
+
+def test_best_evaluation_is_restored_and_saved_not_the_last(
+    degraded_run: Any, degraded_data: Path
+) -> None:
+    from acsa.api import evaluate
+
+    scores = [e["eval_pair_f1"] for e in degraded_run.history]
+    assert len(scores) == 3
+    best = int(np.argmax(scores))
+    # the fixture works as intended: the last evaluation is clearly the worst
+    assert best < 2 and scores[-1] < scores[best] - 0.2, scores
+    # the bookkeeping reports the best evaluation, not the last one
+    validation = degraded_run.metrics["validation"]
+    assert validation["eval_pair_f1"] == scores[best]
+    assert validation["step"] == degraded_run.history[best]["step"]
+    run = json.loads((degraded_run.output_dir / "run.json").read_text(encoding="utf-8"))
+    assert run["best_validation"]["eval_pair_f1"] == scores[best]
+    assert run["best_checkpoint"] == f"checkpoints/checkpoint-{degraded_run.history[best]['step']}"
+    # and the model saved on disk is that evaluation's model: scored again from the
+    # saved files on the validation split, it reproduces the best score, not the last
+    saved = evaluate(degraded_run.model_dir, degraded_data / "validation.csv", plots=False)
+    assert saved["argmax"]["pair_f1"] == pytest.approx(scores[best], abs=1e-9)
+    assert saved["argmax"]["pair_f1"] != pytest.approx(scores[-1], abs=1e-3)
 
 
 def test_resolved_config_reloads(trained_run: Any) -> None:
