@@ -146,6 +146,62 @@ def test_run_folder_contents(trained_run: Any) -> None:
     assert any("classification_loss" in e for e in trained_run.log_history)
 
 
+_CODE = {"": 0, "Negative": 1, "Neutral": 2, "Positive": 3}
+
+
+def _read_labels(path: Path) -> tuple[list[str], np.ndarray]:
+    """Texts and canonical labels of a wide CSV, read with pandas (not acsa's reader)."""
+    import pandas as pd
+
+    frame = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False, dtype=str)
+    labels = np.array([[_CODE[v.strip()] for v in frame[a]] for a in ASPECTS]).T
+    return frame["data"].tolist(), labels
+
+
+def test_metrics_json_recomputed_from_predictions_and_gold_file(
+    trained_run: Any, synthetic_dir: Path
+) -> None:
+    from sklearn.metrics import f1_score
+
+    texts, pred = _read_labels(trained_run.output_dir / "predictions.csv")
+    gold_texts, gold = _read_labels(synthetic_dir / "test.csv")
+    assert texts == gold_texts
+    metrics = json.loads((trained_run.output_dir / "metrics.json").read_text(encoding="utf-8"))
+
+    def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+        return tp / (tp + fp), tp / (tp + fn), 2 * tp / (2 * tp + fp + fn)
+
+    def pair_counts(g: np.ndarray, p: np.ndarray) -> tuple[int, int, int]:
+        tp = int(((g != 0) & (g == p)).sum())
+        return tp, int(((p != 0) & (p != g)).sum()), int(((g != 0) & (p != g)).sum())
+
+    tp, fp, fn = pair_counts(gold, pred)
+    # precision and recall differ, so swapping gold and predictions would show
+    assert fp != fn
+    assert (metrics["pair_tp"], metrics["pair_fp"], metrics["pair_fn"]) == (tp, fp, fn)
+    precision, recall, f1 = prf(tp, fp, fn)
+    assert metrics["pair_precision"] == pytest.approx(precision, abs=1e-12)
+    assert metrics["pair_recall"] == pytest.approx(recall, abs=1e-12)
+    assert metrics["pair_f1"] == pytest.approx(f1, abs=1e-12)
+    g_on, p_on = gold != 0, pred != 0
+    a_tp, a_fp, a_fn = int((g_on & p_on).sum()), int((p_on & ~g_on).sum()), int((g_on & ~p_on).sum())
+    assert a_fp != a_fn
+    a_precision, a_recall, _ = prf(a_tp, a_fp, a_fn)
+    assert metrics["aspect_precision"] == pytest.approx(a_precision, abs=1e-12)
+    assert metrics["aspect_recall"] == pytest.approx(a_recall, abs=1e-12)
+    # sentiment macro-F1 over the cells whose *gold* label is a polarity
+    scored = gold != 0
+    present = sorted(set(gold[scored]) | (set(pred[scored]) - {0}))
+    macro = f1_score(gold[scored], pred[scored], labels=present, average="macro")
+    assert metrics["sentiment_macro_f1"] == pytest.approx(macro, abs=1e-12)
+    for j, aspect in enumerate(ASPECTS):
+        entry = metrics["per_aspect"][aspect]
+        counts = pair_counts(gold[:, j], pred[:, j])
+        assert (entry["pair_tp"], entry["pair_fp"], entry["pair_fn"]) == counts
+        assert entry["support_mentioned"] == int(g_on[:, j].sum())
+        assert entry["predicted_mentioned"] == int(p_on[:, j].sum())
+
+
 def _scramble_weights_at_epoch_end(epoch: int) -> Any:
     """Replace every weight by seeded noise at the end of ``epoch``, before its evaluation.
 
