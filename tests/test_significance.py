@@ -100,12 +100,30 @@ def test_bootstrap_matches_naive_loop_exactly() -> None:
     assert mean == pytest.approx(observed)
 
 
-def test_bootstrap_is_independent_of_chunking_for_one_chunk_draw() -> None:
-    var = _pair_counts(2, 30, 4, 0.2, seed=3)
-    base = _pair_counts(2, 30, 4, 0.25, seed=4)
-    a = paired_bootstrap(var, base, n_boot=100, seed=1, chunk_size=100)
-    b = paired_bootstrap(var, base, n_boot=100, seed=1, chunk_size=100)
-    np.testing.assert_array_equal(np.array(a), np.array(b))
+@pytest.mark.parametrize("chunk_size", [1, 37, 500, 4000])
+def test_bootstrap_replicates_are_independent_of_chunking_and_all_distinct(
+    chunk_size: int,
+) -> None:
+    # a generator re-created for every chunk repeats the first chunk's draws:
+    # 4000 replicates in chunks of 500 would hold only 500 distinct values
+    var = _pair_counts(2, 120, 4, 0.2, seed=3)
+    base = _pair_counts(2, 120, 4, 0.25, seed=4)
+    n_boot = 4000
+    *_, reference = paired_bootstrap(
+        var, base, n_boot=n_boot, seed=1, chunk_size=n_boot, return_replicates=True
+    )
+    mean, low, high, reps = paired_bootstrap(
+        var, base, n_boot=n_boot, seed=1, chunk_size=chunk_size, return_replicates=True
+    )
+    # one generator whose review draws run on from chunk to chunk: the same replicates
+    np.testing.assert_array_equal(reps, reference)
+    assert (low, high) == pytest.approx(tuple(np.percentile(reference, [2.5, 97.5])), abs=1e-12)
+    assert mean == pytest.approx(
+        np.mean([f1_from_counts(var[s].sum(0)) - f1_from_counts(base[s].sum(0)) for s in range(2)])
+    )
+    # every resample of 120 reviews is a different one; their F1 differences nearly
+    # all differ too (two resamples may share a value by chance)
+    assert len(np.unique(reps)) > 0.95 * n_boot
 
 
 def test_bootstrap_agrees_with_scipy_bootstrap() -> None:
@@ -163,7 +181,19 @@ def test_bootstrap_handles_metric_axes() -> None:
     base = review_counts(gold, pred_b)[None]
     mean, low, high = paired_bootstrap(var, base, n_boot=300)
     assert mean.shape == low.shape == high.shape == (4, 2)
-    assert np.all(low <= mean + 1e-12) or np.all(np.isfinite(low))
+    # every (aspect, task) cell is the bootstrap of that cell's counts alone (the same
+    # review draws), and its mean the observed difference of the two F1s
+    for a in range(4):
+        for task in range(2):
+            one = paired_bootstrap(var[:, :, a, task], base[:, :, a, task], n_boot=300)
+            np.testing.assert_allclose(
+                [mean[a, task], low[a, task], high[a, task]], one, rtol=0, atol=1e-12
+            )
+            observed = f1_from_counts(var[0, :, a, task].sum(0)) - f1_from_counts(
+                base[0, :, a, task].sum(0)
+            )
+            assert mean[a, task] == pytest.approx(observed, abs=1e-12)
+    assert np.all(low < high)
 
 
 def test_t_interval_matches_scipy() -> None:
