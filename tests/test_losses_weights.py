@@ -71,7 +71,10 @@ def test_logit_adjusted_priors_by_hand() -> None:
 def test_weighted_cross_entropy_value_by_hand() -> None:
     loss = build_loss({"type": "cross_entropy", "weight": "auto"}, class_counts=COUNTS)
     logits = torch.tensor(
-        [[[2.0, 0.0, -1.0, 0.5], [0.0, 1.0, 0.0, 0.0]], [[0.0, 0.0, 3.0, 0.0], [1.0, 1.0, 1.0, 1.0]]]
+        [
+            [[2.0, 0.0, -1.0, 0.5], [0.0, 1.0, 0.0, 0.0]],
+            [[0.0, 0.0, 3.0, 0.0], [1.0, 1.0, 1.0, 1.0]],
+        ]
     )
     targets = torch.tensor([[2, 1], [0, 3]])
     mask = torch.tensor([[True, True], [True, False]])

@@ -184,7 +184,8 @@ def test_metrics_json_recomputed_from_predictions_and_gold_file(
     assert metrics["pair_recall"] == pytest.approx(recall, abs=1e-12)
     assert metrics["pair_f1"] == pytest.approx(f1, abs=1e-12)
     g_on, p_on = gold != 0, pred != 0
-    a_tp, a_fp, a_fn = int((g_on & p_on).sum()), int((p_on & ~g_on).sum()), int((g_on & ~p_on).sum())
+    a_tp = int((g_on & p_on).sum())
+    a_fp, a_fn = int((p_on & ~g_on).sum()), int((g_on & ~p_on).sum())
     assert a_fp != a_fn
     a_precision, a_recall, _ = prf(a_tp, a_fp, a_fn)
     assert metrics["aspect_precision"] == pytest.approx(a_precision, abs=1e-12)
