@@ -420,7 +420,6 @@ def _patch_loss_for_poison(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_huggingface_path_trains_and_reloads_identically(tmp_path: Path) -> None:
-    pytest.importorskip("tokenizers")
     from acsa.api import Predictor
     from acsa.training.run import train
     from tests.helpers.tiny_bert import build_tiny_bert
