@@ -143,8 +143,14 @@ def test_metrics_are_plain_json() -> None:
 
 
 def test_invalid_inputs_raise() -> None:
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(
+        ValueError, match=r"must both have shape \[N, A\]; got \(2, 3\) and \(2, 2\)"
+    ):
         compute_metrics(GOLD, PRED[:, :2], ASPECTS)
+    with pytest.raises(ValueError, match=r"must both have shape \[N, A\]; got \(6,\) and \(6,\)"):
+        compute_metrics(GOLD.ravel(), PRED.ravel(), ASPECTS)
+    with pytest.raises(ValueError, match=r"mask must have shape \(2, 3\), got \(2, 2\)"):
+        compute_metrics(GOLD, PRED, ASPECTS, mask=np.ones((2, 2), dtype=bool))
     with pytest.raises(ValueError, match="aspect names"):
         compute_metrics(GOLD, PRED, ASPECTS[:2])
     with pytest.raises(ValueError, match="canonical"):
@@ -156,6 +162,14 @@ def test_invalid_inputs_raise() -> None:
 def test_counts_helpers() -> None:
     assert prf_from_counts(1, 2, 2) == pytest.approx((1 / 3, 1 / 3, 1 / 3))
     assert prf_from_counts(0, 0, 0) == (0.0, 0.0, 0.0)
+    # a single prediction or a single gold mention is enough for a defined ratio
+    assert prf_from_counts(1, 0, 3) == pytest.approx((1.0, 0.25, 0.4))
+    assert prf_from_counts(1, 3, 0) == pytest.approx((0.25, 1.0, 0.4))
+    assert prf_from_counts(0, 1, 1) == (0.0, 0.0, 0.0)
+    p, r, f = prf_from_counts(np.array([1, 0, 2]), np.array([0, 0, 2]), np.array([0, 1, 0]))
+    np.testing.assert_allclose(p, [1.0, 0.0, 0.5])
+    np.testing.assert_allclose(r, [1.0, 0.0, 1.0])
+    np.testing.assert_allclose(f, [1.0, 0.0, 2 / 3])
     assert f1_from_counts(3, 1, 2) == pytest.approx(6 / 9)
     # vectorized: one F1 per bootstrap replicate
     f1 = f1_from_counts(np.array([3, 0]), np.array([1, 0]), np.array([2, 0]))
@@ -168,6 +182,11 @@ def test_counts_helpers() -> None:
     np.testing.assert_array_equal(cells.fp.sum(axis=1), fp)
     dtp, dfp, dfn = detection_counts(GOLD, PRED)
     assert (dtp.sum(), dfp.sum(), dfn.sum()) == (2, 1, 1)
+    # one count per review by default, one per cell with per_aspect
+    assert (dtp.tolist(), dfp.tolist(), dfn.tolist()) == ([1, 1], [1, 0], [1, 0])
+    cells = detection_counts(GOLD, PRED, per_aspect=True)
+    assert cells.tp.shape == GOLD.shape
+    np.testing.assert_array_equal(cells.fn.sum(axis=1), dfn)
 
 
 def _naive(gold: np.ndarray, pred: np.ndarray, mask: np.ndarray) -> dict[str, float]:
