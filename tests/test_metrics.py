@@ -133,6 +133,20 @@ def test_masked_cells_are_ignored_everywhere() -> None:
     assert sum(map(sum, m2["confusion"]["Battery"])) == 1
 
 
+def test_aspect_without_known_cells_scores_zero_with_an_empty_confusion() -> None:
+    mask = np.ones(GOLD.shape, dtype=bool)
+    mask[:, 2] = False  # no known Price label anywhere
+    m = compute_metrics(GOLD, PRED, ASPECTS, mask=mask)
+    assert m["confusion"]["Price"] == [[0] * 4 for _ in range(4)]
+    price = m["per_aspect"]["Price"]
+    assert price["num_cells"] == 0 and price["pair_f1"] == 0.0 and price["aspect_f1"] == 0.0
+    assert price["sentiment_macro_f1"] == 0.0 and price["seed_weighted_f1"] == 0.0
+    # an aspect without known cells is left out of the seed-style mean
+    assert m["seed_weighted_f1"] == pytest.approx(
+        np.mean([m["per_aspect"][a]["seed_weighted_f1"] for a in ("Battery", "Camera")])
+    )
+
+
 def test_metrics_are_plain_json() -> None:
     m = compute_metrics(GOLD, PRED, ASPECTS)
     assert json.loads(json.dumps(m, allow_nan=False)) == m
@@ -273,6 +287,14 @@ def test_pair_and_detection_match_naive_loop(data: tuple[np.ndarray, ...]) -> No
     for key in ("pair_tp", "pair_fp", "pair_fn"):
         assert sum(m["per_aspect"][a][key] for a in aspects) == m[key]
     assert sum(m["per_aspect"][a]["num_cells"] for a in aspects) == m["num_cells"]
+    # and every per-aspect ratio is the naive one of that aspect's column
+    for j, a in enumerate(aspects):
+        column = (gold[:, j : j + 1], pred[:, j : j + 1], mask[:, j : j + 1])
+        for key, value in _naive(*column).items():
+            assert m["per_aspect"][a][key] == pytest.approx(value), (a, key)
+        assert m["per_aspect"][a]["sentiment_macro_f1"] == pytest.approx(
+            _naive_sentiment_macro_f1(*column)
+        )
 
 
 def test_agrees_with_significance_review_counts() -> None:

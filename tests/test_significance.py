@@ -349,6 +349,42 @@ def test_shared_and_own_test_variance() -> None:
     assert reps.per_seed_test_variance()[0] > reps.shared_test_variance()[0]
 
 
+@pytest.mark.parametrize("n_seeds", [1, 2, 4])
+def test_shared_test_variance_is_the_mean_covariance_of_two_seeds(n_seeds: int) -> None:
+    reps = two_level_bootstrap(
+        _pair_counts(n_seeds, 150, 4, 0.2, seed=7),
+        _pair_counts(n_seeds, 150, 4, 0.3, seed=8),
+        n_boot=300,
+    )
+    d = reps.per_seed[:, :, 0]
+    centred = d - d.mean(axis=0)
+    if n_seeds == 1:
+        expected = float((centred[:, 0] ** 2).mean())
+    else:
+        pairs = [
+            float((centred[:, i] * centred[:, j]).mean())
+            for i in range(n_seeds)
+            for j in range(n_seeds)
+            if i != j
+        ]
+        expected = max(float(np.mean(pairs)), 0.0)
+    assert reps.shared_test_variance()[0] == pytest.approx(expected, rel=1e-9, abs=1e-15)
+    own = max((reps.review_level[:, 0].var() - expected) * n_seeds, 0.0)
+    assert reps.per_seed_test_variance()[0] == pytest.approx(own, rel=1e-9, abs=1e-15)
+
+
+def test_bootstrap_rejects_bad_shapes_and_levels() -> None:
+    counts = _pair_counts(2, 10, 3, 0.2, seed=1)
+    for bad in (counts[0], counts[..., :2], np.zeros((2, 10, 4))):
+        with pytest.raises(ValueError, match=r"counts must be \[S, N, \.\.\., 3\]"):
+            paired_bootstrap(bad, bad)
+    with pytest.raises(ValueError, match="variant and baseline counts differ"):
+        paired_bootstrap(counts, counts[:, :5])
+    for level in (0.0, 1.0, 1.5):
+        with pytest.raises(ValueError, match=r"confidence must be in \(0, 1\)"):
+            paired_bootstrap(counts, counts, confidence=level)
+
+
 # ------------------------------------------------------------------ Holm, decisions, seed advice
 
 
