@@ -141,6 +141,8 @@ class Mutant:
     mutated: str
     start: tuple[int, int] = (0, 0)  # (line, byte column) of the replaced segment
     end: tuple[int, int] = (0, 0)
+    # the lines whose tests may notice (a default argument: the whole function)
+    scope: tuple[int, int] = (0, 0)
     status: str = "pending"  # killed | timeout | survived | not covered | equivalent
     seconds: float = 0.0
     tests: int = 0
@@ -195,6 +197,7 @@ class _Finder(ast.NodeVisitor):
         self.functions = functions
         self.stack: list[str] = []
         self.skip_depth = 0
+        self.scope: tuple[int, int] | None = None
         self.found: list[Mutant] = []
 
     # -- helpers
@@ -224,6 +227,7 @@ class _Finder(ast.NodeVisitor):
                 mutated=replacement,
                 start=(node.lineno, node.col_offset),
                 end=(node.end_lineno, node.end_col_offset),
+                scope=self.scope or (node.lineno, getattr(anchor, "end_lineno", node.lineno)),
             )
         )
 
@@ -234,8 +238,11 @@ class _Finder(ast.NodeVisitor):
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         self.stack.append(node.name)
+        # a default is evaluated at import but used by the calls: the body's tests notice it
+        self.scope = (node.lineno, node.end_lineno or node.lineno)
         for default in node.args.defaults + [d for d in node.args.kw_defaults if d]:
             self.visit(default)
+        self.scope = None
         for stmt in _without_docstring(node.body):
             self.visit(stmt)
         self.stack.pop()
@@ -423,6 +430,16 @@ class TestMap:
     durations: dict[str, float] = field(default_factory=dict)
     files: dict[str, list[str]] = field(default_factory=dict)
 
+    def expected(self, selection: list[str]) -> float:
+        """Seconds the selected node ids (or whole test files) took when mapped."""
+        total = 0.0
+        for item in selection:
+            if "::" in item:
+                total += self.durations.get(item, 2.0)
+            else:
+                total += sum(t for n, t in self.durations.items() if n.split("::")[0] == item)
+        return total
+
 
 def _expand(patterns: list[str]) -> list[str]:
     out: list[str] = []
@@ -543,7 +560,7 @@ def tests_for(mutant: Mutant, test_map: TestMap) -> list[str] | None:
     by_line = test_map.lines.get(mutant.module, {})
     nodes: set[str] = set()
     at_import = False
-    for line in range(mutant.line, mutant.end_line + 1):
+    for line in range(mutant.scope[0], mutant.scope[1] + 1):
         nodes |= by_line.get(line, set())
         at_import |= line in test_map.import_time.get(mutant.module, set())
     if at_import and not nodes:
@@ -822,9 +839,11 @@ def main(argv: list[str] | None = None) -> int:
                 mutant.status = "not covered"
             else:
                 mutant.tests = len(nodes)
-                expected = sum(test_map.durations.get(n, 2.0) for n in nodes)
-                limit = max(60.0, args.timeout_factor * expected + 30.0)
+                limit = max(60.0, args.timeout_factor * test_map.expected(nodes) + 30.0)
                 mutant.status = run_mutant(mutant, copy_src, nodes, limit)
+                if mutant.status == "timeout":
+                    # a busy machine, or a real hang: a second try with three times the time
+                    mutant.status = run_mutant(mutant, copy_src, nodes, 3 * limit)
             if reason is not None and mutant.status in ("survived", "not covered"):
                 mutant.status, mutant.reason = "equivalent", reason
             print(

@@ -373,6 +373,33 @@ def test_shared_test_variance_is_the_mean_covariance_of_two_seeds(n_seeds: int) 
     assert reps.per_seed_test_variance()[0] == pytest.approx(own, rel=1e-9, abs=1e-15)
 
 
+@pytest.mark.parametrize("n_seeds", [2, 3, 10])
+def test_seed_expansion_formula(n_seeds: int) -> None:
+    for confidence in (0.9, 0.95):
+        q = 0.5 + confidence / 2
+        expected = (
+            stats.t.ppf(q, n_seeds - 1) / stats.norm.ppf(q) * np.sqrt(n_seeds / (n_seeds - 1))
+        )
+        assert seed_expansion(n_seeds, confidence) == pytest.approx(expected, rel=1e-12)
+
+
+def test_two_level_rejects_bad_shapes() -> None:
+    from acsa.evaluation.significance import paired_replicates
+
+    counts = _pair_counts(3, 10, 3, 0.2, seed=1)
+    with pytest.raises(ValueError, match=r"counts must both be \[S, N, Q\]"):
+        two_level_bootstrap(counts, counts[:2])
+    with pytest.raises(ValueError, match=r"counts must both be \[S, N, Q\]"):
+        two_level_bootstrap(counts[0], counts[0])
+    with pytest.raises(ValueError, match="the default score needs Q = 3"):
+        two_level_bootstrap(counts[..., :2], counts[..., :2])
+    reps = np.zeros((5, 3, 1))
+    with pytest.raises(ValueError, match=r"seed_counts must be \(5, 3\), got \(5, 2\)"):
+        paired_replicates(reps, reps, np.zeros((3, 1)), np.zeros((3, 1)), np.ones((5, 2)))
+    with pytest.raises(ValueError, match=r"replicates must be \[B, S, M\] alike"):
+        paired_replicates(reps, reps[:, :2], np.zeros((3, 1)), np.zeros((3, 1)), np.ones((5, 3)))
+
+
 def test_bootstrap_rejects_bad_shapes_and_levels() -> None:
     counts = _pair_counts(2, 10, 3, 0.2, seed=1)
     for bad in (counts[0], counts[..., :2], np.zeros((2, 10, 4))):
