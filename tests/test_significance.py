@@ -324,6 +324,45 @@ def test_p_value_inverts_the_interval_at_every_level() -> None:
                 assert excluded == (p < level), (k, level, p)
 
 
+def _naive_percentile_interval(reps: list[float], level: float) -> tuple[float, float]:
+    """Inverted empirical CDF with exact fractions: the smallest value whose CDF reaches q."""
+    from fractions import Fraction
+
+    ordered = sorted(reps)
+    n = len(ordered)
+    q = Fraction(level).limit_denominator(10_000) / 2
+
+    def quantile(p: Fraction) -> float:
+        return next(x for j, x in enumerate(ordered, 1) if Fraction(j, n) >= p)
+
+    return quantile(q), quantile(1 - q)
+
+
+def test_percentile_interval_order_statistics_and_the_zero_test_agree() -> None:
+    from acsa.evaluation.significance import _excludes_zero
+
+    # 2,000 replicates at 95%: the 50th and the 1,950th values (1 - 0.95 is not exactly
+    # 0.05 in floating point; the 51st would be one replicate off)
+    values = np.arange(1.0, 2001.0)
+    assert percentile_interval(values, 0.95) == (50.0, 1950.0)
+    rng = np.random.default_rng(3)
+    for _ in range(400):
+        n = int(rng.integers(1, 50))
+        reps = (rng.integers(-3, 4, n) + rng.integers(-3, 4)).astype(np.float64)
+        for level in (0.05, 0.1, 0.5, 1 / n, 2 / n, 4 / n, 0.37):
+            if not 0 < level < 1:
+                continue
+            low, high = percentile_interval(reps, 1 - level)
+            assert (low, high) == _naive_percentile_interval(list(reps), level), (n, level)
+            # "p < level" (the zero test the p-value bisects on) is "the interval excludes 0"
+            assert _excludes_zero(reps, level) == (not low <= 0 <= high), (list(reps), level)
+    # exactly 50 of 2,000 replicates at or below 0: the 95% interval reaches 0, p >= 0.05
+    boundary = np.concatenate([np.full(50, -1.0), np.ones(1950)])
+    assert percentile_interval(boundary, 0.95)[0] == -1.0
+    assert not _excludes_zero(boundary, 0.05)
+    assert _excludes_zero(boundary[1:], 0.05)
+
+
 def test_too_few_seeds_gives_no_interval() -> None:
     var = _pair_counts(2, 50, 4, 0.1, seed=1)
     base = _pair_counts(2, 50, 4, 0.4, seed=2)
