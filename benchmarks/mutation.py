@@ -105,9 +105,70 @@ GROUPS: dict[str, dict[str, list[str]]] = {
     },
 }
 
-# Survivors that cannot change behaviour, keyed by (module, function, mutation).
-# Each entry says why; docs/RELIABILITY.md lists them.
-EQUIVALENT: dict[tuple[str, str, str], str] = {}
+# Survivors that cannot change behaviour, keyed by (module, function, first line of the
+# statement, original, mutated) (whitespace collapsed, outer parentheses of a rewritten
+# expression dropped). Each says why; docs/RELIABILITY.md lists them. An entry whose
+# statement changes stops applying, so the survivor shows again until it is re-justified.
+EQUIVALENT: dict[tuple[str, str, str, str, str], str] = {}
+
+
+def _equivalent(module: str, function: str, statement: str, original: str, mutated: str):
+    def add(reason: str) -> None:
+        EQUIVALENT[(module, function, statement, original, mutated)] = reason
+
+    return add
+
+
+_SENTIMENT = (
+    'return float(f1_score(gold_s, pred_s, labels=present, average="macro", zero_division=0))'
+)
+_equivalent(
+    "evaluation/metrics.py",
+    "_sentiment_macro_f1",
+    _SENTIMENT,
+    'f1_score(gold_s, pred_s, labels=present, average="macro", zero_division=0)',
+    "f1_score(pred_s, gold_s, labels=present, average='macro', zero_division=0)",
+)(
+    "a class's F1 2TP / (2TP + FP + FN) is symmetric in gold and prediction (the swap "
+    "exchanges FP and FN), and the scored cells were already chosen by the gold label"
+)
+_equivalent("evaluation/metrics.py", "_sentiment_macro_f1", _SENTIMENT, "0", "1")(
+    "zero_division applies only to a class with neither gold nor predicted cells, and "
+    "`present` leaves exactly those out"
+)
+_F1 = "return np.where(denom > 0, 2.0 * tp / np.where(denom > 0, denom, 1.0), 0.0)"
+_equivalent("evaluation/significance.py", "f1_from_counts", _F1, "denom > 0", "denom >= 0")(
+    "counts are never negative, and at denom = 0 both branches give 0 (0 / 1 inside, "
+    "the outer 0.0 outside)"
+)
+_equivalent("evaluation/significance.py", "f1_from_counts", _F1, "0", "1")(
+    "counts are whole numbers: 2TP + FP + FN = 1 means TP = 0, where F1 is 0 on both branches"
+)
+_equivalent(
+    "evaluation/significance.py",
+    "paired_t_interval",
+    "if sd <= 1e-12 * max(1.0, abs(mean)):",
+    "sd <= 1e-12 * max(1.0, abs(mean))",
+    "sd < 1e-12 * max(1.0, abs(mean))",
+)(
+    "differs only when the standard deviation equals the rounding threshold exactly; at "
+    "sd = 0 both take the degenerate branch"
+)
+_equivalent(
+    "evaluation/significance.py",
+    "_inversion_p_value",
+    "for _ in range(40):  # bisection on a log scale: relative precision ~1e-10",
+    "40",
+    "41",
+)(
+    "one more bisection step refines the p-value beyond its stated precision (~1e-10 "
+    "relative); no verdict or printed digit changes"
+)
+for _function in ("paired_bootstrap", "replicate_scores", "two_level_bootstrap"):
+    _equivalent("evaluation/significance.py", _function, f"def {_function}(", "500", "501")(
+        "the default chunk size: the replicates do not depend on it (tests/test_significance.py"
+        "::test_*_independent_of_chunking*), only memory does"
+    )
 
 PRELOAD = (
     "numpy",
@@ -143,14 +204,23 @@ class Mutant:
     end: tuple[int, int] = (0, 0)
     # the lines whose tests may notice (a default argument: the whole function)
     scope: tuple[int, int] = (0, 0)
+    context: str = ""  # the first line of the statement the mutant is in
     status: str = "pending"  # killed | timeout | survived | not covered | equivalent
     seconds: float = 0.0
     tests: int = 0
     reason: str = ""
 
     @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.module, self.function, self.describe())
+    def key(self) -> tuple[str, str, str, str, str]:
+        """``(module, function, statement, original, mutated)``: the EQUIVALENT key."""
+        original = " ".join(self.original.split())
+        return (self.module, self.function, self.context, original, self.mutated_text)
+
+    @property
+    def mutated_text(self) -> str:
+        text = " ".join(self.mutated.split())
+        # the parentheses wrapped around a rewritten expression are not part of the key
+        return text[1:-1] if text.startswith("(") and text.endswith(")") else text
 
     def describe(self) -> str:
         return f"{self.operator}: `{_short(self.original)}` -> `{_short(self.mutated)}`"
@@ -198,7 +268,18 @@ class _Finder(ast.NodeVisitor):
         self.stack: list[str] = []
         self.skip_depth = 0
         self.scope: tuple[int, int] | None = None
+        self.statements: list[ast.stmt] = []
         self.found: list[Mutant] = []
+
+    def visit(self, node: ast.AST) -> None:
+        if isinstance(node, ast.stmt):
+            self.statements.append(node)
+            try:
+                super().visit(node)
+            finally:
+                self.statements.pop()
+        else:
+            super().visit(node)
 
     # -- helpers
 
@@ -228,8 +309,15 @@ class _Finder(ast.NodeVisitor):
                 start=(node.lineno, node.col_offset),
                 end=(node.end_lineno, node.end_col_offset),
                 scope=self.scope or (node.lineno, getattr(anchor, "end_lineno", node.lineno)),
+                context=self._context(),
             )
         )
+
+    def _context(self) -> str:
+        if not self.statements:
+            return ""
+        stmt = self.statements[-1]
+        return self.lines[stmt.lineno - 1].decode("utf-8").strip()
 
     def _replace_with(self, node: ast.AST, new: ast.AST, operator: str) -> None:
         self._add(node, f"({ast.unparse(new)})", operator)

@@ -363,6 +363,20 @@ def test_percentile_interval_order_statistics_and_the_zero_test_agree() -> None:
     assert _excludes_zero(boundary[1:], 0.05)
 
 
+def test_p_value_of_a_symmetric_null_is_exactly_one() -> None:
+    from acsa.evaluation.significance import PairedReplicates
+
+    # every seed's difference 0, the review resamples split evenly around 0: no level
+    # below 1 excludes 0, so p is 1 (not a bisection result a hair above it)
+    b, s = 400, 4
+    per_seed = np.repeat(np.where(np.arange(b) % 2 == 0, 0.01, -0.01)[:, None, None], s, axis=1)
+    reps = PairedReplicates(np.zeros((s, 1)), per_seed, np.ones((b, s)))
+    assert two_level_interval(reps, 0).p_value == 1.0
+    # shifted above 0: every resample excludes it, p is the floor of the search, 1 / B
+    shifted = PairedReplicates(np.zeros((s, 1)), per_seed + 0.02, np.ones((b, s)))
+    assert two_level_interval(shifted, 0).p_value == pytest.approx(1 / b, rel=1e-6)
+
+
 def test_too_few_seeds_gives_no_interval() -> None:
     var = _pair_counts(2, 50, 4, 0.1, seed=1)
     base = _pair_counts(2, 50, 4, 0.4, seed=2)
