@@ -284,7 +284,17 @@ class _Finder(ast.NodeVisitor):
     # -- helpers
 
     def _segment(self, node: ast.AST) -> str:
-        return ast.get_source_segment(self.source.decode("utf-8"), node) or ast.unparse(node)
+        """The node's source text (``ast`` columns are UTF-8 byte offsets)."""
+        first, last = node.lineno - 1, node.end_lineno - 1
+        if first == last:
+            raw = self.lines[first][node.col_offset : node.end_col_offset]
+        else:
+            raw = (
+                self.lines[first][node.col_offset :]
+                + b"".join(self.lines[first + 1 : last])
+                + self.lines[last][: node.end_col_offset]
+            )
+        return raw.decode("utf-8")
 
     def _enabled(self) -> bool:
         if self.skip_depth:
