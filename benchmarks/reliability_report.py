@@ -471,6 +471,22 @@ def _versions() -> str:
     )
 
 
+# sections other scripts write into the same file (benchmarks/mutation.py), kept on rewrite
+KEPT_BLOCKS = (("<!-- mutation-report:begin -->", "<!-- mutation-report:end -->"),)
+
+
+def _kept_blocks(path: Path) -> str:
+    """The marked blocks of the previous report, to append unchanged to the new one."""
+    if not path.exists():
+        return ""
+    text = path.read_text(encoding="utf-8")
+    kept = []
+    for begin, end in KEPT_BLOCKS:
+        if begin in text and end in text.split(begin, 1)[1]:
+            kept.append(begin + text.split(begin, 1)[1].split(end, 1)[0] + end)
+    return "".join("\n" + block + "\n" for block in kept)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip the real-process kill runs")
@@ -539,16 +555,21 @@ def main(argv: list[str] | None = None) -> int:
         "Trainer and never loaded by acsa).",
         "- Kills at any other moment: SIGKILL during training leaves the previous complete "
         "checkpoint; the worst case is losing the steps since the last epoch's checkpoint.",
-        "- Beyond the listed cases, tests/test_data_properties.py (hypothesis, 120 examples "
-        "per property) feeds the CSV and JSON-lines readers arbitrary tables of strings "
-        "(quotes, separators, newlines, NUL, BOM, lone surrogates, non-Latin scripts) and "
-        "checks that each either loads to consistent arrays (shapes, dtypes, labels in "
-        "0..3, masked cells 0, 1-based rows) or raises `DataError`, never another "
-        "exception; valid tables round-trip, and `LabelSpace` round-trips both schemes.",
+        "- Beyond the listed cases, tests/test_data_properties.py (hypothesis) feeds the "
+        "CSV and JSON-lines readers arbitrary tables of strings (quotes, separators, "
+        "newlines, NUL, BOM, lone surrogates, non-Latin scripts) and checks that each "
+        "either loads to consistent arrays (shapes, dtypes, labels in 0..3, masked cells "
+        "0, 1-based rows) or raises `DataError`, never another exception. Generated valid "
+        "files (headers in any order, case and padding, aliases, missing-value markers, "
+        "quoted multi-line texts, blank lines, CRLF, BOM) must always load to the expected "
+        "texts, labels, mask and rows; the same files with one defect planted (unknown or "
+        "miscased label, empty, blank or long text, a field too many or too few, a bad "
+        "JSON line, key or label) must raise `DataError` whose one line starts with the "
+        "file and the defect's row or line and column or key.",
         "",
     ]
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text("\n".join(lines), encoding="utf-8")
+    args.output.write_text("\n".join(lines) + _kept_blocks(args.output), encoding="utf-8")
     print(f"wrote {args.output}: {total_ok} ok, {total_fail} failed")
     return 0 if total_fail == 0 else 1
 

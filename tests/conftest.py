@@ -3,7 +3,10 @@
 Tests that need the real data in ``../shared/data`` use the ``shared_data_dir``
 fixture: it skips (with the reason) where the folder is absent, as in a user's
 fresh clone, and fails instead when ``ACSA_REQUIRE_SHARED_DATA=1`` (set by
-``.ci/run``) so a wrong path cannot turn CI green by testing nothing.
+``.ci/run``) so a wrong path cannot turn CI green by testing nothing. Test
+dependencies of the ``test`` extra (kornia, pytorch-metric-learning) and the
+means to lock a folder against root follow the same rule under
+``ACSA_REQUIRE_TEST_DEPS=1`` (``tests/helpers/requirements.py``).
 """
 
 from __future__ import annotations

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -97,17 +97,51 @@ def test_output_that_is_a_file(tmp_path: Path, data_dir: Path, capsys: Any) -> N
     assert_one_line_error(err, "output.dir", "is a file")
 
 
-@pytest.mark.skipif(
-    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root can write anywhere"
-)
-def test_unwritable_output(tmp_path: Path, data_dir: Path, capsys: Any) -> None:
+@pytest.fixture
+def locked_dir(tmp_path: Path) -> Iterator[Path]:
+    """A folder the current user, root included, cannot write into."""
+    from tests.helpers.permissions import lock, unlock
+
     locked = tmp_path / "locked"
     locked.mkdir()
-    locked.chmod(0o500)
+    lock(locked)
+    try:
+        yield locked
+    finally:
+        unlock(locked)
+
+
+def test_unwritable_output(
+    locked_dir: Path, tmp_path: Path, data_dir: Path, saved_model: Path, capsys: Any
+) -> None:
     config = write_config(tmp_path, data_dir)
-    code, _, err = run_cli(["train", str(config), "--output", str(locked / "run")], capsys)
+    code, _, err = run_cli(["train", str(config), "--output", str(locked_dir / "run")], capsys)
     assert code == 2
-    assert_one_line_error(err, "not writable")
+    assert_one_line_error(err, "output.dir", "not writable", str(locked_dir))
+    test_csv = str(data_dir / "test.csv")
+    code, _, err = run_cli(
+        ["evaluate", str(saved_model), test_csv, "--output", str(locked_dir / "eval")], capsys
+    )
+    assert code == 2
+    assert_one_line_error(err, "output.dir", "not writable", str(locked_dir))
+    assert list(locked_dir.iterdir()) == []
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+def test_output_that_cannot_be_created(tmp_path: Path, data_dir: Path, capsys: Any) -> None:
+    # /proc refuses new entries to everyone, root included, although root passes os.access
+    config = write_config(tmp_path, data_dir)
+    code, _, err = run_cli(["train", str(config), "--output", "/proc/acsa-run/out"], capsys)
+    assert code == 2
+    assert_one_line_error(err, "output.dir", "/proc/acsa-run/out")
+    assert not Path("/proc/acsa-run").exists()
+
+
+def test_write_check_leaves_nothing_behind(tmp_path: Path) -> None:
+    from acsa.files import check_writable_dir
+
+    check_writable_dir(tmp_path / "new" / "run")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_usage_errors_exit_2(capsys: Any) -> None:

@@ -127,6 +127,62 @@ def test_report_verdicts_and_files(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "runs" / "better" / "seed4" / DONE_FILE).is_file()
 
 
+def _per_aspect_f1(gold: np.ndarray, pred: np.ndarray, j: int) -> tuple[float, float]:
+    """Pair and detection F1 of aspect column ``j``, straight from scikit-learn."""
+    from sklearn.metrics import f1_score
+
+    g, p = gold[:, j], pred[:, j]
+    pair = f1_score(g, p, labels=[1, 2, 3], average="micro", zero_division=0)
+    detection = f1_score(g != 0, p != 0, zero_division=0)
+    return float(pair), float(detection)
+
+
+def test_per_aspect_differences_equal_f1s_computed_per_aspect(tmp_path: Path) -> None:
+    # the aspects score differently (checked below), so a shift by one aspect shows
+    variants = _variants_file(
+        tmp_path,
+        [
+            {"name": "focal", "loss": {"type": "focal", "error": 0.3}},
+            {"name": "other", "loss": {"type": "ghm", "error": 0.15, "stream": 3}},
+        ],
+    )
+    seeds = 3
+    compare(
+        None,
+        variants,
+        seeds=seeds,
+        output_dir=tmp_path / "out",
+        run_one=fake_run,
+        n_boot=200,
+        plots=False,
+        progress=lambda _: None,
+    )
+    report = json.loads((tmp_path / "out" / "comparison.json").read_text(encoding="utf-8"))
+    assert report["aspects"] == ASPECTS
+    per_aspect = report["per_aspect"]["other"]
+    means = {}
+    for j, aspect in enumerate(ASPECTS):
+        diffs = []
+        for seed in range(seeds):
+            runs = {
+                name: fake_run(Variant(name=name, loss=loss), seed, tmp_path)
+                for name, loss in (
+                    ("other", {"error": 0.15, "stream": 3}),
+                    ("focal", {"error": 0.3}),
+                )
+            }
+            scores = {k: _per_aspect_f1(r.gold, r.pred, j) for k, r in runs.items()}
+            diffs.append(np.subtract(scores["other"], scores["focal"]))
+        pair, detection = np.mean(diffs, axis=0)
+        entry = per_aspect[aspect]
+        assert entry["pair_f1"]["mean"] == pytest.approx(pair, abs=1e-12)
+        assert entry["aspect_f1"]["mean"] == pytest.approx(detection, abs=1e-12)
+        assert entry["pair_f1"]["low"] <= entry["pair_f1"]["high"]
+        means[aspect] = pair
+    # the aspects differ from each other, so the check above can tell them apart
+    assert len({round(v, 9) for v in means.values()}) == len(ASPECTS)
+
+
 def test_resume_skips_finished_runs_and_reruns_changed_ones(tmp_path: Path) -> None:
     variants = _variants_file(tmp_path, STANDARD)
     first = CountingRun()

@@ -134,6 +134,27 @@ def test_compare_command_on_a_300_review_sample(sample: Path) -> None:
     for png in ("metrics_by_variant.png", "per_aspect_diff.png", "validation_curves.png"):
         assert (out / png).is_file()
 
+    # per-aspect differences: F1 of each aspect from the runs' predictions.csv and the gold file
+    from sklearn.metrics import f1_score
+
+    codes = {"": 0, "Negative": 1, "Neutral": 2, "Positive": 3}
+
+    def labels(path: Path) -> np.ndarray:
+        frame = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False, dtype=str)
+        return np.array([[codes[v] for v in frame[a]] for a in ASPECTS]).T
+
+    gold = labels(sample / "data" / "test.csv")
+    for j, aspect in enumerate(ASPECTS):
+        diffs = []
+        for seed in (0, 1):
+            f1s = []
+            for name in ("ghm_contrastive", "focal"):
+                pred = labels(out / "runs" / name / f"seed{seed}" / "predictions.csv")
+                f1s.append(f1_score(gold[:, j], pred[:, j], labels=[1, 2, 3], average="micro"))
+            diffs.append(f1s[0] - f1s[1])
+        got = report["per_aspect"]["ghm_contrastive"][aspect]["pair_f1"]["mean"]
+        assert got == pytest.approx(np.mean(diffs), abs=1e-12), aspect
+
     run = out / "runs" / "ghm_contrastive" / "seed1"
     metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["pair_f1"] == pytest.approx(

@@ -10,10 +10,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-kornia_losses = pytest.importorskip("kornia.losses")
-pml_losses = pytest.importorskip("pytorch_metric_learning.losses")
+from acsa.losses import focal_loss, multilabel_supcon_loss, sigmoid_focal_loss
+from tests.helpers.requirements import require_module
 
-from acsa.losses import focal_loss, multilabel_supcon_loss, sigmoid_focal_loss  # noqa: E402
+# test dependencies (the test extra): skipped where absent, a failure under .ci/run
+kornia_losses = require_module("kornia.losses")
+pml_losses = require_module("pytorch_metric_learning.losses")
 
 
 def data(seed: int, b: int = 16, a: int = 5, c: int = 4, scale: float = 3.0):

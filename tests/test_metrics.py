@@ -133,6 +133,20 @@ def test_masked_cells_are_ignored_everywhere() -> None:
     assert sum(map(sum, m2["confusion"]["Battery"])) == 1
 
 
+def test_aspect_without_known_cells_scores_zero_with_an_empty_confusion() -> None:
+    mask = np.ones(GOLD.shape, dtype=bool)
+    mask[:, 2] = False  # no known Price label anywhere
+    m = compute_metrics(GOLD, PRED, ASPECTS, mask=mask)
+    assert m["confusion"]["Price"] == [[0] * 4 for _ in range(4)]
+    price = m["per_aspect"]["Price"]
+    assert price["num_cells"] == 0 and price["pair_f1"] == 0.0 and price["aspect_f1"] == 0.0
+    assert price["sentiment_macro_f1"] == 0.0 and price["seed_weighted_f1"] == 0.0
+    # an aspect without known cells is left out of the seed-style mean
+    assert m["seed_weighted_f1"] == pytest.approx(
+        np.mean([m["per_aspect"][a]["seed_weighted_f1"] for a in ("Battery", "Camera")])
+    )
+
+
 def test_metrics_are_plain_json() -> None:
     m = compute_metrics(GOLD, PRED, ASPECTS)
     assert json.loads(json.dumps(m, allow_nan=False)) == m
@@ -143,8 +157,14 @@ def test_metrics_are_plain_json() -> None:
 
 
 def test_invalid_inputs_raise() -> None:
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(
+        ValueError, match=r"must both have shape \[N, A\]; got \(2, 3\) and \(2, 2\)"
+    ):
         compute_metrics(GOLD, PRED[:, :2], ASPECTS)
+    with pytest.raises(ValueError, match=r"must both have shape \[N, A\]; got \(6,\) and \(6,\)"):
+        compute_metrics(GOLD.ravel(), PRED.ravel(), ASPECTS)
+    with pytest.raises(ValueError, match=r"mask must have shape \(2, 3\), got \(2, 2\)"):
+        compute_metrics(GOLD, PRED, ASPECTS, mask=np.ones((2, 2), dtype=bool))
     with pytest.raises(ValueError, match="aspect names"):
         compute_metrics(GOLD, PRED, ASPECTS[:2])
     with pytest.raises(ValueError, match="canonical"):
@@ -156,6 +176,14 @@ def test_invalid_inputs_raise() -> None:
 def test_counts_helpers() -> None:
     assert prf_from_counts(1, 2, 2) == pytest.approx((1 / 3, 1 / 3, 1 / 3))
     assert prf_from_counts(0, 0, 0) == (0.0, 0.0, 0.0)
+    # a single prediction or a single gold mention is enough for a defined ratio
+    assert prf_from_counts(1, 0, 3) == pytest.approx((1.0, 0.25, 0.4))
+    assert prf_from_counts(1, 3, 0) == pytest.approx((0.25, 1.0, 0.4))
+    assert prf_from_counts(0, 1, 1) == (0.0, 0.0, 0.0)
+    p, r, f = prf_from_counts(np.array([1, 0, 2]), np.array([0, 0, 2]), np.array([0, 1, 0]))
+    np.testing.assert_allclose(p, [1.0, 0.0, 0.5])
+    np.testing.assert_allclose(r, [1.0, 0.0, 1.0])
+    np.testing.assert_allclose(f, [1.0, 0.0, 2 / 3])
     assert f1_from_counts(3, 1, 2) == pytest.approx(6 / 9)
     # vectorized: one F1 per bootstrap replicate
     f1 = f1_from_counts(np.array([3, 0]), np.array([1, 0]), np.array([2, 0]))
@@ -168,6 +196,11 @@ def test_counts_helpers() -> None:
     np.testing.assert_array_equal(cells.fp.sum(axis=1), fp)
     dtp, dfp, dfn = detection_counts(GOLD, PRED)
     assert (dtp.sum(), dfp.sum(), dfn.sum()) == (2, 1, 1)
+    # one count per review by default, one per cell with per_aspect
+    assert (dtp.tolist(), dfp.tolist(), dfn.tolist()) == ([1, 1], [1, 0], [1, 0])
+    cells = detection_counts(GOLD, PRED, per_aspect=True)
+    assert cells.tp.shape == GOLD.shape
+    np.testing.assert_array_equal(cells.fn.sum(axis=1), dfn)
 
 
 def _naive(gold: np.ndarray, pred: np.ndarray, mask: np.ndarray) -> dict[str, float]:
@@ -254,12 +287,21 @@ def test_pair_and_detection_match_naive_loop(data: tuple[np.ndarray, ...]) -> No
     for key in ("pair_tp", "pair_fp", "pair_fn"):
         assert sum(m["per_aspect"][a][key] for a in aspects) == m[key]
     assert sum(m["per_aspect"][a]["num_cells"] for a in aspects) == m["num_cells"]
+    # and every per-aspect ratio is the naive one of that aspect's column
+    for j, a in enumerate(aspects):
+        column = (gold[:, j : j + 1], pred[:, j : j + 1], mask[:, j : j + 1])
+        for key, value in _naive(*column).items():
+            assert m["per_aspect"][a][key] == pytest.approx(value), (a, key)
+        assert m["per_aspect"][a]["sentiment_macro_f1"] == pytest.approx(
+            _naive_sentiment_macro_f1(*column)
+        )
 
 
 def test_agrees_with_significance_review_counts() -> None:
     # acsa.evaluation.significance (the comparison's bootstrap) keeps its own counts;
     # both must follow the same definition
-    significance = pytest.importorskip("acsa.evaluation.significance")
+    from acsa.evaluation import significance
+
     rng = np.random.default_rng(0)
     gold = rng.choice(4, size=(50, 5), p=[0.7, 0.1, 0.05, 0.15])
     pred = rng.choice(4, size=(50, 5), p=[0.7, 0.1, 0.05, 0.15])

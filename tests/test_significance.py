@@ -100,12 +100,30 @@ def test_bootstrap_matches_naive_loop_exactly() -> None:
     assert mean == pytest.approx(observed)
 
 
-def test_bootstrap_is_independent_of_chunking_for_one_chunk_draw() -> None:
-    var = _pair_counts(2, 30, 4, 0.2, seed=3)
-    base = _pair_counts(2, 30, 4, 0.25, seed=4)
-    a = paired_bootstrap(var, base, n_boot=100, seed=1, chunk_size=100)
-    b = paired_bootstrap(var, base, n_boot=100, seed=1, chunk_size=100)
-    np.testing.assert_array_equal(np.array(a), np.array(b))
+@pytest.mark.parametrize("chunk_size", [1, 37, 500, 4000])
+def test_bootstrap_replicates_are_independent_of_chunking_and_all_distinct(
+    chunk_size: int,
+) -> None:
+    # a generator re-created for every chunk repeats the first chunk's draws:
+    # 4000 replicates in chunks of 500 would hold only 500 distinct values
+    var = _pair_counts(2, 120, 4, 0.2, seed=3)
+    base = _pair_counts(2, 120, 4, 0.25, seed=4)
+    n_boot = 4000
+    *_, reference = paired_bootstrap(
+        var, base, n_boot=n_boot, seed=1, chunk_size=n_boot, return_replicates=True
+    )
+    mean, low, high, reps = paired_bootstrap(
+        var, base, n_boot=n_boot, seed=1, chunk_size=chunk_size, return_replicates=True
+    )
+    # one generator whose review draws run on from chunk to chunk: the same replicates
+    np.testing.assert_array_equal(reps, reference)
+    assert (low, high) == pytest.approx(tuple(np.percentile(reference, [2.5, 97.5])), abs=1e-12)
+    assert mean == pytest.approx(
+        np.mean([f1_from_counts(var[s].sum(0)) - f1_from_counts(base[s].sum(0)) for s in range(2)])
+    )
+    # every resample of 120 reviews is a different one; their F1 differences nearly
+    # all differ too (two resamples may share a value by chance)
+    assert len(np.unique(reps)) > 0.95 * n_boot
 
 
 def test_bootstrap_agrees_with_scipy_bootstrap() -> None:
@@ -163,7 +181,19 @@ def test_bootstrap_handles_metric_axes() -> None:
     base = review_counts(gold, pred_b)[None]
     mean, low, high = paired_bootstrap(var, base, n_boot=300)
     assert mean.shape == low.shape == high.shape == (4, 2)
-    assert np.all(low <= mean + 1e-12) or np.all(np.isfinite(low))
+    # every (aspect, task) cell is the bootstrap of that cell's counts alone (the same
+    # review draws), and its mean the observed difference of the two F1s
+    for a in range(4):
+        for task in range(2):
+            one = paired_bootstrap(var[:, :, a, task], base[:, :, a, task], n_boot=300)
+            np.testing.assert_allclose(
+                [mean[a, task], low[a, task], high[a, task]], one, rtol=0, atol=1e-12
+            )
+            observed = f1_from_counts(var[0, :, a, task].sum(0)) - f1_from_counts(
+                base[0, :, a, task].sum(0)
+            )
+            assert mean[a, task] == pytest.approx(observed, abs=1e-12)
+    assert np.all(low < high)
 
 
 def test_t_interval_matches_scipy() -> None:
@@ -294,6 +324,59 @@ def test_p_value_inverts_the_interval_at_every_level() -> None:
                 assert excluded == (p < level), (k, level, p)
 
 
+def _naive_percentile_interval(reps: list[float], level: float) -> tuple[float, float]:
+    """Inverted empirical CDF with exact fractions: the smallest value whose CDF reaches q."""
+    from fractions import Fraction
+
+    ordered = sorted(reps)
+    n = len(ordered)
+    q = Fraction(level).limit_denominator(10_000) / 2
+
+    def quantile(p: Fraction) -> float:
+        return next(x for j, x in enumerate(ordered, 1) if Fraction(j, n) >= p)
+
+    return quantile(q), quantile(1 - q)
+
+
+def test_percentile_interval_order_statistics_and_the_zero_test_agree() -> None:
+    from acsa.evaluation.significance import _excludes_zero
+
+    # 2,000 replicates at 95%: the 50th and the 1,950th values (1 - 0.95 is not exactly
+    # 0.05 in floating point; the 51st would be one replicate off)
+    values = np.arange(1.0, 2001.0)
+    assert percentile_interval(values, 0.95) == (50.0, 1950.0)
+    rng = np.random.default_rng(3)
+    for _ in range(400):
+        n = int(rng.integers(1, 50))
+        reps = (rng.integers(-3, 4, n) + rng.integers(-3, 4)).astype(np.float64)
+        for level in (0.05, 0.1, 0.5, 1 / n, 2 / n, 4 / n, 0.37):
+            if not 0 < level < 1:
+                continue
+            low, high = percentile_interval(reps, 1 - level)
+            assert (low, high) == _naive_percentile_interval(list(reps), level), (n, level)
+            # "p < level" (the zero test the p-value bisects on) is "the interval excludes 0"
+            assert _excludes_zero(reps, level) == (not low <= 0 <= high), (list(reps), level)
+    # exactly 50 of 2,000 replicates at or below 0: the 95% interval reaches 0, p >= 0.05
+    boundary = np.concatenate([np.full(50, -1.0), np.ones(1950)])
+    assert percentile_interval(boundary, 0.95)[0] == -1.0
+    assert not _excludes_zero(boundary, 0.05)
+    assert _excludes_zero(boundary[1:], 0.05)
+
+
+def test_p_value_of_a_symmetric_null_is_exactly_one() -> None:
+    from acsa.evaluation.significance import PairedReplicates
+
+    # every seed's difference 0, the review resamples split evenly around 0: no level
+    # below 1 excludes 0, so p is 1 (not a bisection result a hair above it)
+    b, s = 400, 4
+    per_seed = np.repeat(np.where(np.arange(b) % 2 == 0, 0.01, -0.01)[:, None, None], s, axis=1)
+    reps = PairedReplicates(np.zeros((s, 1)), per_seed, np.ones((b, s)))
+    assert two_level_interval(reps, 0).p_value == 1.0
+    # shifted above 0: every resample excludes it, p is the floor of the search, 1 / B
+    shifted = PairedReplicates(np.zeros((s, 1)), per_seed + 0.02, np.ones((b, s)))
+    assert two_level_interval(shifted, 0).p_value == pytest.approx(1 / b, rel=1e-6)
+
+
 def test_too_few_seeds_gives_no_interval() -> None:
     var = _pair_counts(2, 50, 4, 0.1, seed=1)
     base = _pair_counts(2, 50, 4, 0.4, seed=2)
@@ -317,6 +400,69 @@ def test_shared_and_own_test_variance() -> None:
         _pair_counts(6, 200, 5, 0.2, seed=5), _pair_counts(6, 200, 5, 0.2, seed=6), n_boot=500
     )
     assert reps.per_seed_test_variance()[0] > reps.shared_test_variance()[0]
+
+
+@pytest.mark.parametrize("n_seeds", [1, 2, 4])
+def test_shared_test_variance_is_the_mean_covariance_of_two_seeds(n_seeds: int) -> None:
+    reps = two_level_bootstrap(
+        _pair_counts(n_seeds, 150, 4, 0.2, seed=7),
+        _pair_counts(n_seeds, 150, 4, 0.3, seed=8),
+        n_boot=300,
+    )
+    d = reps.per_seed[:, :, 0]
+    centred = d - d.mean(axis=0)
+    if n_seeds == 1:
+        expected = float((centred[:, 0] ** 2).mean())
+    else:
+        pairs = [
+            float((centred[:, i] * centred[:, j]).mean())
+            for i in range(n_seeds)
+            for j in range(n_seeds)
+            if i != j
+        ]
+        expected = max(float(np.mean(pairs)), 0.0)
+    assert reps.shared_test_variance()[0] == pytest.approx(expected, rel=1e-9, abs=1e-15)
+    own = max((reps.review_level[:, 0].var() - expected) * n_seeds, 0.0)
+    assert reps.per_seed_test_variance()[0] == pytest.approx(own, rel=1e-9, abs=1e-15)
+
+
+@pytest.mark.parametrize("n_seeds", [2, 3, 10])
+def test_seed_expansion_formula(n_seeds: int) -> None:
+    for confidence in (0.9, 0.95):
+        q = 0.5 + confidence / 2
+        expected = (
+            stats.t.ppf(q, n_seeds - 1) / stats.norm.ppf(q) * np.sqrt(n_seeds / (n_seeds - 1))
+        )
+        assert seed_expansion(n_seeds, confidence) == pytest.approx(expected, rel=1e-12)
+
+
+def test_two_level_rejects_bad_shapes() -> None:
+    from acsa.evaluation.significance import paired_replicates
+
+    counts = _pair_counts(3, 10, 3, 0.2, seed=1)
+    with pytest.raises(ValueError, match=r"counts must both be \[S, N, Q\]"):
+        two_level_bootstrap(counts, counts[:2])
+    with pytest.raises(ValueError, match=r"counts must both be \[S, N, Q\]"):
+        two_level_bootstrap(counts[0], counts[0])
+    with pytest.raises(ValueError, match="the default score needs Q = 3"):
+        two_level_bootstrap(counts[..., :2], counts[..., :2])
+    reps = np.zeros((5, 3, 1))
+    with pytest.raises(ValueError, match=r"seed_counts must be \(5, 3\), got \(5, 2\)"):
+        paired_replicates(reps, reps, np.zeros((3, 1)), np.zeros((3, 1)), np.ones((5, 2)))
+    with pytest.raises(ValueError, match=r"replicates must be \[B, S, M\] alike"):
+        paired_replicates(reps, reps[:, :2], np.zeros((3, 1)), np.zeros((3, 1)), np.ones((5, 3)))
+
+
+def test_bootstrap_rejects_bad_shapes_and_levels() -> None:
+    counts = _pair_counts(2, 10, 3, 0.2, seed=1)
+    for bad in (counts[0], counts[..., :2], np.zeros((2, 10, 4))):
+        with pytest.raises(ValueError, match=r"counts must be \[S, N, \.\.\., 3\]"):
+            paired_bootstrap(bad, bad)
+    with pytest.raises(ValueError, match="variant and baseline counts differ"):
+        paired_bootstrap(counts, counts[:, :5])
+    for level in (0.0, 1.0, 1.5):
+        with pytest.raises(ValueError, match=r"confidence must be in \(0, 1\)"):
+            paired_bootstrap(counts, counts, confidence=level)
 
 
 # ------------------------------------------------------------------ Holm, decisions, seed advice

@@ -146,9 +146,126 @@ def test_run_folder_contents(trained_run: Any) -> None:
     assert any("classification_loss" in e for e in trained_run.log_history)
 
 
-def test_best_epoch_is_restored(trained_run: Any) -> None:
-    best = max(e["eval_pair_f1"] for e in trained_run.history)
-    assert trained_run.metrics["validation"]["eval_pair_f1"] == pytest.approx(best)
+_CODE = {"": 0, "Negative": 1, "Neutral": 2, "Positive": 3}
+
+
+def _read_labels(path: Path) -> tuple[list[str], np.ndarray]:
+    """Texts and canonical labels of a wide CSV, read with pandas (not acsa's reader)."""
+    import pandas as pd
+
+    frame = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False, dtype=str)
+    labels = np.array([[_CODE[v.strip()] for v in frame[a]] for a in ASPECTS]).T
+    return frame["data"].tolist(), labels
+
+
+def test_metrics_json_recomputed_from_predictions_and_gold_file(
+    trained_run: Any, synthetic_dir: Path
+) -> None:
+    from sklearn.metrics import f1_score
+
+    texts, pred = _read_labels(trained_run.output_dir / "predictions.csv")
+    gold_texts, gold = _read_labels(synthetic_dir / "test.csv")
+    assert texts == gold_texts
+    metrics = json.loads((trained_run.output_dir / "metrics.json").read_text(encoding="utf-8"))
+
+    def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+        return tp / (tp + fp), tp / (tp + fn), 2 * tp / (2 * tp + fp + fn)
+
+    def pair_counts(g: np.ndarray, p: np.ndarray) -> tuple[int, int, int]:
+        tp = int(((g != 0) & (g == p)).sum())
+        return tp, int(((p != 0) & (p != g)).sum()), int(((g != 0) & (p != g)).sum())
+
+    tp, fp, fn = pair_counts(gold, pred)
+    # precision and recall differ, so swapping gold and predictions would show
+    assert fp != fn
+    assert (metrics["pair_tp"], metrics["pair_fp"], metrics["pair_fn"]) == (tp, fp, fn)
+    precision, recall, f1 = prf(tp, fp, fn)
+    assert metrics["pair_precision"] == pytest.approx(precision, abs=1e-12)
+    assert metrics["pair_recall"] == pytest.approx(recall, abs=1e-12)
+    assert metrics["pair_f1"] == pytest.approx(f1, abs=1e-12)
+    g_on, p_on = gold != 0, pred != 0
+    a_tp = int((g_on & p_on).sum())
+    a_fp, a_fn = int((p_on & ~g_on).sum()), int((g_on & ~p_on).sum())
+    assert a_fp != a_fn
+    a_precision, a_recall, _ = prf(a_tp, a_fp, a_fn)
+    assert metrics["aspect_precision"] == pytest.approx(a_precision, abs=1e-12)
+    assert metrics["aspect_recall"] == pytest.approx(a_recall, abs=1e-12)
+    # sentiment macro-F1 over the cells whose *gold* label is a polarity
+    scored = gold != 0
+    present = sorted(set(gold[scored]) | (set(pred[scored]) - {0}))
+    macro = f1_score(gold[scored], pred[scored], labels=present, average="macro")
+    assert metrics["sentiment_macro_f1"] == pytest.approx(macro, abs=1e-12)
+    for j, aspect in enumerate(ASPECTS):
+        entry = metrics["per_aspect"][aspect]
+        counts = pair_counts(gold[:, j], pred[:, j])
+        assert (entry["pair_tp"], entry["pair_fp"], entry["pair_fn"]) == counts
+        assert entry["support_mentioned"] == int(g_on[:, j].sum())
+        assert entry["predicted_mentioned"] == int(p_on[:, j].sum())
+
+
+def _scramble_weights_at_epoch_end(epoch: int) -> Any:
+    """Replace every weight by seeded noise at the end of ``epoch``, before its evaluation.
+
+    The evaluation of that epoch (and of any later one) then scores far below
+    the earlier ones, so "the best evaluation" and "the last one" differ.
+    """
+    from transformers import TrainerCallback
+
+    class Scramble(TrainerCallback):
+        def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if round(state.epoch) != epoch:
+                return
+            generator = torch.Generator().manual_seed(1234)
+            with torch.no_grad():
+                for param in kwargs["model"].parameters():
+                    noise = torch.randn(param.shape, generator=generator, dtype=param.dtype)
+                    param.copy_(noise * 3.0)
+
+    return Scramble()
+
+
+@pytest.fixture(scope="module")
+def degraded_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_synthetic_data(tmp_path_factory.mktemp("degraded_data"), sizes=(120, 60, 20))
+
+
+@pytest.fixture(scope="module")
+def degraded_run(degraded_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Three epochs whose last evaluation is ruined on purpose (weights scrambled)."""
+    from acsa.training.run import train
+
+    config = small_config(
+        degraded_data,
+        tmp_path_factory.mktemp("runs") / "degraded",
+        epochs=3,
+        decision_thresholds=False,
+        baseline=False,
+    )
+    return train(config, quiet=True, callbacks=[_scramble_weights_at_epoch_end(3)])
+
+
+def test_best_evaluation_is_restored_and_saved_not_the_last(
+    degraded_run: Any, degraded_data: Path
+) -> None:
+    from acsa.api import evaluate
+
+    scores = [e["eval_pair_f1"] for e in degraded_run.history]
+    assert len(scores) == 3
+    best = int(np.argmax(scores))
+    # the fixture works as intended: the last evaluation is clearly the worst
+    assert best < 2 and scores[-1] < scores[best] - 0.2, scores
+    # the bookkeeping reports the best evaluation, not the last one
+    validation = degraded_run.metrics["validation"]
+    assert validation["eval_pair_f1"] == scores[best]
+    assert validation["step"] == degraded_run.history[best]["step"]
+    run = json.loads((degraded_run.output_dir / "run.json").read_text(encoding="utf-8"))
+    assert run["best_validation"]["eval_pair_f1"] == scores[best]
+    assert run["best_checkpoint"] == f"checkpoints/checkpoint-{degraded_run.history[best]['step']}"
+    # and the model saved on disk is that evaluation's model: scored again from the
+    # saved files on the validation split, it reproduces the best score, not the last
+    saved = evaluate(degraded_run.model_dir, degraded_data / "validation.csv", plots=False)
+    assert saved["argmax"]["pair_f1"] == pytest.approx(scores[best], abs=1e-9)
+    assert saved["argmax"]["pair_f1"] != pytest.approx(scores[-1], abs=1e-3)
 
 
 def test_resolved_config_reloads(trained_run: Any) -> None:
@@ -303,7 +420,6 @@ def _patch_loss_for_poison(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_huggingface_path_trains_and_reloads_identically(tmp_path: Path) -> None:
-    pytest.importorskip("tokenizers")
     from acsa.api import Predictor
     from acsa.training.run import train
     from tests.helpers.tiny_bert import build_tiny_bert

@@ -137,7 +137,13 @@ def read_json_mapping(path: Path) -> Mapping[str, Any] | None:
 
 
 def check_writable_dir(folder: str | Path, what: str = "output.dir") -> None:
-    """Fail early (one line) when ``folder`` cannot be created or written; writes nothing."""
+    """Fail early (one line) when ``folder`` cannot be created or written; leaves nothing.
+
+    When ``folder`` does not exist yet, an empty folder is created in its nearest
+    existing ancestor and removed at once: ``os.access`` answers yes for root
+    whatever the file system, and some refuse new entries to everyone (``/proc``,
+    a root-squashed NFS share), which only an attempt shows.
+    """
     out = Path(folder)
     probe = out
     while not probe.exists():
@@ -152,3 +158,11 @@ def check_writable_dir(folder: str | Path, what: str = "output.dir") -> None:
             f"{what}: {out} is not writable (no write permission on {probe}); "
             "choose another --output"
         )
+    if probe != out:
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=".acsa-write-check-", dir=probe))
+        except OSError as exc:
+            raise ConfigError(
+                f"{what}: {out} cannot be created (creating a folder in {probe} fails: "
+                f"{exc.strerror or exc}); choose another --output"
+            ) from None

@@ -32,6 +32,7 @@ from acsa.evaluation.significance import (
     holm,
     paired_replicates,
     paired_t_interval,
+    percentile_interval,
     replicate_scores,
     resample_weights,
     review_interval,
@@ -252,9 +253,7 @@ def _per_aspect(
     """Per-aspect two-level intervals (exploratory: no multiplicity correction)."""
     out: dict[str, Any] = {}
     if reps.n_seeds >= MIN_SEEDS:
-        two = reps.two_level(confidence)
-        alpha = (1.0 - confidence) / 2.0
-        low, high = np.quantile(two, [alpha, 1 - alpha], axis=0, method="inverted_cdf")
+        low, high = percentile_interval(reps.two_level(confidence), confidence)
     for j, a in enumerate(aspects):
         out[a] = {}
         for metric in PER_ASPECT_METRICS:
