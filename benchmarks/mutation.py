@@ -569,6 +569,11 @@ _PYTEST_FLAGS = ("-p", "no:cacheprovider", "-p", "no:schemathesis", "-p", "no:an
 _CONTEXT_PLUGIN = """
 import coverage
 import pytest
+from hypothesis import settings
+
+# the same examples as in every mutant's run (see _run_child)
+settings.register_profile("mutation", database=None, derandomize=True)
+settings.load_profile("mutation")
 
 
 @pytest.hookimpl(hookwrapper=True)
