@@ -17,7 +17,8 @@ How it works:
    operator swapped (``+ -``, ``* /``, ``//`` to ``/``, ``**`` to ``*``, ``& |``),
    ``and`` / ``or`` swapped, a ``not`` / ``~`` / unary minus dropped, a number off by
    one (``n`` to ``n + 1``; floats ``x`` to ``x + 1``), ``True`` / ``False`` flipped, the
-   first two positional arguments of a call swapped, an ``if`` / ``while`` condition
+   first two positional arguments of a call swapped (not of ``max``, ``min`` and other
+   symmetric functions), an ``if`` / ``while`` condition
    negated, a ``raise`` removed, a call statement, an augmented assignment or a
    ``continue`` / ``break`` removed. Left alone: docstrings, string constants (messages),
    type annotations, logging calls, ``__all__``. Only the changed node's characters are
@@ -455,7 +456,7 @@ class _Finder(ast.NodeVisitor):
         if _is_logging(node):
             return
         positional = [a for a in node.args if not isinstance(a, ast.Starred)]
-        if len(positional) == len(node.args) >= 2:
+        if len(positional) == len(node.args) >= 2 and _callee(node) not in _SYMMETRIC:
             a, b = self._segment(node.args[0]), self._segment(node.args[1])
             if a != b:
                 new = copy.deepcopy(node)
@@ -469,6 +470,29 @@ class _Finder(ast.NodeVisitor):
     def visit_Subscript(self, node: ast.Subscript) -> None:
         # dict["key"] lookups and tensor[..., 0] indices: mutate the index constants
         self.generic_visit(node)
+
+
+# swapping the arguments of these changes nothing
+_SYMMETRIC = {
+    "max",
+    "min",
+    "maximum",
+    "minimum",
+    "fmax",
+    "fmin",
+    "array_equal",
+    "equal",
+    "logical_and",
+    "logical_or",
+    "hypot",
+}
+
+
+def _callee(call: ast.Call) -> str:
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else ""
 
 
 def _without_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
@@ -569,6 +593,11 @@ _PYTEST_FLAGS = ("-p", "no:cacheprovider", "-p", "no:schemathesis", "-p", "no:an
 _CONTEXT_PLUGIN = """
 import coverage
 import pytest
+from hypothesis import settings
+
+# the same examples as in every mutant's run (see _run_child)
+settings.register_profile("mutation", database=None, derandomize=True)
+settings.load_profile("mutation")
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -287,11 +287,14 @@ def wide_tables(draw: st.DrawFn) -> dict:
         records.append([cells[c] for c in order])
     blank_after = [draw(st.integers(0, 1)) for _ in range(n)]
     buffer = io.StringIO(newline="")
-    writer = csv.writer(
-        buffer,
-        lineterminator=draw(st.sampled_from(["\n", "\r\n"])),
-        quoting=draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL])),
+    # csv's minimal quoting quotes a field holding the line terminator's characters only,
+    # so a bare "\r" with "\n" line ends would go unquoted: an ambiguous, invalid file
+    terminator, quoting = draw(
+        st.sampled_from(
+            [("\r\n", csv.QUOTE_MINIMAL), ("\r\n", csv.QUOTE_ALL), ("\n", csv.QUOTE_ALL)]
+        )
     )
+    writer = csv.writer(buffer, lineterminator=terminator, quoting=quoting)
     writer.writerow(header)
     rows, row = [], 1
     for record, blanks in zip(records, blank_after, strict=True):
