@@ -21,6 +21,7 @@ from acsa.losses import (
     focal_loss,
     multilabel_supcon_loss,
     sigmoid_focal_loss,
+    unified_focal_loss,
 )
 from acsa.losses._common import class_weights
 
@@ -45,6 +46,10 @@ def _batch(seed: int = 0, b: int = 6, a: int = 3, c: int = 4) -> tuple[torch.Ten
         (lambda x, t: focal_loss(x, t, reduction="avg"), "reduction"),
         (lambda x, t: sigmoid_focal_loss(x, t, gamma=-1.0), "gamma"),
         (lambda x, t: sigmoid_focal_loss(x, t, reduction="avg"), "reduction"),
+        (lambda x, t: unified_focal_loss(x, t, reduction="avg"), "reduction"),
+        (lambda x, t: unified_focal_loss(x, t, weight=1.5), "weight"),
+        (lambda x, t: unified_focal_loss(x, t, delta=1.2), "delta"),
+        (lambda x, t: unified_focal_loss(x, t, gamma_tversky=-1.0), "gamma_tversky"),
     ],
 )
 def test_out_of_range_options_are_rejected_by_name(call, option: str) -> None:
@@ -52,6 +57,16 @@ def test_out_of_range_options_are_rejected_by_name(call, option: str) -> None:
     with pytest.raises(LossOptionError) as info:
         call(logits, targets)
     assert info.value.option == option
+
+
+@pytest.mark.parametrize("rare", [[4], [-1], [1, 4]])
+def test_rare_classes_out_of_range_are_rejected(rare: list[int]) -> None:
+    logits, targets = _batch()  # 4 classes: 0..3
+    with pytest.raises(ValueError, match=r"class -?\d is out of range for 4 classes"):
+        unified_focal_loss(logits, targets, rare_classes=rare)
+    with pytest.raises(ValueError, match="class 4 is out of range for 4 classes"):
+        unified_focal_loss(logits, targets, background_class=4)
+    unified_focal_loss(logits, targets, rare_classes=[3])  # the last class is in range
 
 
 def test_a_three_dimensional_class_table_is_rejected() -> None:
