@@ -208,6 +208,17 @@ _equivalent(
     "the pair weights are symmetric with a zero diagonal, so anchors with a positive come in "
     "pairs: their count is 0 (numerator 0) or at least 2, never 1"
 )
+_equivalent(
+    "data/readers.py",
+    "_csv_field_limit",
+    "csv.field_size_limit(max(old, chars + 1))",
+    "1",
+    "2",
+)(
+    "csv's limit one character higher: a text of exactly max_text_chars + 2 characters (at "
+    "least 1,000,002) is then refused by the reader's own length check instead of by csv; "
+    "both are a one-line DataError naming the row and the length limit"
+)
 for _function in ("paired_bootstrap", "replicate_scores", "two_level_bootstrap"):
     _equivalent("evaluation/significance.py", _function, f"def {_function}(", "500", "501")(
         "the default chunk size: the replicates do not depend on it (tests/test_significance.py"

@@ -266,3 +266,24 @@ def test_labeled_reviews_reject_inconsistent_shapes(broken: str) -> None:
     parts[broken] = [2] if broken == "rows" else parts[broken][:1]
     with pytest.raises(ValueError, match="inconsistent shapes"):
         LabeledReviews(**parts)
+
+
+def test_a_text_of_exactly_max_text_chars_loads_beyond_csvs_own_limit(tmp_path: Path) -> None:
+    # csv refuses fields above its limit (131072 by default); the reader lifts it so
+    # that data.max_text_chars alone decides
+    limit = 1_200_000
+    text = "pin tốt " * (limit // 8)
+    assert len(text) == limit
+    path = _write(tmp_path / "long.csv", f"data,Battery,Camera\n{text},Positive,\n")
+    reviews = load_split(path, DataConfig(aspects=ASPECTS, max_text_chars=limit))
+    assert reviews.texts == [text]
+    with pytest.raises(DataError, match="more than data.max_text_chars = 1199999"):
+        load_split(path, DataConfig(aspects=ASPECTS, max_text_chars=limit - 1))
+
+
+def test_column_lists_in_messages_stop_after_15() -> None:
+    from acsa.data.readers import _columns_list
+
+    names = [f"c{i}" for i in range(16)]
+    assert _columns_list(names[:15]) == ", ".join(repr(n) for n in names[:15])
+    assert _columns_list(names) == ", ".join(repr(n) for n in names[:15]) + ", ... (16 in all)"
