@@ -110,12 +110,15 @@ GROUPS: dict[str, dict[str, list[str]]] = {
 # statement, original, mutated) (whitespace collapsed, outer parentheses of a rewritten
 # expression dropped). Each says why; docs/RELIABILITY.md lists them. An entry whose
 # statement changes stops applying, so the survivor shows again until it is re-justified.
-EQUIVALENT: dict[tuple[str, str, str, str, str], str] = {}
+EQUIVALENT: dict[tuple[str, str, str, str, str, int], str] = {}
 
 
-def _equivalent(module: str, function: str, statement: str, original: str, mutated: str):
+def _equivalent(
+    module: str, function: str, statement: str, original: str, mutated: str, *occurrences: int
+):
     def add(reason: str) -> None:
-        EQUIVALENT[(module, function, statement, original, mutated)] = reason
+        for occurrence in occurrences or (0,):
+            EQUIVALENT[(module, function, statement, original, mutated, occurrence)] = reason
 
     return add
 
@@ -138,11 +141,11 @@ _equivalent("evaluation/metrics.py", "_sentiment_macro_f1", _SENTIMENT, "0", "1"
     "`present` leaves exactly those out"
 )
 _F1 = "return np.where(denom > 0, 2.0 * tp / np.where(denom > 0, denom, 1.0), 0.0)"
-_equivalent("evaluation/significance.py", "f1_from_counts", _F1, "denom > 0", "denom >= 0")(
+_equivalent("evaluation/significance.py", "f1_from_counts", _F1, "denom > 0", "denom >= 0", 0, 1)(
     "counts are never negative, and at denom = 0 both branches give 0 (0 / 1 inside, "
     "the outer 0.0 outside)"
 )
-_equivalent("evaluation/significance.py", "f1_from_counts", _F1, "0", "1")(
+_equivalent("evaluation/significance.py", "f1_from_counts", _F1, "0", "1", 0, 1)(
     "counts are whole numbers: 2TP + FP + FN = 1 means TP = 0, where F1 is 0 on both branches"
 )
 _equivalent(
@@ -164,6 +167,57 @@ _equivalent(
 )(
     "one more bisection step refines the p-value beyond its stated precision (~1e-10 "
     "relative); no verdict or printed digit changes"
+)
+_equivalent(
+    "losses/_common.py",
+    "prepare",
+    "return logits, targets.masked_fill(~valid, 0), valid",
+    "0",
+    "1",
+)(
+    "a masked cell's target only has to be a valid class index: every loss drops those "
+    "cells through `valid` (the mask tests put garbage there and compare)"
+)
+_CB = "weights = (1.0 - beta) / (1.0 - torch.pow(beta, counts))"
+_equivalent("losses/class_balanced.py", "class_balanced_weights", _CB, "1.0 - beta", "1.0 + beta")(
+    "a constant factor of every weight, cancelled by the normalization to sum C on the next line"
+)
+_equivalent("losses/class_balanced.py", "class_balanced_weights", _CB, "1.0", "2.0", 0)(
+    "the numerator's 1: a constant factor, cancelled by the normalization to sum C"
+)
+for _original, _mutated in (
+    ("a.dim() == 2", "not (a.dim() == 2)"),
+    ("a.dim() == 2", "a.dim() != 2"),
+    ("2", "3"),
+):
+    _equivalent("losses/focal.py", "sigmoid_focal_loss", "if a.dim() == 2:", _original, _mutated)(
+        "unsqueeze(0) of a scalar, [C] or [A, C] alpha never changes how it broadcasts "
+        "against the [B, A, C] loss"
+    )
+_APPLY = "def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> GHMCLoss:"
+_equivalent("losses/ghm.py", "GHMCLoss._apply", _APPLY, "True", "False")(
+    "GHMCLoss has no child modules, so whether _apply recurses into them changes nothing"
+)
+_equivalent(
+    "losses/contrastive.py",
+    "_weighted_log_prob_loss",
+    "return per_anchor.sum() / has_pos.sum().clamp_min(1)",
+    "1",
+    "2",
+)(
+    "the pair weights are symmetric with a zero diagonal, so anchors with a positive come in "
+    "pairs: their count is 0 (numerator 0) or at least 2, never 1"
+)
+_equivalent(
+    "data/readers.py",
+    "_csv_field_limit",
+    "csv.field_size_limit(max(old, chars + 1))",
+    "1",
+    "2",
+)(
+    "csv's limit one character higher: a text of exactly max_text_chars + 2 characters (at "
+    "least 1,000,002) is then refused by the reader's own length check instead of by csv; "
+    "both are a one-line DataError naming the row and the length limit"
 )
 for _function in ("paired_bootstrap", "replicate_scores", "two_level_bootstrap"):
     _equivalent("evaluation/significance.py", _function, f"def {_function}(", "500", "501")(
@@ -206,16 +260,24 @@ class Mutant:
     # the lines whose tests may notice (a default argument: the whole function)
     scope: tuple[int, int] = (0, 0)
     context: str = ""  # the first line of the statement the mutant is in
+    occurrence: int = 0  # among mutants with the same context, original and mutation
     status: str = "pending"  # killed | timeout | survived | not covered | equivalent
     seconds: float = 0.0
     tests: int = 0
     reason: str = ""
 
     @property
-    def key(self) -> tuple[str, str, str, str, str]:
-        """``(module, function, statement, original, mutated)``: the EQUIVALENT key."""
+    def key(self) -> tuple[str, str, str, str, str, int]:
+        """``(module, function, statement, original, mutated, occurrence)``: EQUIVALENT's key."""
         original = " ".join(self.original.split())
-        return (self.module, self.function, self.context, original, self.mutated_text)
+        return (
+            self.module,
+            self.function,
+            self.context,
+            original,
+            self.mutated_text,
+            self.occurrence,
+        )
 
     @property
     def mutated_text(self) -> str:
@@ -523,6 +585,11 @@ def find_mutants(
     source = (package / module).read_bytes()
     finder = _Finder(source, module, functions)
     finder.visit(ast.parse(source))
+    seen: dict[tuple, int] = {}
+    for mutant in finder.found:
+        base = mutant.key[:5]
+        mutant.occurrence = seen.get(base, 0)
+        seen[base] = mutant.occurrence + 1
     return finder.found
 
 

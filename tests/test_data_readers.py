@@ -207,3 +207,83 @@ def test_stray_bom_in_header_is_ignored(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_bytes("\ufeffdata,Battery,Camera\na,Positive,\n".encode("utf-8-sig"))
     assert load_split(path, DataConfig(aspects=ASPECTS)).labels.tolist() == [[3, 0]]
+
+
+# ----------------------------------------------------------------- message details
+
+
+def test_non_utf8_bytes_are_shown_with_their_line(tmp_path: Path) -> None:
+    # a blank first line: the line count starts at the first byte of the file
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"\ndata,Battery,Camera\nab\xe9cdef,Positive,\n")
+    with pytest.raises(DataError) as info:
+        load_split(path, DataConfig(aspects=ASPECTS))
+    assert str(info.value) == (
+        f"{path} line 3 (byte offset 23): bytes are not valid UTF-8 (e9 63 64 65); save the "
+        "file as UTF-8 (in Excel: 'CSV UTF-8')"
+    )
+
+
+def test_a_nul_byte_at_the_very_start_is_found(tmp_path: Path) -> None:
+    path = tmp_path / "nul.csv"
+    path.write_bytes(b"\x00data,Battery,Camera\npin tot,Positive,\ncamera,,Negative\n")
+    with pytest.raises(DataError, match=r"nul.csv line 1 \(byte offset 0\): NUL byte found"):
+        load_split(path, DataConfig(aspects=ASPECTS))
+
+
+def test_quoted_values_are_cut_after_40_characters() -> None:
+    from acsa.data.readers import _quote
+
+    assert _quote("x" * 40) == repr("x" * 40)
+    assert _quote("x" * 41) == repr("x" * 40 + "...")
+
+
+def test_skipped_labels_line_shows_the_first_five() -> None:
+    from acsa.data.readers import SkippedLabel, skipped_labels_line
+
+    five = [SkippedLabel(row, f"L{row}", "has no '#'") for row in range(2, 7)]
+    line = skipped_labels_line("f.jsonl", five)
+    assert line.endswith("row 6 'L6' (has no '#')") and "..." not in line
+    assert line.startswith("f.jsonl: 5 malformed label(s) skipped")
+    six = [*five, SkippedLabel(7, "L7", "has no '#'")]
+    line = skipped_labels_line("f.jsonl", six)
+    assert line.endswith("row 6 'L6' (has no '#'), ...") and "L7" not in line
+
+
+@pytest.mark.parametrize("broken", ["labels", "mask", "rows"])
+def test_labeled_reviews_reject_inconsistent_shapes(broken: str) -> None:
+    from acsa.data import LabeledReviews
+
+    parts = {
+        "texts": ["a", "b"],
+        "labels": np.zeros((2, 2), dtype=np.int64),
+        "mask": np.ones((2, 2), dtype=bool),
+        "source": Path("x.csv"),
+        "rows": [2, 3],
+        "aspects": ("Battery", "Camera"),
+    }
+    LabeledReviews(**parts)
+    parts[broken] = [2] if broken == "rows" else parts[broken][:1]
+    with pytest.raises(ValueError, match="inconsistent shapes"):
+        LabeledReviews(**parts)
+
+
+def test_a_text_of_exactly_max_text_chars_loads_beyond_csvs_own_limit(tmp_path: Path) -> None:
+    # csv refuses fields above its limit (131072 by default); the reader lifts it so
+    # that data.max_text_chars alone decides
+    limit = 1_200_000
+    text = "pin tốt " * (limit // 8)
+    assert len(text) == limit
+    path = _write(tmp_path / "long.csv", f"data,Battery,Camera\n{text},Positive,\n")
+    reviews = load_split(path, DataConfig(aspects=ASPECTS, max_text_chars=limit))
+    assert reviews.texts == [text]
+    with pytest.raises(DataError, match="more than data.max_text_chars = 1199999"):
+        load_split(path, DataConfig(aspects=ASPECTS, max_text_chars=limit - 1))
+
+
+def test_column_lists_in_messages_stop_after_15() -> None:
+    from acsa.data.readers import _columns_list
+
+    names = [f"c{i}" for i in range(16)]
+    assert _columns_list(names[:15]) == ", ".join(repr(n) for n in names[:15])
+    assert _columns_list(names) == ", ".join(repr(n) for n in names[:15]) + ", ... (16 in all)"
