@@ -21,6 +21,7 @@ from acsa.evaluation.significance import (
     paired_bootstrap,
     paired_t_interval,
     percentile_interval,
+    replicate_scores,
     resample_weights,
     review_counts,
     review_interval,
@@ -534,3 +535,69 @@ def test_seed_advice_from_replicates() -> None:
     assert advice.mde == pytest.approx(expected)
     assert set(advice.to_dict()["seeds_for"]) == {"0.005", "0.01"}
     assert seed_advice(two_level_bootstrap(var[:1], base[:1], n_boot=50), 0) is None
+
+
+# ------------------------------------------------------------ arguments and defaults
+
+
+def test_t_interval_rejects_mismatched_or_empty_scores() -> None:
+    # each condition alone must raise (not only all three together)
+    with pytest.raises(ValueError, match="equal-length"):
+        paired_t_interval([0.8, 0.7, 0.9], [0.8, 0.7])  # 1-d, non-empty, other length
+    with pytest.raises(ValueError, match="equal-length"):
+        paired_t_interval([[0.8, 0.7]], [[0.8, 0.6]])  # same shape, 2-d
+    with pytest.raises(ValueError, match="equal-length"):
+        paired_t_interval([], [])  # same shape, 1-d, empty
+
+
+def test_t_interval_degenerate_threshold_is_relative_to_large_means() -> None:
+    # differences equal up to a relative 1e-13 of a large mean: rounding, not spread
+    b = np.zeros(3)
+    v = 1e6 + np.array([0.0, 1e-7, 2e-7])
+    t = paired_t_interval(v, b)
+    assert t.p_value is None
+    assert t.low == t.high == t.mean == pytest.approx(1e6)
+    # a real spread at the same scale is an ordinary t-interval
+    spread = paired_t_interval(1e6 + np.array([0.0, 1.0, 2.0]), b)
+    assert spread.p_value is not None and spread.low < spread.mean < spread.high
+
+
+def test_interval_default_confidence_is_95_percent() -> None:
+    assert Interval(0.01, 0.0, 0.02, BOOTSTRAP_METHOD).confidence == 0.95
+
+
+def test_bootstrap_defaults_are_the_documented_ones() -> None:
+    counts = _pair_counts(3, 60, 4, 0.2, seed=2)
+    other = _pair_counts(3, 60, 4, 0.3, seed=3)
+    default = paired_bootstrap(counts, other)
+    explicit = paired_bootstrap(counts, other, n_boot=2000, confidence=0.95, seed=0)
+    np.testing.assert_array_equal(np.asarray(default), np.asarray(explicit))
+    assert not np.array_equal(
+        np.asarray(default), np.asarray(paired_bootstrap(counts, other, seed=1))
+    )
+    interval = bootstrap_interval(counts, other)
+    mean, low, high = paired_bootstrap(counts, other, n_boot=2000, seed=0)
+    assert (interval.mean, interval.low, interval.high) == (mean, low, high)
+    assert (interval.low, interval.high) != tuple(
+        float(x) for x in paired_bootstrap(counts, other, n_boot=2001, seed=0)[1:]
+    )
+
+
+def test_replicate_scores_of_one_run_and_bad_arguments() -> None:
+    rng = np.random.default_rng(0)
+    counts = rng.integers(0, 3, size=(40, 3))
+
+    def score(summed: np.ndarray) -> np.ndarray:
+        return f1_from_counts(summed)[..., None]
+
+    observed, reps = replicate_scores([counts], score, 50, np.random.default_rng(1))
+    assert observed.shape == (1, 1) and reps.shape == (50, 1, 1)
+    assert observed[0, 0] == pytest.approx(float(f1_from_counts(counts.sum(0))))
+    with pytest.raises(ValueError, match="at least one run"):
+        replicate_scores([], score, 50, rng)
+    with pytest.raises(ValueError, match="must be positive"):
+        replicate_scores([counts], score, 0, rng)
+    with pytest.raises(ValueError, match="must be positive"):
+        replicate_scores([counts], score, 10, rng, chunk_size=0)
+    with pytest.raises(ValueError, match="same N and Q"):
+        replicate_scores([counts, counts[:-1]], score, 10, rng)
