@@ -219,6 +219,18 @@ _equivalent(
     "least 1,000,002) is then refused by the reader's own length check instead of by csv; "
     "both are a one-line DataError naming the row and the length limit"
 )
+for _function in ("_parse_wide_csv", "_read_label_column"):
+    _equivalent(
+        "data/readers.py",
+        _function,
+        "with _csv_field_limit(max(config.max_text_chars, 1_000_000)):",
+        "1_000_000",
+        "1000001",
+    )(
+        "the floor of csv's own field limit one character higher: with data.max_text_chars "
+        "below 1,000,000, a text of exactly 1,000,002 characters is then refused by the "
+        "reader's length check instead of by csv; both are a one-line DataError naming the row"
+    )
 for _function in ("paired_bootstrap", "replicate_scores", "two_level_bootstrap"):
     _equivalent("evaluation/significance.py", _function, f"def {_function}(", "500", "501")(
         "the default chunk size: the replicates do not depend on it (tests/test_significance.py"

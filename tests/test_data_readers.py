@@ -121,6 +121,15 @@ def test_json_array_and_format_override(tmp_path: Path) -> None:
     assert reviews.labels.tolist() == [[0, 3]]
 
 
+def test_json_array_items_are_numbered_from_one(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "t.json",
+        '[{"text": "a", "labels": ["Camera#Neutral"]}, {"text": "b", "labels": ["Camera#Nope"]}]',
+    )
+    with pytest.raises(DataError, match=r"t\.json item 2, key 'labels'.*unknown label 'Nope'"):
+        load_split(path, DataConfig(aspects=ASPECTS))
+
+
 def test_custom_separator(tmp_path: Path) -> None:
     path = _jsonl(tmp_path / "t.jsonl", [{"text": "a", "labels": ["Battery|Negative"]}])
     reviews = load_split(path, DataConfig(aspects=ASPECTS, aspect_separator="|"))
@@ -229,6 +238,23 @@ def test_a_nul_byte_at_the_very_start_is_found(tmp_path: Path) -> None:
     path.write_bytes(b"\x00data,Battery,Camera\npin tot,Positive,\ncamera,,Negative\n")
     with pytest.raises(DataError, match=r"nul.csv line 1 \(byte offset 0\): NUL byte found"):
         load_split(path, DataConfig(aspects=ASPECTS))
+
+
+def test_a_nul_byte_after_a_leading_blank_line_counts_that_line(tmp_path: Path) -> None:
+    path = tmp_path / "nul.csv"
+    path.write_bytes(b"\ndata,Battery,Camera\npin \x00tot,Positive,\n")
+    with pytest.raises(DataError, match=r"nul.csv line 3 \(byte offset 25\): NUL byte found"):
+        load_split(path, DataConfig(aspects=ASPECTS))
+
+
+def test_reading_a_csv_leaves_csvs_field_limit_as_it_was(tmp_path: Path) -> None:
+    import csv
+
+    path = tmp_path / "ok.csv"
+    path.write_text("data,Battery,Camera\npin tot,Positive,\n", encoding="utf-8")
+    before = csv.field_size_limit()
+    load_split(path, DataConfig(aspects=ASPECTS, max_text_chars=5_000_000))
+    assert csv.field_size_limit() == before
 
 
 def test_quoted_values_are_cut_after_40_characters() -> None:

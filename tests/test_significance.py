@@ -525,7 +525,7 @@ def test_seed_advice_from_replicates() -> None:
     var = _pair_counts(5, 200, 5, 0.2, seed=7)
     base = _pair_counts(5, 200, 5, 0.25, seed=8)
     reps = two_level_bootstrap(var, base, n_boot=400)
-    advice = seed_advice(reps, 0, targets=(0.005, 0.01))
+    advice = seed_advice(reps, 0)  # the default targets: 0.5 and 1 point
     assert advice is not None and advice.n_seeds == 5
     d = f1_from_counts(var.sum(axis=1)) - f1_from_counts(base.sum(axis=1))
     assert advice.seed_sd == pytest.approx(d.std(ddof=1))
@@ -601,3 +601,29 @@ def test_replicate_scores_of_one_run_and_bad_arguments() -> None:
         replicate_scores([counts], score, 10, rng, chunk_size=0)
     with pytest.raises(ValueError, match="same N and Q"):
         replicate_scores([counts, counts[:-1]], score, 10, rng)
+
+
+def test_review_interval_p_value_is_twice_the_smaller_tail() -> None:
+    from acsa.evaluation.significance import PairedReplicates
+
+    # one seed: the review level is the per-seed replicate itself
+    r = np.array([-0.02, 0.0, 0.01, 0.02, 0.03, 0.01, 0.02, 0.04, 0.05, 0.01])
+    reps = PairedReplicates(np.array([[0.02]]), r[:, None, None], np.ones((10, 1)))
+    interval = review_interval(reps)
+    assert interval.p_value == pytest.approx(2 * 2 / 10)  # -0.02 and 0.0 are <= 0
+    assert interval.mean == pytest.approx(0.02)
+    far = PairedReplicates(np.array([[0.1]]), (r + 1.0)[:, None, None], np.ones((10, 1)))
+    assert review_interval(far).p_value == pytest.approx(1 / 10)  # no replicate <= 0
+
+
+def test_a_zero_mean_is_never_better_or_worse() -> None:
+    zero = Interval(0.0, -0.01, 0.01, TWO_LEVEL_METHOD)
+    assert decide(zero, 0.001, 0.05) == VERDICT_NONE
+
+
+def test_minimum_detectable_difference_from_two_seeds() -> None:
+    mde = minimum_detectable_difference(0.004, 0.0, 2)
+    expected = (stats.t.ppf(0.975, 1) + stats.t.ppf(0.8, 1)) * 0.004 / np.sqrt(2)
+    assert mde == pytest.approx(expected)
+    with pytest.raises(ValueError, match="at least 2 seeds"):
+        minimum_detectable_difference(0.004, 0.0, 1)
