@@ -140,6 +140,16 @@ _equivalent("evaluation/metrics.py", "_sentiment_macro_f1", _SENTIMENT, "0", "1"
     "zero_division applies only to a class with neither gold nor predicted cells, and "
     "`present` leaves exactly those out"
 )
+_equivalent(
+    "evaluation/metrics.py",
+    "prf_from_counts",
+    "f1 = np.where(denom > 0, 2 * tp_a / denom, 0.0)",
+    "0",
+    "1",
+)(
+    "counts are whole numbers (also a bootstrap resample's): 2TP + FP + FN = 1 means TP = 0, "
+    "where F1 is 0 on both branches"
+)
 _F1 = "return np.where(denom > 0, 2.0 * tp / np.where(denom > 0, denom, 1.0), 0.0)"
 _equivalent("evaluation/significance.py", "f1_from_counts", _F1, "denom > 0", "denom >= 0", 0, 1)(
     "counts are never negative, and at denom = 0 both branches give 0 (0 / 1 inside, "
@@ -955,7 +965,8 @@ def markdown(mutants: list[Mutant], meta: dict) -> list[str]:
     return lines
 
 
-def write_docs(block: list[str], path: Path = DOC) -> None:
+def write_docs(block: list[str], path: Path | None = None) -> None:
+    path = DOC if path is None else path
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     begin, end = MARKERS
     new = "\n".join(block)
@@ -1008,7 +1019,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout-factor", type=float, default=4.0)
     parser.add_argument("--json", type=Path, default=None, help="write every mutant's result")
     parser.add_argument("--write-docs", action="store_true", help="update docs/RELIABILITY.md")
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        default=None,
+        help="no run: re-read a --json result, apply today's EQUIVALENT list, print and "
+        "(with --write-docs) write the report",
+    )
     args = parser.parse_args(argv)
+    if args.from_json is not None:
+        return _report_from_json(args.from_json, args.write_docs)
 
     specs = _module_specs(args.group, args.modules)
     if args.list:
@@ -1061,18 +1081,7 @@ def main(argv: list[str] | None = None) -> int:
         os.chdir(ROOT)
     minutes = (time.perf_counter() - started) / 60
     print()
-    print(
-        f"{'module':40s} {'mutants':>7s} {'killed':>6s} {'timeout':>7s} {'surv.':>5s} "
-        f"{'equiv.':>6s} {'score':>6s}"
-    )
-    for r in summarize(mutants):
-        print(
-            f"{r['module']:40s} {r['mutants']:7d} {r['killed']:6d} {r['timeout']:7d} "
-            f"{r['survived']:5d} {r['equivalent']:6d} {100 * r['score']:5.1f}%"
-        )
-    for m in mutants:
-        if m.status in ("survived", "not covered", "no tests ran"):
-            print(f"SURVIVED {m.module}:{m.line} ({m.function}) {m.describe()} [{m.status}]")
+    _print_summary(mutants)
     print(f"{len(mutants)} mutants in {minutes:.1f} min")
     meta = {
         "date": f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
@@ -1094,6 +1103,38 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.write_docs:
         write_docs(markdown(mutants, meta))
+        print(f"updated {DOC}")
+    return 0
+
+
+def _print_summary(mutants: list[Mutant]) -> None:
+    print(
+        f"{'module':40s} {'mutants':>7s} {'killed':>6s} {'timeout':>7s} {'surv.':>5s} "
+        f"{'equiv.':>6s} {'score':>6s}"
+    )
+    for r in summarize(mutants):
+        print(
+            f"{r['module']:40s} {r['mutants']:7d} {r['killed']:6d} {r['timeout']:7d} "
+            f"{r['survived']:5d} {r['equivalent']:6d} {100 * r['score']:5.1f}%"
+        )
+    for m in mutants:
+        if m.status in ("survived", "not covered", "no tests ran"):
+            print(f"SURVIVED {m.module}:{m.line} ({m.function}) {m.describe()} [{m.status}]")
+
+
+def _report_from_json(path: Path, write: bool) -> int:
+    """Re-render a finished run: survivors justified since then become equivalent."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    mutants = []
+    for d in data["mutants"]:
+        m = Mutant(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+        reason = EQUIVALENT.get(m.key)
+        if reason is not None and m.status in ("survived", "not covered"):
+            m.status, m.reason = "equivalent", reason
+        mutants.append(m)
+    _print_summary(mutants)
+    if write:
+        write_docs(markdown(mutants, data["meta"]))
         print(f"updated {DOC}")
     return 0
 

@@ -53,3 +53,27 @@ def test_every_equivalence_names_a_current_mutant(mutation) -> None:
     keys = {m.key for m in mutation.iter_mutants("target")}
     stale = [key for key in mutation.EQUIVALENT if key not in keys]
     assert not stale, stale
+
+
+def test_a_saved_run_is_rerendered_with_todays_equivalences(
+    mutation, tmp_path, capsys, monkeypatch
+) -> None:
+    import dataclasses
+    import json
+
+    mutants = mutation.find_mutants("evaluation/metrics.py")
+    justified = next(m for m in mutants if m.key in mutation.EQUIVALENT)
+    other = next(m for m in mutants if m.key not in mutation.EQUIVALENT)
+    justified.status, other.status = "survived", "killed"
+    saved = tmp_path / "run.json"
+    meta = {"date": "d", "minutes": 1.0, "mutants": 2, "sampling": "s", "python": "3"}
+    records = [dataclasses.asdict(m) for m in (justified, other)]
+    saved.write_text(json.dumps({"meta": meta, "mutants": records}), encoding="utf-8")
+    doc = tmp_path / "RELIABILITY.md"
+    doc.write_text("# Reliability\n", encoding="utf-8")
+    monkeypatch.setattr(mutation, "DOC", doc)
+    mutation.main(["--from-json", str(saved), "--write-docs"])
+    text = doc.read_text(encoding="utf-8")
+    assert "| `evaluation/metrics.py` | 2 | 1 | 0 | 0 | 1 | 100.0% |" in text
+    assert mutation.EQUIVALENT[justified.key] in text
+    assert "SURVIVED" not in capsys.readouterr().out
