@@ -56,7 +56,7 @@ def _family(report: Mapping[str, Any], metric: str) -> str:
 
 
 def _validation_table(report: Mapping[str, Any], level: str) -> list[str]:
-    """Validation pair micro-F1 after each epoch, mean over seeds (early stops end rows)."""
+    """Validation pair micro-F1 at each evaluation, mean over seeds (early stops end rows)."""
     curves = {
         name: [c for c in v.get("val_pair_f1", {}).values() if c]
         for name, v in report["variants"].items()
@@ -66,7 +66,10 @@ def _validation_table(report: Mapping[str, Any], level: str) -> list[str]:
         return []
     lines = [
         "",
-        f"{level} Validation pair micro-F1 after each epoch (mean over seeds)",
+        f"{level} Validation pair micro-F1 at each evaluation (mean over seeds)",
+        "",
+        "Evaluations in order, every `training.eval_every` steps (with `auto`, about ten a "
+        "run); the last is at the end of training.",
         "",
         "| variant | " + " | ".join(str(e) for e in range(1, length + 1)) + " |",
         "|---|" + "---|" * length,

@@ -43,7 +43,7 @@ class RunRecord:
 
     ``gold``, ``pred`` (canonical labels ``[N, A]``) and ``mask`` are the test
     predictions behind the review-level bootstrap; ``val_pair_f1`` is the
-    validation pair micro-F1 after each epoch.
+    validation pair micro-F1 at each evaluation, in order.
     """
 
     variant: str

@@ -4,7 +4,7 @@
   a standard-deviation error bar and every seed as a dot;
 * ``per_aspect_diff.png``: per aspect, the pair micro-F1 difference of each
   variant against the baseline with its two-level interval (seeds and test reviews);
-* ``validation_curves.png``: validation pair micro-F1 after each epoch, mean
+* ``validation_curves.png``: validation pair micro-F1 at each evaluation, mean
   over seeds with the min-max band, one line per variant (the "compare after
   3 epochs" question, answered with the whole curve).
 """
@@ -130,7 +130,7 @@ def plot_validation_curves(report: Mapping[str, Any], path: Path) -> Path | None
         if not curves:
             continue
         length = max(len(c) for c in curves)
-        # early stopping ends seeds at different epochs; missing epochs are left out
+        # early stopping ends seeds at different evaluations; missing ones are left out
         grid = np.full((len(curves), length), np.nan)
         for r, c in enumerate(curves):
             grid[r, : len(c)] = c
@@ -149,9 +149,9 @@ def plot_validation_curves(report: Mapping[str, Any], path: Path) -> Path | None
         drawn = True
     if not drawn:
         return None
-    ax.set_xlabel("epoch")
+    ax.set_xlabel("evaluation (training.eval_every; the last is the end of training)")
     ax.set_ylabel("validation pair micro-F1")
-    ax.set_title("Validation pair micro-F1 per epoch: mean over seeds, band = min-max")
+    ax.set_title("Validation pair micro-F1 per evaluation: mean over seeds, band = min-max")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
