@@ -253,6 +253,30 @@ for _function in ("_parse_wide_csv", "_read_label_column"):
         "below 1,000,000, a text of exactly 1,000,002 characters is then refused by the "
         "reader's length check instead of by csv; both are a one-line DataError naming the row"
     )
+for _statement in ("var2 = var.reshape(n_seeds, n, -1)", "base2 = base.reshape(n_seeds, n, -1)"):
+    _equivalent("evaluation/significance.py", "paired_bootstrap", _statement, "1", "2")(
+        "numpy's reshape infers the dimension given as any negative number, -2 as -1"
+    )
+_PEAK = "peak = max(int(np.abs(c).max(initial=0)) for c in run_counts)"
+_equivalent("evaluation/significance.py", "replicate_scores", _PEAK, "0", "1")(
+    "the start value of the largest count matters only when every count is 0, and the "
+    "precision it then selects sums zeros exactly either way"
+)
+_DTYPE = "dtype = np.float32 if peak * n < 2**24 else np.float64"
+_equivalent(
+    "evaluation/significance.py",
+    "replicate_scores",
+    _DTYPE,
+    "peak * n < 2**24",
+    "peak * n <= 2 ** 24",
+)(
+    "chooses the precision of exact integer sums: float32 holds every integer up to 2^24 "
+    "exactly, so a bound of 2^24 itself is as exact (the scores are identical)"
+)
+_equivalent("evaluation/significance.py", "replicate_scores", _DTYPE, "2**24", "2 * 24")(
+    "float64 for more inputs: the sums were exact in float32 already, so the scores are "
+    "identical; only time and memory change"
+)
 for _function in ("paired_bootstrap", "replicate_scores", "two_level_bootstrap"):
     _equivalent("evaluation/significance.py", _function, f"def {_function}(", "500", "501")(
         "the default chunk size: the replicates do not depend on it (tests/test_significance.py"

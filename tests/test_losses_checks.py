@@ -12,15 +12,21 @@ import torch
 
 from acsa.losses import (
     AsymmetricLoss,
+    AsymmetricUnifiedFocalLoss,
     CombinedLoss,
     CrossEntropyLoss,
     GHMCLoss,
     LossOptionError,
+    MultiLabelSupConLoss,
+    SigmoidFocalLoss,
+    SoftContrastiveLoss,
+    SoftmaxFocalLoss,
     asymmetric_loss,
     cross_entropy_loss,
     focal_loss,
     multilabel_supcon_loss,
     sigmoid_focal_loss,
+    soft_contrastive_loss,
     unified_focal_loss,
 )
 from acsa.losses._common import class_weights
@@ -107,3 +113,248 @@ def test_documented_defaults() -> None:
         multilabel_supcon_loss(embeddings, labels, temperature=0.1),
     )
     assert AsymmetricLoss().gamma_neg == 4.0 and AsymmetricLoss().clip == 0.05
+
+
+# Every defaulted parameter of the public losses, with where the value comes from. A
+# changed default silently changes what a config or an older script trains, so the table
+# must list every defaulted parameter (a new one has to be added here, on purpose).
+_NONE = {"reduction": "mean"}
+DOCUMENTED_DEFAULTS: dict[str, dict[str, object]] = {
+    # Lin et al. 2017 (focal): gamma 2; torchvision's sigmoid_focal_loss: alpha 0.25
+    "focal_loss": {"mask": None, "alpha": None, "gamma": 2.0, **_NONE},
+    "sigmoid_focal_loss": {"mask": None, "alpha": 0.25, "gamma": 2.0, **_NONE},
+    "SoftmaxFocalLoss": {"alpha": None, "gamma": 2.0, "class_counts": None, **_NONE},
+    "SigmoidFocalLoss": {"alpha": None, "gamma": 2.0, "class_counts": None, **_NONE},
+    # Li et al. 2019 (GHM-C): 10 bins (M = 30 in the paper's ablation), EMA momentum 0.75
+    "GHMCLoss": {
+        "bins": 10,
+        "momentum": 0.75,
+        "use_sigmoid": False,
+        "per_aspect": False,
+        "num_aspects": None,
+        **_NONE,
+    },
+    # Yeung et al. 2022 (unified focal): lambda 0.5, delta 0.6, gamma 0.5
+    "unified_focal_loss": {
+        "mask": None,
+        "weight": 0.5,
+        "delta": 0.6,
+        "gamma": 0.5,
+        "gamma_tversky": None,
+        "rare_classes": None,
+        "background_class": 0,
+        "epsilon": 1e-7,
+        **_NONE,
+    },
+    "AsymmetricUnifiedFocalLoss": {
+        "weight": 0.5,
+        "delta": 0.6,
+        "gamma": 0.5,
+        "gamma_tversky": None,
+        "rare_classes": None,
+        "background_class": 0,
+        "epsilon": 1e-7,
+        **_NONE,
+    },
+    # the components alone: delta 0.7, gamma 2 (focal part) and 0.75 (Tversky part)
+    "asymmetric_focal_loss": {
+        "mask": None,
+        "delta": 0.7,
+        "gamma": 2.0,
+        "rare_classes": None,
+        "background_class": 0,
+        **_NONE,
+    },
+    "asymmetric_focal_tversky_loss": {
+        "mask": None,
+        "delta": 0.7,
+        "gamma": 0.75,
+        "rare_classes": None,
+        "background_class": 0,
+        "epsilon": 1e-7,
+    },
+    # Ridnik et al. 2021 (ASL): gamma+ 0, gamma- 4, clip 0.05
+    "asymmetric_loss": {"mask": None, "gamma_pos": 0.0, "gamma_neg": 4.0, "clip": 0.05, **_NONE},
+    "AsymmetricLoss": {"gamma_pos": 0.0, "gamma_neg": 4.0, "clip": 0.05, **_NONE},
+    # Cui et al. 2019 (class-balanced): beta 0.9999, focal gamma 2
+    "class_balanced_weights": {"beta": 0.9999},
+    "ClassBalancedLoss": {"beta": 0.9999, "loss_type": "ce", "gamma": 2.0, **_NONE},
+    # Menon et al. 2021 (logit adjustment): tau 1
+    "logit_adjusted_loss": {"mask": None, "tau": 1.0, **_NONE},
+    "LogitAdjustedLoss": {"tau": 1.0, **_NONE},
+    "cross_entropy_loss": {"mask": None, "weight": None, "label_smoothing": 0.0, **_NONE},
+    "CrossEntropyLoss": {
+        "weight": None,
+        "label_smoothing": 0.0,
+        "class_counts": None,
+        **_NONE,
+    },
+    # Khosla et al. 2020 (SupCon): temperature 0.1 here (0.07 in the paper's ImageNet runs)
+    "multilabel_supcon_loss": {"mask": None, "temperature": 0.1},
+    "MultiLabelSupConLoss": {"temperature": 0.1},
+    # the older scripts' soft contrastive loss: temperature 0.07, base weight 0.1
+    "soft_contrastive_loss": {
+        "mask": None,
+        "temperature": 0.07,
+        "base_weight": 0.1,
+        "extra_weight": 1.0,
+        "background_class": 0,
+    },
+    "SoftContrastiveLoss": {
+        "temperature": 0.07,
+        "base_weight": 0.1,
+        "extra_weight": 1.0,
+        "background_class": 0,
+    },
+    # a combined loss is its classification part unless a contrastive weight is given
+    "CombinedLoss": {"contrastive": None, "classification_weight": 1.0, "contrastive_weight": 0.0},
+    "gradient_norm": {"use_sigmoid": False},
+    "build_loss": {"class_counts": None, "background_class": None, "kind": None},
+    # the older scripts' class names (acsa.losses.compat), with their own defaults
+    "compat.FocalLoss": {"alpha": None, "gamma": 2.0, **_NONE},
+    "compat.GHM_Loss": {"bins": 10, "momentum": 0.0, "use_sigmoid": True, "loss_weight": 1.0},
+    "compat.MultiLabelGHM_Loss": {"bins": 10, "momentum": 0.75, "loss_weight": 1.0},
+    "compat.AsymmetricFocalLoss": {"delta": 0.7, "gamma": 2.0},
+    "compat.AsymmetricFocalTverskyLoss": {"delta": 0.7, "gamma": 0.75, "epsilon": 1e-7},
+    "compat.UnifiedFocalLoss": {
+        "weight": 0.5,
+        "delta": 0.6,
+        "gamma": 0.5,
+        "gamma_tversky": None,
+        "epsilon": 1e-7,
+        "background_class": None,
+    },
+    "compat.MultiLabelUnifiedFocalLoss": {
+        "weight": 0.5,
+        "delta": 0.6,
+        "gamma": 0.5,
+        "gamma_tversky": None,
+    },
+    "compat.ImprovedMultiLabelContrastiveLoss": {
+        "temperature": 0.07,
+        "base_weight": 0.1,
+        "background_class": 2,
+    },
+}
+
+
+def _public(name: str):
+    import acsa.losses
+    import acsa.losses.compat
+
+    if name.startswith("compat."):
+        return getattr(acsa.losses.compat, name.removeprefix("compat."))
+    return getattr(acsa.losses, name)
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTED_DEFAULTS))
+def test_every_default_is_the_documented_one(name: str) -> None:
+    import inspect
+
+    params = inspect.signature(_public(name)).parameters
+    defaults = {
+        k: p.default
+        for k, p in params.items()
+        if p.default is not inspect.Parameter.empty and k != "kwargs"
+    }
+    assert defaults == DOCUMENTED_DEFAULTS[name]
+
+
+def test_the_defaults_table_covers_every_public_loss() -> None:
+    import inspect
+
+    import acsa.losses
+    import acsa.losses.compat
+
+    with_defaults = set()
+    for prefix, module in (("", acsa.losses), ("compat.", acsa.losses.compat)):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if not callable(obj) or (isinstance(obj, type) and issubclass(obj, Exception)):
+                continue
+            try:
+                params = inspect.signature(obj).parameters.values()
+            except (TypeError, ValueError):
+                continue
+            if any(p.default is not inspect.Parameter.empty for p in params):
+                with_defaults.add(prefix + name)
+    with_defaults.discard("LossOutput")  # a result record, not a loss
+    assert with_defaults <= set(DOCUMENTED_DEFAULTS)
+
+
+@pytest.mark.parametrize(
+    ("make", "option"),
+    [
+        (lambda: SoftmaxFocalLoss(gamma=-1.0), "gamma"),
+        (lambda: SigmoidFocalLoss(gamma=-0.5), "gamma"),
+        (lambda: MultiLabelSupConLoss(temperature=0.0), "temperature"),
+        (lambda: SoftContrastiveLoss(temperature=0.0), "temperature"),
+        (lambda: SoftContrastiveLoss(base_weight=-0.1), "base_weight"),
+        (lambda: SoftContrastiveLoss(extra_weight=-1.0), "extra_weight"),
+        (lambda: AsymmetricUnifiedFocalLoss(reduction="avg"), "reduction"),
+        (lambda: GHMCLoss(bins=10**30), "bins"),
+    ],
+)
+def test_modules_check_their_options_when_built(make, option: str) -> None:
+    with pytest.raises(LossOptionError) as info:
+        make()
+    assert info.value.option == option
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda e, t: soft_contrastive_loss(e, t, temperature=0.0),
+        lambda e, t: multilabel_supcon_loss(e, t, temperature=0.0),
+    ],
+)
+def test_contrastive_functions_reject_a_zero_temperature(call) -> None:
+    embeddings = torch.randn(4, 8, generator=torch.Generator().manual_seed(0))
+    targets = torch.tensor([[1, 0], [1, 0], [2, 3], [0, 3]])
+    with pytest.raises(LossOptionError) as info:
+        call(embeddings, targets)
+    assert info.value.option == "temperature"
+
+
+def test_reduction_is_checked_by_each_unified_focal_part() -> None:
+    from acsa.losses import asymmetric_focal_loss
+
+    logits, targets = _batch()
+    with pytest.raises(LossOptionError) as info:
+        asymmetric_focal_loss(logits, targets, reduction="avg")
+    assert info.value.option == "reduction"
+
+
+def test_focal_auto_alpha_by_hand() -> None:
+    counts = torch.tensor([[70.0, 10.0, 5.0, 15.0], [40.0, 20.0, 20.0, 20.0]])
+    # sigmoid form: alpha weighs the positive term, so 1 - the class frequency
+    complement = torch.tensor([[0.30, 0.90, 0.95, 0.85], [0.60, 0.80, 0.80, 0.80]])
+    torch.testing.assert_close(
+        SigmoidFocalLoss(alpha="auto", class_counts=counts).alpha, complement
+    )
+    # softmax form: inverse frequency N_a / (C n_ac)
+    inverse = torch.tensor([[100 / 280, 2.5, 5.0, 100 / 60], [0.625, 1.25, 1.25, 1.25]])
+    torch.testing.assert_close(SoftmaxFocalLoss(alpha="auto", class_counts=counts).alpha, inverse)
+
+
+def test_build_loss_names_what_it_expected() -> None:
+    from acsa.losses import LossConfigError, build_loss
+
+    with pytest.raises(LossConfigError, match="expected a dict with a 'type' key, got 'focal'"):
+        build_loss("focal")
+    combined = build_loss({"type": "combined", "classification": {"type": "focal"}})
+    assert combined.contrastive is None and combined.contrastive_weight == 0.0
+    assert combined.classification_weight == 1.0
+
+
+def test_an_unnamed_construction_error_is_one_line(monkeypatch) -> None:
+    from acsa.losses import LossConfigError, build_loss, registry
+
+    def broken(size: int = 1) -> torch.nn.Module:
+        raise ValueError("cannot allocate\nException raised from a C++ frame #0 ...")
+
+    monkeypatch.setitem(registry._CLASSIFICATION, "cross_entropy", broken)
+    with pytest.raises(LossConfigError) as info:
+        build_loss({"type": "cross_entropy", "size": 3})
+    assert str(info.value) == "loss: type 'cross_entropy': cannot allocate"
+    assert info.value.key == ""

@@ -627,3 +627,17 @@ def test_minimum_detectable_difference_from_two_seeds() -> None:
     assert mde == pytest.approx(expected)
     with pytest.raises(ValueError, match="at least 2 seeds"):
         minimum_detectable_difference(0.004, 0.0, 1)
+
+
+def test_seeds_needed_default_has_no_per_seed_test_noise() -> None:
+    sd, shared = 0.005, 0.0005
+    k = seeds_needed(0.01, sd, shared)
+    assert k == seeds_needed(0.01, sd, shared, own_sd=0.0)
+    assert k is not None and k < seeds_needed(0.01, sd, shared, own_sd=0.01)
+
+
+def test_seed_advice_from_two_seeds() -> None:
+    var = _pair_counts(2, 200, 5, 0.2, seed=7)
+    base = _pair_counts(2, 200, 5, 0.25, seed=8)
+    advice = seed_advice(two_level_bootstrap(var, base, n_boot=100), 0)
+    assert advice is not None and advice.n_seeds == 2

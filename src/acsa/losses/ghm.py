@@ -65,6 +65,10 @@ def _loss_terms(logits: Tensor, targets: Tensor, use_sigmoid: bool) -> tuple[Ten
     return -log_pt, -torch.expm1(log_pt.detach())
 
 
+MAX_BINS = 10_000
+"""The most bins ``GHMCLoss`` accepts (the paper uses 10 to 30; each bin is one EMA count)."""
+
+
 def ghm_bin_index(g: Tensor, bins: int) -> Tensor:
     """The binning rule: bin ``floor(g * bins)`` of each ``g`` in [0, 1], g = 1 in the last bin.
 
@@ -125,8 +129,8 @@ class GHMCLoss(nn.Module):
         check_option(
             "bins",
             bins,
-            isinstance(bins, int) and not isinstance(bins, bool) and bins >= 1,
-            "a positive integer",
+            isinstance(bins, int) and not isinstance(bins, bool) and 1 <= bins <= MAX_BINS,
+            f"a positive integer up to {MAX_BINS:,}",
         )
         check_range("momentum", momentum, 0, 1, high_open=True)
         if per_aspect:

@@ -230,7 +230,10 @@ def build_loss(
         ) from None
     except (TypeError, ValueError) as exc:
         # a value of the wrong kind that no option check names (a list for a number)
-        detail = " ".join(str(exc).split()) or type(exc).__name__
+        # one line: the first of the message (torch appends its C++ stack), cut at 200
+        lines = str(exc).strip().splitlines()
+        detail = " ".join(lines[0].split()) if lines else type(exc).__name__
+        detail = detail if len(detail) <= 200 else detail[:197] + "..."
         raise LossConfigError("", f"type {loss_type!r}: {detail}", value=loss_type) from None
 
 
