@@ -51,6 +51,7 @@ import glob
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -277,6 +278,48 @@ _equivalent("evaluation/significance.py", "replicate_scores", _DTYPE, "2**24", "
     "float64 for more inputs: the sums were exact in float32 already, so the scores are "
     "identical; only time and memory change"
 )
+_equivalent("evaluation/significance.py", "f1_from_counts", _F1, "1.0", "2.0")(
+    "the placeholder divisor where 2TP + FP + FN = 0, so TP = 0: 0 / 1 and 0 / 2 are both 0, "
+    "and the outer where() gives 0.0 there anyway"
+)
+_equivalent(
+    "evaluation/significance.py",
+    "paired_t_interval",
+    "p_value = float(stats.ttest_rel(v, b).pvalue)",
+    "stats.ttest_rel(v, b)",
+    "stats.ttest_rel(b, v)",
+)("the two-sided p-value of a paired t-test is the same for v - b and b - v")
+_TAIL = "return float(nearest) if abs(k - nearest) <= 1e-9 * max(1.0, k) else k"
+_equivalent(
+    "evaluation/significance.py",
+    "_tail_count",
+    _TAIL,
+    "abs(k - nearest) <= 1e-9 * max(1.0, k)",
+    "abs(k - nearest) < 1e-09 * max(1.0, k)",
+)(
+    "differs only when the rounding error of n * level / 2 is exactly the tolerance; the "
+    "errors it snaps are ~1e-16 relative"
+)
+_equivalent("evaluation/significance.py", "_tail_count", _TAIL, "1.0", "2.0")(
+    "a tolerance of 2e-9 instead of 1e-9 for k < 2: the rounding errors it snaps are ~1e-16"
+)
+_equivalent(
+    "evaluation/significance.py",
+    "percentile_interval",
+    "k = _tail_count(b, 1.0 - confidence)",
+    "_tail_count(b, 1.0 - confidence)",
+    "_tail_count(1.0 - confidence, b)",
+)("_tail_count computes n * level / 2: the product does not depend on the argument order")
+_equivalent(
+    "data/readers.py",
+    "<module>",
+    "_MISSING = -1  # internal marker of an unknown label before it becomes mask=False",
+    "1",
+    "2",
+)(
+    "an internal marker of an unknown label, replaced by mask=False before the reader "
+    "returns; any value outside the class codes 0..3 works"
+)
 for _function in ("paired_bootstrap", "replicate_scores", "two_level_bootstrap"):
     _equivalent("evaluation/significance.py", _function, f"def {_function}(", "500", "501")(
         "the default chunk size: the replicates do not depend on it (tests/test_significance.py"
@@ -318,6 +361,9 @@ class Mutant:
     # the lines whose tests may notice (a default argument: the whole function)
     scope: tuple[int, int] = (0, 0)
     context: str = ""  # the first line of the statement the mutant is in
+    # a default value's mutant: the function or class whose default it is (tests that
+    # only name it, e.g. through inspect.signature, execute none of its lines)
+    default_of: str = ""
     occurrence: int = 0  # among mutants with the same context, original and mutation
     status: str = "pending"  # killed | timeout | survived | not covered | equivalent
     seconds: float = 0.0
@@ -389,6 +435,8 @@ class _Finder(ast.NodeVisitor):
         self.stack: list[str] = []
         self.skip_depth = 0
         self.scope: tuple[int, int] | None = None
+        self.default_of = ""
+        self._is_class: list[bool] = []
         self.statements: list[ast.stmt] = []
         self.found: list[Mutant] = []
 
@@ -441,6 +489,7 @@ class _Finder(ast.NodeVisitor):
                 end=(node.end_lineno, node.end_col_offset),
                 scope=self.scope or (node.lineno, getattr(anchor, "end_lineno", node.lineno)),
                 context=self._context(),
+                default_of=self.default_of,
             )
         )
 
@@ -459,19 +508,26 @@ class _Finder(ast.NodeVisitor):
         self.stack.append(node.name)
         # a default is evaluated at import but used by the calls: the body's tests notice it
         self.scope = (node.lineno, node.end_lineno or node.lineno)
+        in_class = len(self.stack) > 1 and self._is_class[-1]
+        self.default_of = self.stack[-2] if node.name == "__init__" and in_class else node.name
         for default in node.args.defaults + [d for d in node.args.kw_defaults if d]:
             self.visit(default)
         self.scope = None
+        self.default_of = ""
+        self._is_class.append(False)
         for stmt in _without_docstring(node.body):
             self.visit(stmt)
+        self._is_class.pop()
         self.stack.pop()
 
     visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self.stack.append(node.name)
+        self._is_class.append(True)
         for stmt in _without_docstring(node.body):
             self.visit(stmt)
+        self._is_class.pop()
         self.stack.pop()
 
     def visit_Module(self, node: ast.Module) -> None:
@@ -480,7 +536,10 @@ class _Finder(ast.NodeVisitor):
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
+            # a class attribute's default (a dataclass field): the class is what tests name
+            self.default_of = self.stack[-1] if self._is_class and self._is_class[-1] else ""
             self.visit(node.value)
+            self.default_of = ""
 
     def visit_Assign(self, node: ast.Assign) -> None:
         if any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
@@ -676,6 +735,7 @@ class TestMap:
     import_time: dict[str, set[int]] = field(default_factory=dict)
     durations: dict[str, float] = field(default_factory=dict)
     files: dict[str, list[str]] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)  # test file -> its source
 
     def expected(self, selection: list[str]) -> float:
         """Seconds the selected node ids (or whole test files) took when mapped."""
@@ -794,6 +854,8 @@ def build_test_map(
     for module, files in modules.items():
         path = str(root / "src" / "acsa" / module)
         result.files[module] = files
+        for test_file in _expand(files):
+            result.texts.setdefault(test_file, (root / test_file).read_text(encoding="utf-8"))
         by_line: dict[int, set[str]] = {}
         imported: set[int] = set()
         for line, contexts in (data.contexts_by_lineno(path) or {}).items():
@@ -815,12 +877,23 @@ def tests_for(mutant: Mutant, test_map: TestMap) -> list[str] | None:
     for line in range(mutant.scope[0], mutant.scope[1] + 1):
         nodes |= by_line.get(line, set())
         at_import |= line in test_map.import_time.get(mutant.module, set())
-    if at_import and not nodes:
+    naming: list[str] = []
+    if mutant.default_of:
+        # a default is also checked by tests that name its owner without calling it
+        # (inspect.signature): run the mapped test files that mention the name
+        word = re.compile(rf"\b{re.escape(mutant.default_of)}\b")
+        naming = [
+            f
+            for f in _expand(test_map.files[mutant.module])
+            if word.search(test_map.texts.get(f, ""))
+        ]
+    if at_import and not nodes and not naming:
         # module-level code runs at import: every mapped test file may notice
         return _expand(test_map.files[mutant.module])
-    if not nodes:
+    if not nodes and not naming:
         return None
-    return sorted(nodes, key=lambda n: (test_map.durations.get(n, 1.0), n))
+    fastest = sorted(nodes, key=lambda n: (test_map.durations.get(n, 1.0), n))
+    return fastest + [f for f in naming if f not in fastest]
 
 
 # ----------------------------------------------------------------------------- running

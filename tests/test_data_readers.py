@@ -313,3 +313,46 @@ def test_column_lists_in_messages_stop_after_15() -> None:
     names = [f"c{i}" for i in range(16)]
     assert _columns_list(names[:15]) == ", ".join(repr(n) for n in names[:15])
     assert _columns_list(names) == ", ".join(repr(n) for n in names[:15]) + ", ... (16 in all)"
+
+
+def test_duplicates_error_names_the_first_two_rows_of_a_text(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "d.csv",
+        "data,Battery,Camera\npin tot,Positive,\npin tot,Positive,\npin tot,,Negative\n",
+    )
+    with pytest.raises(DataError) as info:
+        load_split(path, DataConfig(aspects=ASPECTS, duplicates="error"))
+    assert f"{path} rows 2 and 3: the same text occurs twice (1 duplicated texts" in str(info.value)
+
+
+def test_a_utf16_file_is_named_by_its_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "u16.csv"
+    path.write_bytes("data,Battery,Camera\npin tot,Positive,\n".encode("utf-16"))
+    with pytest.raises(DataError) as info:
+        load_split(path, DataConfig(aspects=ASPECTS))
+    assert str(info.value) == (
+        f"{path}: the file is UTF-16 encoded (byte-order mark found); save it as UTF-8 "
+        "(in Excel: 'CSV UTF-8')"
+    )
+
+
+def test_an_unreadable_file_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _write(tmp_path / "locked.csv", "data,Battery,Camera\npin tot,Positive,\n")
+    real = Path.read_bytes
+
+    def refuse(self: Path) -> bytes:
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    # root ignores file modes, so the refusal is simulated where the reader reads
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    with pytest.raises(DataError) as info:
+        load_split(path, DataConfig(aspects=ASPECTS))
+    assert str(info.value) == f"{path}: cannot be read (Permission denied); check its permissions"
+
+
+def test_a_lone_surrogate_from_a_json_escape_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path / "s.jsonl", '{"text": "pin \\ud800 tot", "labels": []}\n')
+    with pytest.raises(DataError, match=r"s\.jsonl line 1.*invalid character .* at position 4"):
+        load_split(path, DataConfig(aspects=ASPECTS))

@@ -358,3 +358,60 @@ def test_an_unnamed_construction_error_is_one_line(monkeypatch) -> None:
         build_loss({"type": "cross_entropy", "size": 3})
     assert str(info.value) == "loss: type 'cross_entropy': cannot allocate"
     assert info.value.key == ""
+
+
+def test_losses_reject_logits_that_are_not_three_dimensional() -> None:
+    with pytest.raises(ValueError, match=r"logits must have shape \[B, A, C\], got \(6, 4\)"):
+        focal_loss(torch.randn(6, 4), torch.zeros(6, 3, dtype=torch.long))
+
+
+def test_safe_pow_by_hand() -> None:
+    from acsa.losses._common import safe_pow
+
+    base = torch.tensor([0.0, 0.25, 0.5, 1.0])
+    torch.testing.assert_close(safe_pow(base, 2.0), base**2)
+    torch.testing.assert_close(safe_pow(base, 1.0), base)
+    torch.testing.assert_close(safe_pow(base, 0.0), torch.ones(4))
+    torch.testing.assert_close(safe_pow(base, 0.5), base.clamp_min(1e-12) ** 0.5)
+
+
+def test_compat_ghm_takes_float_class_indices() -> None:
+    from acsa.losses.compat import GHM_Loss
+
+    pred = torch.randn(5, 4, generator=torch.Generator().manual_seed(1))
+    target = torch.tensor([0, 1, 2, 3, 1])
+    torch.testing.assert_close(GHM_Loss()(pred, target.float()), GHM_Loss()(pred, target))
+
+
+@pytest.mark.parametrize(
+    ("embeddings", "targets", "message"),
+    [
+        (torch.randn(4, 2, 8), torch.zeros(4, 2, dtype=torch.long), r"embeddings must have shape"),
+        (torch.randn(4, 8), torch.zeros(5, 2, dtype=torch.long), r"with B = 4, got \(5, 2\)"),
+        (torch.randn(4, 8), torch.zeros(4, dtype=torch.long), r"for one aspect use"),
+    ],
+)
+def test_soft_contrastive_checks_its_shapes(embeddings, targets, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        soft_contrastive_loss(embeddings, targets)
+
+
+def test_focal_tversky_of_an_absent_unlikely_class_is_zero() -> None:
+    # class 3 never occurs and the model gives it ~1e-13: TI = (0 + eps) / (~0 + eps) = 1,
+    # so the class adds nothing (a denominator that dropped eps would blow this up)
+    from acsa.losses import asymmetric_focal_tversky_loss
+
+    logits = torch.zeros(4, 1, 4, dtype=torch.float64)
+    logits[..., 3] = -30.0
+    targets = torch.tensor([[0], [1], [2], [1]])
+    prob = logits.softmax(-1)[:, 0]  # [B, C]
+    truth = torch.nn.functional.one_hot(targets[:, 0], 4).to(prob)
+    delta, eps, gamma = 0.7, 1e-7, 0.75
+    tp = (prob * truth).sum(0)
+    ti = (tp + eps) / (delta * truth.sum(0) + (1 - delta) * prob.sum(0) + eps)
+    one_minus = 1 - ti
+    assert float(one_minus[3]) == pytest.approx(0.0, abs=1e-5)
+    terms = torch.where(torch.arange(4) > 0, one_minus.clamp_min(0) ** (1 - gamma), one_minus)
+    expected = terms.mean()
+    got = asymmetric_focal_tversky_loss(logits, targets, delta=delta, gamma=gamma, epsilon=eps)
+    assert float(got) == pytest.approx(float(expected), rel=1e-6)

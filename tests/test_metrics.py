@@ -312,3 +312,10 @@ def test_agrees_with_significance_review_counts() -> None:
     for k in range(3):
         np.testing.assert_array_equal(counts[..., 0, k], mine[k])
         np.testing.assert_array_equal(counts[..., 1, k], det[k])
+
+
+def test_no_aspects_give_zero_scores_not_one() -> None:
+    empty = np.zeros((3, 0), dtype=np.int64)
+    metrics = compute_metrics(empty, empty, [])
+    assert metrics["seed_weighted_f1"] == 0.0
+    assert metrics["pair_f1"] == 0.0

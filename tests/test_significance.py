@@ -641,3 +641,45 @@ def test_seed_advice_from_two_seeds() -> None:
     base = _pair_counts(2, 200, 5, 0.25, seed=8)
     advice = seed_advice(two_level_bootstrap(var, base, n_boot=100), 0)
     assert advice is not None and advice.n_seeds == 2
+
+
+def test_replicate_scores_with_a_single_replicate() -> None:
+    counts = np.array([[1, 0, 1], [2, 1, 0], [0, 0, 1]])
+    observed, reps = replicate_scores(
+        [counts], lambda s: s, 1, np.random.default_rng(0), chunk_size=1
+    )
+    assert reps.shape == (1, 1, 3)
+    np.testing.assert_array_equal(observed, [[3, 1, 2]])
+
+
+def test_replicate_scores_are_exact_beyond_single_precision() -> None:
+    # a count of 2^24 + 1 is not a float32 number: such sums must be done in float64
+    big = np.array([[2**24 + 1, 0, 3]])
+    observed, reps = replicate_scores([big], lambda s: s, 3, np.random.default_rng(0))
+    assert observed[0, 0] == 2**24 + 1
+    assert np.all(reps[:, 0, 0] == 2**24 + 1)
+
+
+def test_review_interval_p_value_when_the_upper_tail_is_smaller() -> None:
+    from acsa.evaluation.significance import PairedReplicates
+
+    # replicates of exactly 0 belong to both tails
+    r = np.array([-0.05] * 7 + [0.0, 0.0, 0.01])
+    reps = PairedReplicates(np.array([[-0.03]]), r[:, None, None], np.ones((10, 1)))
+    assert review_interval(reps).p_value == pytest.approx(2 * 3 / 10)
+
+
+def test_seeds_needed_can_answer_exactly_max_seeds() -> None:
+    sd, shared = 0.01, 0.0
+    k = seeds_needed(0.01, sd, shared)
+    assert k is not None and k > 3
+    assert seeds_needed(0.01, sd, shared, max_seeds=k) == k
+    assert seeds_needed(0.01, sd, shared, max_seeds=k - 1) is None
+
+
+def test_seed_advice_defaults_to_the_first_column() -> None:
+    var = _pair_counts(4, 200, 5, 0.2, seed=7)
+    base = _pair_counts(4, 200, 5, 0.3, seed=8)
+    reps = two_level_bootstrap(var, base, n_boot=100)
+    assert seed_advice(reps) == seed_advice(reps, 0)
+    assert seed_advice(reps).seed_sd == pytest.approx(reps.observed[:, 0].std(ddof=1))
