@@ -1135,6 +1135,14 @@ def main(argv: list[str] | None = None) -> int:
         help="no run: re-read a --json result, apply today's EQUIVALENT list, print and "
         "(with --write-docs) write the report",
     )
+    parser.add_argument(
+        "--recheck",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="run only the survivors of these --json results (after fixing them); "
+        "survivors whose statement changed since are reported as gone",
+    )
     args = parser.parse_args(argv)
     if args.from_json is not None:
         return _report_from_json(args.from_json, args.write_docs)
@@ -1157,6 +1165,8 @@ def main(argv: list[str] | None = None) -> int:
             (work / "shared").symlink_to(ROOT.parent / "shared")  # tests find ../shared/data
         copy_src = project / "src"
         mutants, totals = _selected(specs, args.sample or None, args.seed, copy_src / "acsa")
+        if args.recheck:
+            mutants = _survivors_now(args.recheck, specs, copy_src / "acsa")
         sampling = "; ".join(
             f"`{area}` {sum(_area(m.module) == area for m in mutants)} of {n}"
             for area, n in totals.items()
@@ -1229,6 +1239,26 @@ def _print_summary(mutants: list[Mutant]) -> None:
     for m in mutants:
         if m.status in ("survived", "not covered", "no tests ran"):
             print(f"SURVIVED {m.module}:{m.line} ({m.function}) {m.describe()} [{m.status}]")
+
+
+def _survivors_now(
+    results: list[Path], specs: dict[str, tuple[list[str], set | None]], package: Path
+) -> list[Mutant]:
+    """Today's mutants that survived in one of ``results`` (matched by their key)."""
+    keys: set[tuple] = set()
+    for path in results:
+        for d in json.loads(path.read_text(encoding="utf-8"))["mutants"]:
+            if d["status"] in ("survived", "not covered", "no tests ran"):
+                m = Mutant(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+                keys.add(m.key)
+    found = [m for module, (_, f) in specs.items() for m in find_mutants(module, f, package)]
+    chosen = [m for m in found if m.key in keys]
+    print(
+        f"rechecking {len(chosen)} of {len(keys)} earlier survivors "
+        f"({len(keys) - len(chosen)} no longer exist: their statement changed)",
+        flush=True,
+    )
+    return chosen
 
 
 def _report_from_json(path: Path, write: bool) -> int:
