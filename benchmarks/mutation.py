@@ -1046,7 +1046,10 @@ def markdown(mutants: list[Mutant], meta: dict) -> list[str]:
         "is one small planted bug (a flipped comparison, a swapped operator or argument, a "
         "number off by one, a removed statement or `raise`, a negated condition; see the "
         "script's docstring), run against the tests that execute the mutated line. Score = "
-        "killed (failing tests or timeout) / (mutants - equivalent).",
+        "killed (failing tests or timeout) / (mutants - equivalent). The score of a sample "
+        "is an estimate for the whole area; a sample drawn with a new `--seed` after an "
+        "earlier sample's survivors were fixed measures code the tests were not written "
+        "against, which a rerun of the same sample does not.",
         "",
         "| area | mutants | killed | timed out | survived | equivalent | score |",
         "|---|---|---|---|---|---|---|",
