@@ -320,6 +320,16 @@ _equivalent(
     "an internal marker of an unknown label, replaced by mask=False before the reader "
     "returns; any value outside the class codes 0..3 works"
 )
+_equivalent(
+    "evaluation/significance.py",
+    "seed_expansion",
+    "q = 0.5 + confidence / 2.0",
+    "0.5 + confidence / 2.0",
+    "0.5 - confidence / 2.0",
+)(
+    "the lower quantile instead of the upper: t and normal quantiles are both symmetric, "
+    "so their ratio (the factor) is the same"
+)
 for _function in ("paired_bootstrap", "replicate_scores", "two_level_bootstrap"):
     _equivalent("evaluation/significance.py", _function, f"def {_function}(", "500", "501")(
         "the default chunk size: the replicates do not depend on it (tests/test_significance.py"

@@ -654,10 +654,12 @@ def test_replicate_scores_with_a_single_replicate() -> None:
 
 def test_replicate_scores_are_exact_beyond_single_precision() -> None:
     # a count of 2^24 + 1 is not a float32 number: such sums must be done in float64
-    big = np.array([[2**24 + 1, 0, 3]])
-    observed, reps = replicate_scores([big], lambda s: s, 3, np.random.default_rng(0))
-    assert observed[0, 0] == 2**24 + 1
-    assert np.all(reps[:, 0, 0] == 2**24 + 1)
+    for big in (np.array([[2**24 + 1, 0, 3]]), np.array([[2**24 + 1, 0, 3], [0, 0, 0]])):
+        observed, reps = replicate_scores([big], lambda s: s, 50, np.random.default_rng(0))
+        assert observed[0, 0] == 2**24 + 1
+        # every replicate holds the big review k times: k * (2^24 + 1), exactly
+        k = reps[:, 0, 2] / 3
+        np.testing.assert_array_equal(reps[:, 0, 0], k * (2**24 + 1))
 
 
 def test_review_interval_p_value_when_the_upper_tail_is_smaller() -> None:
@@ -683,3 +685,20 @@ def test_seed_advice_defaults_to_the_first_column() -> None:
     reps = two_level_bootstrap(var, base, n_boot=100)
     assert seed_advice(reps) == seed_advice(reps, 0)
     assert seed_advice(reps).seed_sd == pytest.approx(reps.observed[:, 0].std(ddof=1))
+
+
+def test_review_counts_rejects_mismatched_shapes() -> None:
+    with pytest.raises(ValueError, match=r"gold and pred must both be \[N, A\]"):
+        review_counts(np.zeros((4, 2), int), np.zeros((4, 3), int))
+    with pytest.raises(ValueError, match=r"gold and pred must both be \[N, A\]"):
+        review_counts(np.zeros(4, int), np.zeros(4, int))
+
+
+def test_two_level_bootstrap_default_replicates() -> None:
+    var = _pair_counts(3, 40, 4, 0.2, seed=1)
+    base = _pair_counts(3, 40, 4, 0.3, seed=2)
+    default = two_level_bootstrap(var, base)
+    assert default.per_seed.shape[0] == 2000
+    np.testing.assert_array_equal(
+        default.per_seed, two_level_bootstrap(var, base, n_boot=2000).per_seed
+    )
