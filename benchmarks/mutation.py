@@ -330,6 +330,34 @@ _equivalent(
     "the lower quantile instead of the upper: t and normal quantiles are both symmetric, "
     "so their ratio (the factor) is the same"
 )
+_equivalent(
+    "evaluation/significance.py",
+    "seeds_needed",
+    "ok = np.flatnonzero(np.asarray(mde) <= delta)",
+    "np.asarray(mde) <= delta",
+    "np.asarray(mde) < delta",
+)("differs only when a detectable difference equals the target exactly (a real-valued formula)")
+_equivalent("losses/_common.py", "safe_pow", "if gamma < 1:", "1", "2")(
+    "the clamp at 1e-12 also for 1 < gamma < 2: values below 1e-12 change by less than 1e-12 "
+    "and the gradient there is 0 both ways (d/dx x**gamma -> 0 as x -> 0 for gamma > 1)"
+)
+_equivalent(
+    "losses/ghm.py",
+    "GHMCLoss._weights",
+    "if self.momentum > 0:",
+    "self.momentum > 0",
+    "self.momentum >= 0",
+)(
+    "at momentum 0 the EMA update lerp(ema, counts, 1) is counts itself (integer counts, "
+    "exact), which is what the skipped branch uses"
+)
+_equivalent(
+    "losses/contrastive.py",
+    "_labels",
+    "return targets.long().masked_fill(valid == 0, -1), valid",
+    "1",
+    "2",
+)("the marker of an unlabelled cell: _agreement drops every negative label, -2 as -1")
 for _function in ("paired_bootstrap", "replicate_scores", "two_level_bootstrap"):
     _equivalent("evaluation/significance.py", _function, f"def {_function}(", "500", "501")(
         "the default chunk size: the replicates do not depend on it (tests/test_significance.py"

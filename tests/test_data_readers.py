@@ -356,3 +356,17 @@ def test_a_lone_surrogate_from_a_json_escape_is_refused(tmp_path: Path) -> None:
     path = _write(tmp_path / "s.jsonl", '{"text": "pin \\ud800 tot", "labels": []}\n')
     with pytest.raises(DataError, match=r"s\.jsonl line 1.*invalid character .* at position 4"):
         load_split(path, DataConfig(aspects=ASPECTS))
+
+
+def test_a_file_with_some_nul_bytes_is_not_called_utf16(tmp_path: Path) -> None:
+    # the UTF-16 guess needs at least a quarter of the first 2,000 bytes to be NUL
+    # (UTF-16 text has about half); a fifth is a binary or corrupted file
+    path = tmp_path / "bin.csv"
+    body = (b"ab\x00cd" * 400)[:2000]  # 400 of 2,000 bytes: 20%
+    path.write_bytes(b"data,Battery,Camera\n" + body)
+    with pytest.raises(DataError, match="NUL byte found; the file is binary or corrupted"):
+        load_split(path, DataConfig(aspects=ASPECTS))
+    quarter = tmp_path / "q.csv"
+    quarter.write_bytes((b"ab\x00d" * 500)[:2000])  # 500 of 2,000: 25%
+    with pytest.raises(DataError, match="looks UTF-16 encoded"):
+        load_split(quarter, DataConfig(aspects=ASPECTS))

@@ -415,3 +415,46 @@ def test_focal_tversky_of_an_absent_unlikely_class_is_zero() -> None:
     expected = terms.mean()
     got = asymmetric_focal_tversky_loss(logits, targets, delta=delta, gamma=gamma, epsilon=eps)
     assert float(got) == pytest.approx(float(expected), rel=1e-6)
+
+
+def test_class_balanced_weights_check_beta() -> None:
+    from acsa.losses import class_balanced_weights
+
+    with pytest.raises(LossOptionError) as info:
+        class_balanced_weights(torch.tensor([10.0, 5.0]), beta=1.0)
+    assert info.value.option == "beta"
+
+
+def test_older_classes_keep_the_single_aspect_shape() -> None:
+    from acsa.losses.compat import FocalLoss
+
+    logits, targets = _batch(5, b=6, a=1)
+    flat = FocalLoss(reduction="none")(logits[:, 0], targets[:, 0])
+    assert flat.shape == (6,)
+    torch.testing.assert_close(flat, FocalLoss(reduction="none")(logits, targets)[:, 0])
+    assert FocalLoss(reduction="none")(logits, targets).shape == (6, 1)
+
+
+def test_multilabel_ghm_scales_by_its_loss_weight() -> None:
+    from acsa.losses.compat import MultiLabelGHM_Loss
+
+    logits, targets = _batch(6, b=8, a=3, c=4)
+    one = MultiLabelGHM_Loss(num_aspects=3, num_sentiments=4, momentum=0.0)(logits, targets)
+    two = MultiLabelGHM_Loss(num_aspects=3, num_sentiments=4, momentum=0.0, loss_weight=2.0)
+    torch.testing.assert_close(two(logits, targets), 2 * one)
+
+
+def test_contrastive_mask_shape_is_checked() -> None:
+    embeddings = torch.randn(4, 8, generator=torch.Generator().manual_seed(0))
+    targets = torch.zeros(4, 2, dtype=torch.long)
+    with pytest.raises(ValueError, match=r"mask must have shape \(4, 2\), got \(4, 3\)"):
+        soft_contrastive_loss(embeddings, targets, torch.ones(4, 3, dtype=torch.bool))
+
+
+def test_build_loss_checks_kind_and_the_combined_parts() -> None:
+    from acsa.losses import LossConfigError, build_loss
+
+    with pytest.raises(ValueError, match=r"kind must be one of \['classification', 'contrast"):
+        build_loss({"type": "focal"}, kind="other")
+    with pytest.raises(LossConfigError, match=r"loss\.classification: is missing"):
+        build_loss({"type": "combined", "contrastive": {"type": "supcon"}})
