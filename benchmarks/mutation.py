@@ -738,14 +738,40 @@ def find_mutants(
     module: str, functions: set[str] | None = None, package: Path = PACKAGE
 ) -> list[Mutant]:
     source = (package / module).read_bytes()
+    tree = ast.parse(source)
     finder = _Finder(source, module, functions)
-    finder.visit(ast.parse(source))
+    finder.visit(tree)
+    heirs = _subclasses(tree)
     seen: dict[tuple, int] = {}
     for mutant in finder.found:
         base = mutant.key[:5]
         mutant.occurrence = seen.get(base, 0)
         seen[base] = mutant.occurrence + 1
+        if mutant.default_of in heirs:
+            # a base class's __init__ default is the default of every subclass in the module
+            mutant.default_of = "|".join([mutant.default_of, *heirs[mutant.default_of]])
     return finder.found
+
+
+def _subclasses(tree: ast.Module) -> dict[str, list[str]]:
+    """Class name -> the classes of the same module that derive from it (transitively)."""
+    bases = {
+        node.name: [b.id for b in node.bases if isinstance(b, ast.Name)]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef)
+    }
+    heirs: dict[str, list[str]] = {}
+    for name in bases:
+        stack, found = [name], []
+        while stack:
+            current = stack.pop()
+            for child, parents in bases.items():
+                if current in parents and child not in found:
+                    found.append(child)
+                    stack.append(child)
+        if found:
+            heirs[name] = sorted(found)
+    return heirs
 
 
 def mutated_source(mutant: Mutant, package: Path = PACKAGE) -> bytes:
@@ -919,7 +945,8 @@ def tests_for(mutant: Mutant, test_map: TestMap) -> list[str] | None:
     if mutant.default_of:
         # a default is also checked by tests that name its owner without calling it
         # (inspect.signature): run the mapped test files that mention the name
-        word = re.compile(rf"\b{re.escape(mutant.default_of)}\b")
+        names = "|".join(re.escape(n) for n in mutant.default_of.split("|"))
+        word = re.compile(rf"\b(?:{names})\b")
         naming = [
             f
             for f in _expand(test_map.files[mutant.module])

@@ -332,6 +332,12 @@ def test_focal_auto_alpha_by_hand() -> None:
     torch.testing.assert_close(
         SigmoidFocalLoss(alpha="auto", class_counts=counts).alpha, complement
     )
+    # an aspect seen once or never: the frequency of its total, not of a clamped total
+    rare = torch.tensor([[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+    torch.testing.assert_close(
+        SigmoidFocalLoss(alpha="auto", class_counts=rare).alpha,
+        torch.tensor([[0.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]]),
+    )
     # softmax form: inverse frequency N_a / (C n_ac)
     inverse = torch.tensor([[100 / 280, 2.5, 5.0, 100 / 60], [0.625, 1.25, 1.25, 1.25]])
     torch.testing.assert_close(SoftmaxFocalLoss(alpha="auto", class_counts=counts).alpha, inverse)
@@ -439,9 +445,11 @@ def test_multilabel_ghm_scales_by_its_loss_weight() -> None:
     from acsa.losses.compat import MultiLabelGHM_Loss
 
     logits, targets = _batch(6, b=8, a=3, c=4)
-    one = MultiLabelGHM_Loss(num_aspects=3, num_sentiments=4, momentum=0.0)(logits, targets)
+    plain = GHMCLoss(momentum=0.0, per_aspect=True, num_aspects=3)(logits, targets)
     two = MultiLabelGHM_Loss(num_aspects=3, num_sentiments=4, momentum=0.0, loss_weight=2.0)
-    torch.testing.assert_close(two(logits, targets), 2 * one)
+    torch.testing.assert_close(two(logits, targets), 2 * plain)
+    half = MultiLabelGHM_Loss(num_aspects=3, num_sentiments=4, momentum=0.0, loss_weight=0.5)
+    torch.testing.assert_close(half(logits, targets), 0.5 * plain)
 
 
 def test_contrastive_mask_shape_is_checked() -> None:

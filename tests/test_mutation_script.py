@@ -77,3 +77,11 @@ def test_a_saved_run_is_rerendered_with_todays_equivalences(
     assert "| `evaluation/metrics.py` | 2 | 1 | 0 | 0 | 1 | 100.0% |" in text
     assert mutation.EQUIVALENT[justified.key] in text
     assert "SURVIVED" not in capsys.readouterr().out
+
+
+def test_a_default_names_its_owner_and_the_owners_subclasses(mutation) -> None:
+    owners = {m.function: m.default_of for m in mutation.find_mutants("losses/focal.py")}
+    assert owners["sigmoid_focal_loss"] == "sigmoid_focal_loss"
+    assert owners["_FocalModule.__init__"] == "_FocalModule|SigmoidFocalLoss|SoftmaxFocalLoss"
+    plain = [m for m in mutation.find_mutants("losses/focal.py") if m.function == "focal_loss"]
+    assert any(m.default_of == "" for m in plain)  # mutants in the body name nothing
