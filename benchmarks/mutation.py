@@ -358,6 +358,26 @@ _equivalent(
     "1",
     "2",
 )("the marker of an unlabelled cell: _agreement drops every negative label, -2 as -1")
+_equivalent(
+    "evaluation/significance.py",
+    "review_counts",
+    "exact = gold_on & pred_on & (gold == pred)",
+    "gold_on & pred_on",
+    "gold_on | pred_on",
+)("with gold == pred a cell is mentioned in both or in neither, so & and | agree")
+_equivalent("losses/_common.py", "safe_pow", "if gamma < 1:", "gamma < 1", "gamma <= 1")(
+    "gamma == 1 has returned the base on the line before"
+)
+_equivalent(
+    "losses/contrastive.py",
+    "_weighted_log_prob_loss",
+    "logits = (z @ z.t() / temperature).masked_fill(eye, -1e9)",
+    "1e9",
+    "1000000001.0",
+)("the self-similarity's stand-in for -inf: exp(-1e9) and exp(-1e9 - 1) are both 0")
+_equivalent(
+    "losses/contrastive.py", "_weighted_log_prob_loss", "total = weights.sum(-1)", "1", "2"
+)("the pair weights are symmetric, so their row sums equal their column sums")
 for _function in ("paired_bootstrap", "replicate_scores", "two_level_bootstrap"):
     _equivalent("evaluation/significance.py", _function, f"def {_function}(", "500", "501")(
         "the default chunk size: the replicates do not depend on it (tests/test_significance.py"

@@ -466,3 +466,26 @@ def test_build_loss_checks_kind_and_the_combined_parts() -> None:
         build_loss({"type": "focal"}, kind="other")
     with pytest.raises(LossConfigError, match=r"loss\.classification: is missing"):
         build_loss({"type": "combined", "contrastive": {"type": "supcon"}})
+
+
+def test_a_combined_loss_may_drop_its_classification_part() -> None:
+    from acsa.losses import MultiLabelSupConLoss as SupCon
+
+    loss = CombinedLoss(
+        CrossEntropyLoss(), SupCon(), classification_weight=0.0, contrastive_weight=1.0
+    )
+    assert loss.classification_weight == 0.0
+
+
+def test_compat_ghm_masks_samples_by_label_weight() -> None:
+    from acsa.losses.compat import GHM_Loss
+
+    g = torch.Generator().manual_seed(2)
+    pred = torch.randn(6, 4, generator=g)
+    target = torch.nn.functional.one_hot(torch.tensor([0, 1, 2, 3, 1, 0]), 4).float()
+    label_weight = torch.ones(6, 4)
+    label_weight[[1, 4]] = 0.0  # two samples left out, the older mmdet way
+    keep = torch.tensor([0, 2, 3, 5])
+    torch.testing.assert_close(
+        GHM_Loss()(pred, target, label_weight), GHM_Loss()(pred[keep], target[keep])
+    )
