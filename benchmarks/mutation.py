@@ -975,6 +975,14 @@ def tests_for(mutant: Mutant, test_map: TestMap) -> list[str] | None:
     if at_import and not nodes and not naming:
         # module-level code runs at import: every mapped test file may notice
         return _expand(test_map.files[mutant.module])
+    if not nodes and not naming and mutant.function != "<module>":
+        # lines that only run in processes the tests start (torch.distributed workers)
+        # are invisible to coverage: the test files naming the function or class run
+        names = "|".join(re.escape(n) for n in mutant.function.split(".") if n != "__init__")
+        word = re.compile(rf"\b(?:{names})\b")
+        naming = [
+            f for f in _expand(test_map.files[mutant.module]) if word.search(test_map.texts[f])
+        ]
     if not nodes and not naming:
         return None
     fastest = sorted(nodes, key=lambda n: (test_map.durations.get(n, 1.0), n))
