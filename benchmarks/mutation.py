@@ -378,6 +378,27 @@ _equivalent(
 _equivalent(
     "losses/contrastive.py", "_weighted_log_prob_loss", "total = weights.sum(-1)", "1", "2"
 )("the pair weights are symmetric, so their row sums equal their column sums")
+_equivalent(
+    "losses/registry.py",
+    "_resolve_type",
+    "close = difflib.get_close_matches(str(value), list(allowed), n=1)",
+    "1",
+    "2",
+)("only the best match close[0] is suggested, and it is first however many are asked for")
+_equivalent(
+    "losses/unified_focal.py",
+    "_tversky_part",
+    "return term.sum() / (seen.sum() * term.shape[-1]).clamp_min(1)",
+    "1",
+    "2",
+)(
+    "the divisor is 0 (every cell masked, and then the sum is 0 too) or at least the number "
+    "of classes, which is at least 2"
+)
+_equivalent("data/readers.py", "_read_text", "head = raw[:2000]", "2000", "2001")(
+    "the window of the UTF-16 guess one byte longer: UTF-16 text has NUL in about every "
+    "other byte and the cut is a quarter, so one byte more moves no real file across it"
+)
 for _function in ("paired_bootstrap", "replicate_scores", "two_level_bootstrap"):
     _equivalent("evaluation/significance.py", _function, f"def {_function}(", "500", "501")(
         "the default chunk size: the replicates do not depend on it (tests/test_significance.py"

@@ -369,3 +369,11 @@ def test_a_file_with_some_nul_bytes_is_not_called_utf16(tmp_path: Path) -> None:
     quarter.write_bytes((b"ab\x00d" * 500)[:2000])  # 500 of 2,000: 25%
     with pytest.raises(DataError, match="looks UTF-16 encoded"):
         load_split(quarter, DataConfig(aspects=ASPECTS))
+
+
+def test_a_broken_json_array_names_its_line(tmp_path: Path) -> None:
+    path = _write(tmp_path / "t.json", '[{"text": "a", "labels": []},\n {"text": "b"\n')
+    with pytest.raises(DataError) as info:
+        load_split(path, DataConfig(aspects=ASPECTS))
+    assert str(info.value).startswith(f"{path} line 3: not valid JSON (")
+    assert str(info.value).endswith("fix the JSON or write one object per line (.jsonl)")
