@@ -391,6 +391,7 @@ _equivalent(
     "return term.sum() / (seen.sum() * term.shape[-1]).clamp_min(1)",
     "1",
     "2",
+    1,  # clamp_min(1); occurrence 0 is shape[-1], which matters
 )(
     "the divisor is 0 (every cell masked, and then the sum is 0 too) or at least the number "
     "of classes, which is at least 2"
@@ -1181,6 +1182,7 @@ def markdown(mutants: list[Mutant], meta: dict) -> list[str]:
     lines += [
         f"- `{m.module}:{m.line}` ({m.function}) {m.describe()}"
         + (f" [{m.status}]" if m.status != "survived" else "")
+        + (f"; {m.reason}" if m.reason else "")
         for m in survivors
     ] or ["- none"]
     lines += ["", f"Equivalent mutants ({len(equivalent)}), each with why it cannot matter:", ""]
@@ -1258,11 +1260,12 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         default=None,
         help="run only the survivors of these --json results (after fixing them); "
-        "survivors whose statement changed since are reported as gone",
+        "survivors whose statement changed since are reported as gone. With --from-json: "
+        "these are recheck results, and survivors they killed are marked so",
     )
     args = parser.parse_args(argv)
     if args.from_json is not None:
-        return _report_from_json(args.from_json, args.write_docs)
+        return _report_from_json(args.from_json, args.write_docs, args.recheck or [])
 
     specs = _module_specs(args.group, args.modules)
     if args.list:
@@ -1378,8 +1381,15 @@ def _survivors_now(
     return chosen
 
 
-def _report_from_json(path: Path, write: bool) -> int:
-    """Re-render a finished run: survivors justified since then become equivalent."""
+def _report_from_json(path: Path, write: bool, rechecks: list[Path]) -> int:
+    """Re-render a finished run: survivors justified since then become equivalent, and
+    survivors a later ``--recheck`` run (its --json in ``rechecks``) killed say so."""
+    killed_since: set[tuple] = set()
+    for recheck in rechecks:
+        for d in json.loads(recheck.read_text(encoding="utf-8"))["mutants"]:
+            if d["status"] in ("killed", "timeout"):
+                m = Mutant(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+                killed_since.add(m.key)
     data = json.loads(path.read_text(encoding="utf-8"))
     mutants = []
     for d in data["mutants"]:
@@ -1387,6 +1397,8 @@ def _report_from_json(path: Path, write: bool) -> int:
         reason = EQUIVALENT.get(m.key)
         if reason is not None and m.status in ("survived", "not covered"):
             m.status, m.reason = "equivalent", reason
+        elif m.key in killed_since and m.status in ("survived", "not covered"):
+            m.reason = "killed since by a new test (`--recheck`)"
         mutants.append(m)
     _print_summary(mutants)
     if write:
