@@ -1398,7 +1398,7 @@ def _report_from_json(path: Path, write: bool, rechecks: list[Path]) -> int:
         if reason is not None and m.status in ("survived", "not covered"):
             m.status, m.reason = "equivalent", reason
         elif m.key in killed_since and m.status in ("survived", "not covered"):
-            m.reason = "killed since by a new test (`--recheck`)"
+            m.reason = "killed since, by `--recheck` with the current tests and script"
         mutants.append(m)
     _print_summary(mutants)
     if write:
