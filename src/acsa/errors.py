@@ -52,6 +52,16 @@ def optional_import(module: str, extra: str, purpose: str) -> ModuleType:
         ) from None
 
 
+def first_line(exc: BaseException, limit: int | None = None) -> str:
+    """The first line of the message of ``exc`` (libraries such as torch append a stack
+    trace), cut to ``limit`` characters; the type name if the message is empty."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    if limit is not None and len(first) > limit:
+        first = first[: limit - 3] + "..."
+    return first
+
+
 def one_line(exc: BaseException) -> str:
     """The message of ``exc`` on one line (whitespace runs collapsed; the type name if empty)."""
     return " ".join(str(exc).split()) or type(exc).__name__

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..errors import ConfigError
+from ..errors import ConfigError, first_line
 from ._common import LossOptionError
 from .asymmetric import AsymmetricLoss
 from .class_balanced import ClassBalancedLoss
@@ -230,10 +230,7 @@ def build_loss(
         ) from None
     except (TypeError, ValueError) as exc:
         # a value of the wrong kind that no option check names (a list for a number)
-        # one line: the first of the message (torch appends its C++ stack), cut at 200
-        lines = str(exc).strip().splitlines()
-        detail = " ".join(lines[0].split()) if lines else type(exc).__name__
-        detail = detail if len(detail) <= 200 else detail[:197] + "..."
+        detail = " ".join(first_line(exc, limit=200).split())
         raise LossConfigError("", f"type {loss_type!r}: {detail}", value=loss_type) from None
 
 

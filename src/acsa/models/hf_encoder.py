@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from acsa.errors import CheckpointError
+from acsa.errors import CheckpointError, first_line
 from acsa.models.config import HuggingFaceModelConfig
 
 
@@ -51,7 +51,7 @@ class HFEncoder(nn.Module):
                 if config.local_files_only
                 else ""
             )
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc)
             raise CheckpointError(
                 f"cannot load model {config.name_or_path}{hint}: {first}"
             ) from None

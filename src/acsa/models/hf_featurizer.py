@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import torch
 
-from acsa.errors import CheckpointError, ConfigError
+from acsa.errors import CheckpointError, ConfigError, first_line
 from acsa.models.featurizer import Features, Featurizer, pad_2d
 
 LongReviews = Literal["truncate", "windows"]
@@ -83,7 +83,7 @@ class HFFeaturizer(Featurizer):
                 if local_files_only
                 else ""
             )
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc)
             raise CheckpointError(
                 f"cannot load tokenizer {name_or_path!s}{hint}: {first}"
             ) from None

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from acsa.data.label_space import LabelSpace
-from acsa.errors import CheckpointError, optional_import
+from acsa.errors import CheckpointError, first_line, optional_import
 from acsa.models.featurizer import Featurizer
 from acsa.models.model import load_featurizer, read_model_description
 from acsa.models.onnx_export import ONNX_FILE
@@ -42,7 +42,7 @@ def create_session(path: str | Path, threads: int | None = None) -> Any:
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own untyped errors
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise CheckpointError(f"{path}: cannot load the ONNX model ({first})") from None
 
 

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from acsa.errors import CheckpointError, optional_import
+from acsa.errors import CheckpointError, first_line, optional_import
 from acsa.models.model import CONFIG_FILE, WEIGHTS_FILE, AcsaModel
 
 ONNX_FILE = "model.onnx"
@@ -223,7 +223,7 @@ def _run_exporter(
                 verbose=False,
             )
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise CheckpointError(
             f"{path}: ONNX export failed ({type(exc).__name__}: {first})"
         ) from exc
