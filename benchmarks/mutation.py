@@ -1134,6 +1134,7 @@ def summarize(mutants: list[Mutant]) -> list[dict]:
 
 
 _STATUSES = ("killed", "timeout", "survived", "not covered", "no tests ran", "equivalent")
+_SURVIVED = ("survived", "not covered", "no tests ran")  # what the score counts as missed
 
 
 def _area(module: str) -> str:
@@ -1176,7 +1177,7 @@ def markdown(mutants: list[Mutant], meta: dict) -> list[str]:
             f"| `{area}` | {a['mutants']} | {a['killed']} | {a['timeout']} | {a['survived']} | "
             f"{a['equivalent']} | {100 * score:.1f}% |"
         )
-    survivors = [m for m in mutants if m.status in ("survived", "not covered", "no tests ran")]
+    survivors = [m for m in mutants if m.status in _SURVIVED]
     equivalent = [m for m in mutants if m.status == "equivalent"]
     lines += ["", f"Surviving mutants ({len(survivors)}):", ""]
     lines += [
@@ -1299,7 +1300,6 @@ def main(argv: list[str] | None = None) -> int:
         os.chdir(project)
         _preload()
         for i, mutant in enumerate(mutants, 1):
-            reason = EQUIVALENT.get(mutant.key)
             nodes = tests_for(mutant, test_map)
             if nodes is None:
                 mutant.status = "not covered"
@@ -1310,8 +1310,7 @@ def main(argv: list[str] | None = None) -> int:
                 if mutant.status == "timeout":
                     # a busy machine, or a real hang: a second try with three times the time
                     mutant.status = run_mutant(mutant, copy_src, nodes, 3 * limit)
-            if reason is not None and mutant.status in ("survived", "not covered"):
-                mutant.status, mutant.reason = "equivalent", reason
+            _justify(mutant)
             print(
                 f"[{i}/{len(mutants)}] {mutant.status:11s} {mutant.seconds:5.1f}s "
                 f"{mutant.module}:{mutant.line} {mutant.describe()}",
@@ -1357,20 +1356,34 @@ def _print_summary(mutants: list[Mutant]) -> None:
             f"{r['survived']:5d} {r['equivalent']:6d} {100 * r['score']:5.1f}%"
         )
     for m in mutants:
-        if m.status in ("survived", "not covered", "no tests ran"):
+        if m.status in _SURVIVED:
             print(f"SURVIVED {m.module}:{m.line} ({m.function}) {m.describe()} [{m.status}]")
+
+
+_KILLED = ("killed", "timeout")
+
+
+def _load(path: Path) -> tuple[dict, list[Mutant]]:
+    """``(meta, mutants)`` of a ``--json`` result."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    fields = (
+        {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()} for d in data["mutants"]
+    )
+    return data["meta"], [Mutant(**f) for f in fields]
+
+
+def _justify(mutant: Mutant) -> None:
+    """A survivor listed in ``EQUIVALENT`` becomes equivalent, with the reason."""
+    reason = EQUIVALENT.get(mutant.key)
+    if reason is not None and mutant.status in ("survived", "not covered"):
+        mutant.status, mutant.reason = "equivalent", reason
 
 
 def _survivors_now(
     results: list[Path], specs: dict[str, tuple[list[str], set | None]], package: Path
 ) -> list[Mutant]:
     """Today's mutants that survived in one of ``results`` (matched by their key)."""
-    keys: set[tuple] = set()
-    for path in results:
-        for d in json.loads(path.read_text(encoding="utf-8"))["mutants"]:
-            if d["status"] in ("survived", "not covered", "no tests ran"):
-                m = Mutant(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
-                keys.add(m.key)
+    keys = {m.key for path in results for m in _load(path)[1] if m.status in _SURVIVED}
     found = [m for module, (_, f) in specs.items() for m in find_mutants(module, f, package)]
     chosen = [m for m in found if m.key in keys]
     print(
@@ -1384,25 +1397,15 @@ def _survivors_now(
 def _report_from_json(path: Path, write: bool, rechecks: list[Path]) -> int:
     """Re-render a finished run: survivors justified since then become equivalent, and
     survivors a later ``--recheck`` run (its --json in ``rechecks``) killed say so."""
-    killed_since: set[tuple] = set()
-    for recheck in rechecks:
-        for d in json.loads(recheck.read_text(encoding="utf-8"))["mutants"]:
-            if d["status"] in ("killed", "timeout"):
-                m = Mutant(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
-                killed_since.add(m.key)
-    data = json.loads(path.read_text(encoding="utf-8"))
-    mutants = []
-    for d in data["mutants"]:
-        m = Mutant(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
-        reason = EQUIVALENT.get(m.key)
-        if reason is not None and m.status in ("survived", "not covered"):
-            m.status, m.reason = "equivalent", reason
-        elif m.key in killed_since and m.status in ("survived", "not covered"):
+    killed_since = {m.key for recheck in rechecks for m in _load(recheck)[1] if m.status in _KILLED}
+    meta, mutants = _load(path)
+    for m in mutants:
+        _justify(m)
+        if m.key in killed_since and m.status in _SURVIVED:
             m.reason = "killed since, by `--recheck` with the current tests and script"
-        mutants.append(m)
     _print_summary(mutants)
     if write:
-        write_docs(markdown(mutants, data["meta"]))
+        write_docs(markdown(mutants, meta))
         print(f"updated {DOC}")
     return 0
 

@@ -119,12 +119,31 @@ def test_documented_defaults() -> None:
 # changed default silently changes what a config or an older script trains, so the table
 # must list every defaulted parameter (a new one has to be added here, on purpose).
 _NONE = {"reduction": "mean"}
+# the function and the module form of a loss share these
+_FOCAL = {"alpha": None, "gamma": 2.0, **_NONE}
+# Yeung et al. 2022 (unified focal): lambda 0.5, delta 0.6, gamma 0.5
+_UNIFIED = {
+    "weight": 0.5,
+    "delta": 0.6,
+    "gamma": 0.5,
+    "gamma_tversky": None,
+    "rare_classes": None,
+    "background_class": 0,
+    "epsilon": 1e-7,
+    **_NONE,
+}
+# Ridnik et al. 2021 (ASL): gamma+ 0, gamma- 4, clip 0.05
+_ASL = {"gamma_pos": 0.0, "gamma_neg": 4.0, "clip": 0.05, **_NONE}
+# the older scripts' soft contrastive loss: temperature 0.07, base weight 0.1
+_SOFT = {"temperature": 0.07, "base_weight": 0.1, "extra_weight": 1.0, "background_class": 0}
+# the unified loss's parts alone, with the older classes' names
+_UNIFIED_COMPAT = {"weight": 0.5, "delta": 0.6, "gamma": 0.5, "gamma_tversky": None}
 DOCUMENTED_DEFAULTS: dict[str, dict[str, object]] = {
     # Lin et al. 2017 (focal): gamma 2; torchvision's sigmoid_focal_loss: alpha 0.25
-    "focal_loss": {"mask": None, "alpha": None, "gamma": 2.0, **_NONE},
-    "sigmoid_focal_loss": {"mask": None, "alpha": 0.25, "gamma": 2.0, **_NONE},
-    "SoftmaxFocalLoss": {"alpha": None, "gamma": 2.0, "class_counts": None, **_NONE},
-    "SigmoidFocalLoss": {"alpha": None, "gamma": 2.0, "class_counts": None, **_NONE},
+    "focal_loss": {"mask": None, **_FOCAL},
+    "sigmoid_focal_loss": {"mask": None, **_FOCAL, "alpha": 0.25},
+    "SoftmaxFocalLoss": {**_FOCAL, "class_counts": None},
+    "SigmoidFocalLoss": {**_FOCAL, "class_counts": None},
     # Li et al. 2019 (GHM-C): 10 bins (M = 30 in the paper's ablation), EMA momentum 0.75
     "GHMCLoss": {
         "bins": 10,
@@ -134,28 +153,8 @@ DOCUMENTED_DEFAULTS: dict[str, dict[str, object]] = {
         "num_aspects": None,
         **_NONE,
     },
-    # Yeung et al. 2022 (unified focal): lambda 0.5, delta 0.6, gamma 0.5
-    "unified_focal_loss": {
-        "mask": None,
-        "weight": 0.5,
-        "delta": 0.6,
-        "gamma": 0.5,
-        "gamma_tversky": None,
-        "rare_classes": None,
-        "background_class": 0,
-        "epsilon": 1e-7,
-        **_NONE,
-    },
-    "AsymmetricUnifiedFocalLoss": {
-        "weight": 0.5,
-        "delta": 0.6,
-        "gamma": 0.5,
-        "gamma_tversky": None,
-        "rare_classes": None,
-        "background_class": 0,
-        "epsilon": 1e-7,
-        **_NONE,
-    },
+    "unified_focal_loss": {"mask": None, **_UNIFIED},
+    "AsymmetricUnifiedFocalLoss": _UNIFIED,
     # the components alone: delta 0.7, gamma 2 (focal part) and 0.75 (Tversky part)
     "asymmetric_focal_loss": {
         "mask": None,
@@ -173,9 +172,8 @@ DOCUMENTED_DEFAULTS: dict[str, dict[str, object]] = {
         "background_class": 0,
         "epsilon": 1e-7,
     },
-    # Ridnik et al. 2021 (ASL): gamma+ 0, gamma- 4, clip 0.05
-    "asymmetric_loss": {"mask": None, "gamma_pos": 0.0, "gamma_neg": 4.0, "clip": 0.05, **_NONE},
-    "AsymmetricLoss": {"gamma_pos": 0.0, "gamma_neg": 4.0, "clip": 0.05, **_NONE},
+    "asymmetric_loss": {"mask": None, **_ASL},
+    "AsymmetricLoss": _ASL,
     # Cui et al. 2019 (class-balanced): beta 0.9999, focal gamma 2
     "class_balanced_weights": {"beta": 0.9999},
     "ClassBalancedLoss": {"beta": 0.9999, "loss_type": "ce", "gamma": 2.0, **_NONE},
@@ -183,53 +181,24 @@ DOCUMENTED_DEFAULTS: dict[str, dict[str, object]] = {
     "logit_adjusted_loss": {"mask": None, "tau": 1.0, **_NONE},
     "LogitAdjustedLoss": {"tau": 1.0, **_NONE},
     "cross_entropy_loss": {"mask": None, "weight": None, "label_smoothing": 0.0, **_NONE},
-    "CrossEntropyLoss": {
-        "weight": None,
-        "label_smoothing": 0.0,
-        "class_counts": None,
-        **_NONE,
-    },
+    "CrossEntropyLoss": {"weight": None, "label_smoothing": 0.0, "class_counts": None, **_NONE},
     # Khosla et al. 2020 (SupCon): temperature 0.1 here (0.07 in the paper's ImageNet runs)
     "multilabel_supcon_loss": {"mask": None, "temperature": 0.1},
     "MultiLabelSupConLoss": {"temperature": 0.1},
-    # the older scripts' soft contrastive loss: temperature 0.07, base weight 0.1
-    "soft_contrastive_loss": {
-        "mask": None,
-        "temperature": 0.07,
-        "base_weight": 0.1,
-        "extra_weight": 1.0,
-        "background_class": 0,
-    },
-    "SoftContrastiveLoss": {
-        "temperature": 0.07,
-        "base_weight": 0.1,
-        "extra_weight": 1.0,
-        "background_class": 0,
-    },
+    "soft_contrastive_loss": {"mask": None, **_SOFT},
+    "SoftContrastiveLoss": _SOFT,
     # a combined loss is its classification part unless a contrastive weight is given
     "CombinedLoss": {"contrastive": None, "classification_weight": 1.0, "contrastive_weight": 0.0},
     "gradient_norm": {"use_sigmoid": False},
     "build_loss": {"class_counts": None, "background_class": None, "kind": None},
     # the older scripts' class names (acsa.losses.compat), with their own defaults
-    "compat.FocalLoss": {"alpha": None, "gamma": 2.0, **_NONE},
+    "compat.FocalLoss": _FOCAL,
     "compat.GHM_Loss": {"bins": 10, "momentum": 0.0, "use_sigmoid": True, "loss_weight": 1.0},
     "compat.MultiLabelGHM_Loss": {"bins": 10, "momentum": 0.75, "loss_weight": 1.0},
     "compat.AsymmetricFocalLoss": {"delta": 0.7, "gamma": 2.0},
     "compat.AsymmetricFocalTverskyLoss": {"delta": 0.7, "gamma": 0.75, "epsilon": 1e-7},
-    "compat.UnifiedFocalLoss": {
-        "weight": 0.5,
-        "delta": 0.6,
-        "gamma": 0.5,
-        "gamma_tversky": None,
-        "epsilon": 1e-7,
-        "background_class": None,
-    },
-    "compat.MultiLabelUnifiedFocalLoss": {
-        "weight": 0.5,
-        "delta": 0.6,
-        "gamma": 0.5,
-        "gamma_tversky": None,
-    },
+    "compat.UnifiedFocalLoss": {**_UNIFIED_COMPAT, "epsilon": 1e-7, "background_class": None},
+    "compat.MultiLabelUnifiedFocalLoss": _UNIFIED_COMPAT,
     "compat.ImprovedMultiLabelContrastiveLoss": {
         "temperature": 0.07,
         "base_weight": 0.1,
