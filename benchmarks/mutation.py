@@ -70,6 +70,25 @@ MARKERS = ("<!-- mutation-report:begin -->", "<!-- mutation-report:end -->")
 COMMAND = "python benchmarks/mutation.py --write-docs"
 DEFAULT_SAMPLE = 100
 
+# the modules behind acsa.data.load_split: one area of the report
+READER_MODULES = (
+    "data/readers.py",
+    "data/reviews.py",
+    "data/text_files.py",
+    "data/label_spellings.py",
+    "data/wide_csv.py",
+    "data/label_lists.py",
+)
+READER_AREA = "data/ readers"
+READER_TESTS = [
+    "tests/test_data_readers.py",
+    "tests/test_data_properties.py",
+    "tests/test_data_bad_inputs.py",
+    "tests/test_data_label_column.py",
+    "tests/test_data_aspects.py",
+    "tests/test_data_validation.py",
+]
+
 # module (relative to src/acsa, glob allowed, ":f1,f2" restricts to those functions)
 # -> the test files that are meant to catch its bugs
 GROUPS: dict[str, dict[str, list[str]]] = {
@@ -85,14 +104,7 @@ GROUPS: dict[str, dict[str, list[str]]] = {
             "tests/test_compare.py",
         ],
         "losses/*.py": ["tests/test_losses_*.py"],
-        "data/readers.py": [
-            "tests/test_data_readers.py",
-            "tests/test_data_properties.py",
-            "tests/test_data_bad_inputs.py",
-            "tests/test_data_label_column.py",
-            "tests/test_data_aspects.py",
-            "tests/test_data_validation.py",
-        ],
+        **dict.fromkeys(READER_MODULES, READER_TESTS),
     },
     "extended": {
         "evaluation/count_scores.py": ["tests/test_count_scores.py", "tests/test_compare.py"],
@@ -232,8 +244,8 @@ _equivalent(
     "pairs: their count is 0 (numerator 0) or at least 2, never 1"
 )
 _equivalent(
-    "data/readers.py",
-    "_csv_field_limit",
+    "data/text_files.py",
+    "csv_field_limit",
     "csv.field_size_limit(max(old, chars + 1))",
     "1",
     "2",
@@ -242,11 +254,14 @@ _equivalent(
     "least 1,000,002) is then refused by the reader's own length check instead of by csv; "
     "both are a one-line DataError naming the row and the length limit"
 )
-for _function in ("_parse_wide_csv", "_read_label_column"):
+for _module, _function in (
+    ("data/wide_csv.py", "parse_wide_csv"),
+    ("data/label_lists.py", "_read_label_column"),
+):
     _equivalent(
-        "data/readers.py",
+        _module,
         _function,
-        "with _csv_field_limit(max(config.max_text_chars, 1_000_000)):",
+        "with csv_field_limit(max(config.max_text_chars, 1_000_000)):",
         "1_000_000",
         "1000001",
     )(
@@ -311,9 +326,9 @@ _equivalent(
     "_tail_count(1.0 - confidence, b)",
 )("_tail_count computes n * level / 2: the product does not depend on the argument order")
 _equivalent(
-    "data/readers.py",
+    "data/label_spellings.py",
     "<module>",
-    "_MISSING = -1  # internal marker of an unknown label before it becomes mask=False",
+    "MISSING = -1  # internal marker of an unknown label before it becomes mask=False",
     "1",
     "2",
 )(
@@ -396,7 +411,7 @@ _equivalent(
     "the divisor is 0 (every cell masked, and then the sum is 0 too) or at least the number "
     "of classes, which is at least 2"
 )
-_equivalent("data/readers.py", "_read_text", "head = raw[:2000]", "2000", "2001")(
+_equivalent("data/text_files.py", "read_text", "head = raw[:2000]", "2000", "2001")(
     "the window of the UTF-16 guess one byte longer: UTF-16 text has NUL in about every "
     "other byte and the cut is a quarter, so one byte more moves no real file across it"
 )
@@ -1138,6 +1153,8 @@ _SURVIVED = ("survived", "not covered", "no tests ran")  # what the score counts
 
 
 def _area(module: str) -> str:
+    if module in READER_MODULES:
+        return READER_AREA
     return "losses/" if module.startswith("losses/") else module
 
 

@@ -258,14 +258,14 @@ def test_reading_a_csv_leaves_csvs_field_limit_as_it_was(tmp_path: Path) -> None
 
 
 def test_quoted_values_are_cut_after_40_characters() -> None:
-    from acsa.data.readers import _quote
+    from acsa.data.text_files import quote
 
-    assert _quote("x" * 40) == repr("x" * 40)
-    assert _quote("x" * 41) == repr("x" * 40 + "...")
+    assert quote("x" * 40) == repr("x" * 40)
+    assert quote("x" * 41) == repr("x" * 40 + "...")
 
 
 def test_skipped_labels_line_shows_the_first_five() -> None:
-    from acsa.data.readers import SkippedLabel, skipped_labels_line
+    from acsa.data.reviews import SkippedLabel, skipped_labels_line
 
     five = [SkippedLabel(row, f"L{row}", "has no '#'") for row in range(2, 7)]
     line = skipped_labels_line("f.jsonl", five)
@@ -308,11 +308,11 @@ def test_a_text_of_exactly_max_text_chars_loads_beyond_csvs_own_limit(tmp_path: 
 
 
 def test_column_lists_in_messages_stop_after_15() -> None:
-    from acsa.data.readers import _columns_list
+    from acsa.data.text_files import columns_list
 
     names = [f"c{i}" for i in range(16)]
-    assert _columns_list(names[:15]) == ", ".join(repr(n) for n in names[:15])
-    assert _columns_list(names) == ", ".join(repr(n) for n in names[:15]) + ", ... (16 in all)"
+    assert columns_list(names[:15]) == ", ".join(repr(n) for n in names[:15])
+    assert columns_list(names) == ", ".join(repr(n) for n in names[:15]) + ", ... (16 in all)"
 
 
 def test_duplicates_error_names_the_first_two_rows_of_a_text(tmp_path: Path) -> None:

@@ -3,7 +3,8 @@
 from acsa.data.config import DataConfig
 from acsa.data.dataset import AcsaCollator, EncodedDataset, class_counts
 from acsa.data.label_space import CANONICAL_CLASSES, POLARITIES, LabelSpace
-from acsa.data.readers import DroppedRow, LabeledReviews, SkippedLabel, file_aspects, load_split
+from acsa.data.readers import file_aspects, load_split
+from acsa.data.reviews import DroppedRow, LabeledReviews, SkippedLabel
 from acsa.data.validation import (
     DataReport,
     SplitReport,

@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import Dataset
 
 from acsa.data.label_space import LabelSpace
-from acsa.data.readers import LabeledReviews
+from acsa.data.reviews import LabeledReviews
 
 LABEL_KEYS: tuple[str, ...] = ("labels", "label_mask")
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from acsa.data.dataset import LABEL_KEYS, AcsaCollator, EncodedDataset
 from acsa.data.label_space import LabelSpace
-from acsa.data.readers import LabeledReviews
+from acsa.data.reviews import LabeledReviews
 
 INDEX_KEY = "example_index"
 # the batch entries that are labels, not model inputs (the Trainer's label_names)

@@ -20,14 +20,12 @@ import numpy as np
 
 from acsa.data.config import DataConfig
 from acsa.data.label_space import NONE
-from acsa.data.readers import (
+from acsa.data.readers import detect_format, file_aspects, load_split
+from acsa.data.reviews import (
     DroppedRow,
     LabeledReviews,
     SkippedLabel,
-    detect_format,
     duplicate_groups,
-    file_aspects,
-    load_split,
     skipped_labels_line,
     text_key,
 )

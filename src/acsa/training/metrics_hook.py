@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from acsa.data.label_space import LabelSpace
-from acsa.data.readers import LabeledReviews
+from acsa.data.reviews import LabeledReviews
 
 
 class MetricsFunction:

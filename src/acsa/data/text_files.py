@@ -1,0 +1,206 @@
+"""Labelled files as text: UTF-8 decoding with one-line errors, and CSV records within limits.
+
+Shared by every reader (:mod:`acsa.data.readers`): :func:`read_text` decodes a
+file (a BOM is allowed; UTF-16, NUL bytes and invalid UTF-8 are one-line
+errors naming the line), :func:`iter_csv` yields a CSV's records with the row
+and line a user sees, inside :func:`csv_field_limit` (csv's own field limit
+lifted so that ``data.max_text_chars`` decides), and the header helpers find
+the columns. :func:`fail` builds the one-line :class:`~acsa.errors.DataError`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from acsa.data.config import DataConfig
+from acsa.errors import DataError
+
+_DELIMITERS = (";", "\t", "|")
+
+
+def file_place(path: Path) -> str:
+    return str(path)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split("\n"))
+
+
+def fail(message: str) -> DataError:
+    return DataError(_one_line(message))
+
+
+def quote(value: str, limit: int = 40) -> str:
+    shown = value if len(value) <= limit else value[:limit] + "..."
+    return repr(shown)
+
+
+def read_text(path: Path) -> str:
+    """Read a file as UTF-8 (a BOM is allowed), with one-line errors for the usual faults."""
+    where = file_place(path)
+    if not path.exists():
+        raise fail(f"{where}: file not found; check data.dir and the file name in the config")
+    if path.is_dir():
+        raise fail(
+            f"{where}: is a directory, expected a file; point the config at a .csv or "
+            ".jsonl file inside it"
+        )
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise fail(
+            f"{where}: cannot be read ({exc.strerror or exc}); check its permissions"
+        ) from None
+    if not raw.strip():
+        raise fail(f"{where}: the file is empty; add labelled reviews (CSV: after a header row)")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise fail(
+            f"{where}: the file is UTF-16 encoded (byte-order mark found); save it as UTF-8 "
+            "(in Excel: 'CSV UTF-8')"
+        )
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        head = raw[:2000]
+        if head.count(b"\x00") * 4 >= len(head):
+            raise fail(
+                f"{where}: the file looks UTF-16 encoded (every other byte is NUL); "
+                "save it as UTF-8"
+            )
+        line = raw.count(b"\n", 0, nul) + 1
+        raise fail(
+            f"{where} line {line} (byte offset {nul}): NUL byte found; the file is binary "
+            "or corrupted; remove the NUL bytes and save it as UTF-8 text"
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        bad = raw[exc.start : exc.start + 4].hex(" ")
+        raise fail(
+            f"{where} line {line} (byte offset {exc.start}): bytes are not valid UTF-8 "
+            f"({bad}); save the file as UTF-8 (in Excel: 'CSV UTF-8')"
+        ) from None
+
+
+@contextmanager
+def csv_field_limit(chars: int) -> Iterator[None]:
+    # csv's default limit (131072) would reject long texts before our own check can
+    # name the row, so lift it for the duration of one read.
+    old = csv.field_size_limit()
+    csv.field_size_limit(max(old, chars + 1))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
+
+
+def csv_place(path: Path, row: int, line: int) -> str:
+    return f"{file_place(path)} row {row}" + (f" (line {line})" if line != row else "")
+
+
+def _csv_error(path: Path, row: int, line: int, exc: csv.Error, end_line: int) -> DataError:
+    place = csv_place(path, row, line)
+    text = str(exc)
+    if end_line > line and "expected after" in text:
+        return fail(
+            f"{place}: a quoted field opened here runs on to line {end_line}; it is probably "
+            'never closed: add the closing quote (a quote inside a quoted text is written "")'
+        )
+    if "unexpected end of data" in text or "newline inside string" in text:
+        return fail(
+            f"{place}: a quoted field opened here is never closed; add the closing "
+            'quote (a quote inside a quoted text is written "")'
+        )
+    if "field larger than field limit" in text:
+        return fail(
+            f"{place}: a field is too long; a quoted field opened here is probably never "
+            "closed, or the text exceeds data.max_text_chars"
+        )
+    if "expected after" in text:
+        return fail(
+            f"{place}: malformed quoting ({text}); a quote inside a quoted text must be "
+            'doubled ("")'
+        )
+    return fail(f"{place}: malformed CSV ({text}); save the file as a comma-separated CSV")
+
+
+def columns_list(header: Sequence[str], limit: int = 15) -> str:
+    shown = [repr(h) for h in header[:limit]]
+    more = f", ... ({len(header)} in all)" if len(header) > limit else ""
+    return ", ".join(shown) + more
+
+
+def iter_csv(path: Path, text: str) -> Iterator[tuple[int, int, list[str]]]:
+    """Yield ``(row, line, record)`` per non-blank record; the first is the header.
+
+    Blank lines are no records but still count as rows, as in a spreadsheet.
+    Call inside :func:`_csv_field_limit`.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    row = 0
+    while True:
+        line = reader.line_num + 1
+        row += 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _csv_error(path, row, line, exc, reader.line_num) from None
+        if record:
+            yield row, line, record
+
+
+def csv_header(path: Path, records: Iterator[tuple[int, int, list[str]]]) -> tuple[int, list[str]]:
+    """Read the header: its field count and the cleaned column names (no duplicates)."""
+    try:
+        _, _, header = next(records)
+    except StopIteration:
+        raise fail(f"{file_place(path)}: the file is empty; it needs a header row") from None
+    # a stray BOM inside the header (files joined together) must not hide a column name
+    names = [h.replace("\ufeff", "").strip() for h in header]
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        key = name.casefold()
+        if key in seen:
+            raise fail(
+                f"{file_place(path)} row 1: column {name!r} appears twice (columns {seen[key] + 1} "
+                f"and {i + 1}); rename or remove one of them"
+            )
+        seen[key] = i
+    return len(header), names
+
+
+def column_index(names: Sequence[str]) -> dict[str, int]:
+    return {name.casefold(): i for i, name in enumerate(names)}
+
+
+def find_text_column(path: Path, names: list[str], config: DataConfig) -> int:
+    where = file_place(path)
+    text_col = column_index(names).get(config.text_column.strip().casefold())
+    if text_col is not None:
+        return text_col
+    if len(names) == 1:
+        for delim in _DELIMITERS:
+            if delim in names[0]:
+                shown = "tab" if delim == "\t" else repr(delim)
+                raise fail(
+                    f"{where} row 1: the header is one column containing {shown}; the "
+                    f"file seems to use {shown} as delimiter; save it comma-separated"
+                )
+    raise fail(
+        f"{where} row 1: no text column {config.text_column!r} (columns: "
+        f"{columns_list(names)}); set data.text_column to the column holding the text"
+    )
+
+
+def check_field_count(place: str, record: list[str], width: int) -> None:
+    if len(record) != width:
+        raise fail(
+            f"{place}: {len(record)} fields but the header has {width}; "
+            "quote texts that contain commas and check for a missing quote"
+        )
