@@ -98,11 +98,18 @@ GROUPS: dict[str, dict[str, list[str]]] = {
             "tests/test_count_scores.py",
             "tests/test_significance.py",
         ],
+        "evaluation/f1.py": [
+            "tests/test_metrics.py",
+            "tests/test_count_scores.py",
+            "tests/test_significance.py",
+            "tests/test_decision_rule.py",
+        ],
         "evaluation/significance.py": [
             "tests/test_significance.py",
             "tests/test_significance_calibration.py",
             "tests/test_compare.py",
         ],
+        "evaluation/seed_power.py": ["tests/test_significance.py", "tests/test_compare.py"],
         "losses/*.py": ["tests/test_losses_*.py"],
         **dict.fromkeys(READER_MODULES, READER_TESTS),
     },
@@ -155,16 +162,6 @@ _equivalent("evaluation/metrics.py", "_sentiment_macro_f1", _SENTIMENT, "0", "1"
 )
 _equivalent(
     "evaluation/metrics.py",
-    "prf_from_counts",
-    "f1 = np.where(denom > 0, 2 * tp_a / denom, 0.0)",
-    "0",
-    "1",
-)(
-    "counts are whole numbers (also a bootstrap resample's): 2TP + FP + FN = 1 means TP = 0, "
-    "where F1 is 0 on both branches"
-)
-_equivalent(
-    "evaluation/metrics.py",
     "_seed_weighted_f1",
     "return float(",
     "0",
@@ -175,13 +172,14 @@ _equivalent(
     "0, and every cell has a polarity class (none counts as neutral), so the total support is "
     "positive (checked on 2,000 random label vectors)"
 )
-_F1 = "return np.where(denom > 0, 2.0 * tp / np.where(denom > 0, denom, 1.0), 0.0)"
-_equivalent("evaluation/significance.py", "f1_from_counts", _F1, "denom > 0", "denom >= 0", 0, 1)(
+_F1 = "f1 = np.where(denom > 0, 2.0 * tp / np.where(denom > 0, denom, 1.0), 0.0)"
+_equivalent("evaluation/f1.py", "f1_from_counts", _F1, "denom > 0", "denom >= 0", 0, 1)(
     "counts are never negative, and at denom = 0 both branches give 0 (0 / 1 inside, "
     "the outer 0.0 outside)"
 )
-_equivalent("evaluation/significance.py", "f1_from_counts", _F1, "0", "1", 0, 1)(
-    "counts are whole numbers: 2TP + FP + FN = 1 means TP = 0, where F1 is 0 on both branches"
+_equivalent("evaluation/f1.py", "f1_from_counts", _F1, "0", "1", 0, 1)(
+    "counts are whole numbers (also a bootstrap resample's): 2TP + FP + FN = 1 means TP = 0, "
+    "where F1 is 0 on both branches"
 )
 _equivalent(
     "evaluation/significance.py",
@@ -293,7 +291,7 @@ _equivalent("evaluation/significance.py", "replicate_scores", _DTYPE, "2**24", "
     "float64 for more inputs: the sums were exact in float32 already, so the scores are "
     "identical; only time and memory change"
 )
-_equivalent("evaluation/significance.py", "f1_from_counts", _F1, "1.0", "2.0")(
+_equivalent("evaluation/f1.py", "f1_from_counts", _F1, "1.0", "2.0")(
     "the placeholder divisor where 2TP + FP + FN = 0, so TP = 0: 0 / 1 and 0 / 2 are both 0, "
     "and the outer where() gives 0.0 there anyway"
 )
@@ -346,7 +344,7 @@ _equivalent(
     "so their ratio (the factor) is the same"
 )
 _equivalent(
-    "evaluation/significance.py",
+    "evaluation/seed_power.py",
     "seeds_needed",
     "ok = np.flatnonzero(np.asarray(mde) <= delta)",
     "np.asarray(mde) <= delta",

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from acsa.evaluation.seed_power import minimum_detectable_difference, seed_advice, seeds_needed
 from acsa.evaluation.significance import (
     BOOTSTRAP_METHOD,
     TWO_LEVEL_METHOD,
@@ -13,11 +14,9 @@ from acsa.evaluation.significance import (
     VERDICT_NONE,
     VERDICT_WORSE,
     Interval,
+    adjusted_verdict,
     bootstrap_interval,
-    decide,
-    f1_from_counts,
     holm,
-    minimum_detectable_difference,
     paired_bootstrap,
     paired_t_interval,
     percentile_interval,
@@ -25,10 +24,9 @@ from acsa.evaluation.significance import (
     resample_weights,
     review_counts,
     review_interval,
-    seed_advice,
     seed_expansion,
-    seeds_needed,
     too_few_seeds,
+    triple_f1,
     two_level_bootstrap,
     two_level_interval,
     verdict,
@@ -66,9 +64,9 @@ def test_review_counts_definitions() -> None:
     assert masked[0, :, 0, :].sum(axis=0).tolist() == [1, 0, 1]
 
 
-def test_f1_from_counts_matches_formula_and_handles_empty() -> None:
-    assert f1_from_counts(np.array([3, 1, 2])) == pytest.approx(6 / 9)
-    assert f1_from_counts(np.array([0, 0, 0])) == 0.0
+def test_triple_f1_matches_formula_and_handles_empty() -> None:
+    assert triple_f1(np.array([3, 1, 2])) == pytest.approx(6 / 9)
+    assert triple_f1(np.array([0, 0, 0])) == 0.0
 
 
 def test_resample_weights_equal_counting_the_index_matrix() -> None:
@@ -89,15 +87,13 @@ def test_bootstrap_matches_naive_loop_exactly() -> None:
     naive = []
     for row in idx:
         diffs = [
-            f1_from_counts(var[s, row].sum(axis=0)) - f1_from_counts(base[s, row].sum(axis=0))
+            triple_f1(var[s, row].sum(axis=0)) - triple_f1(base[s, row].sum(axis=0))
             for s in range(3)
         ]
         naive.append(np.mean(diffs))
     np.testing.assert_allclose(reps, naive, rtol=0, atol=1e-12)
     np.testing.assert_allclose([low, high], np.percentile(naive, [2.5, 97.5]), atol=1e-12)
-    observed = np.mean(
-        [f1_from_counts(var[s].sum(0)) - f1_from_counts(base[s].sum(0)) for s in range(3)]
-    )
+    observed = np.mean([triple_f1(var[s].sum(0)) - triple_f1(base[s].sum(0)) for s in range(3)])
     assert mean == pytest.approx(observed)
 
 
@@ -120,7 +116,7 @@ def test_bootstrap_replicates_are_independent_of_chunking_and_all_distinct(
     np.testing.assert_array_equal(reps, reference)
     assert (low, high) == pytest.approx(tuple(np.percentile(reference, [2.5, 97.5])), abs=1e-12)
     assert mean == pytest.approx(
-        np.mean([f1_from_counts(var[s].sum(0)) - f1_from_counts(base[s].sum(0)) for s in range(2)])
+        np.mean([triple_f1(var[s].sum(0)) - triple_f1(base[s].sum(0)) for s in range(2)])
     )
     # every resample of 120 reviews is a different one; their F1 differences nearly
     # all differ too (two resamples may share a value by chance)
@@ -142,7 +138,7 @@ def test_bootstrap_agrees_with_scipy_bootstrap() -> None:
         for s in range(n_seeds):
             v = np.stack(sums[3 * s : 3 * s + 3], axis=-1)
             b = np.stack(sums[3 * (n_seeds + s) : 3 * (n_seeds + s) + 3], axis=-1)
-            diffs.append(f1_from_counts(v) - f1_from_counts(b))
+            diffs.append(triple_f1(v) - triple_f1(b))
         return np.mean(diffs, axis=0)
 
     ref = stats.bootstrap(
@@ -190,9 +186,7 @@ def test_bootstrap_handles_metric_axes() -> None:
             np.testing.assert_allclose(
                 [mean[a, task], low[a, task], high[a, task]], one, rtol=0, atol=1e-12
             )
-            observed = f1_from_counts(var[0, :, a, task].sum(0)) - f1_from_counts(
-                base[0, :, a, task].sum(0)
-            )
+            observed = triple_f1(var[0, :, a, task].sum(0)) - triple_f1(base[0, :, a, task].sum(0))
             assert mean[a, task] == pytest.approx(observed, abs=1e-12)
     assert np.all(low < high)
 
@@ -243,8 +237,7 @@ def test_two_level_replicates_match_a_naive_loop() -> None:
 
     def diff(seed: int, rows: np.ndarray) -> float:
         return float(
-            f1_from_counts(var[seed, rows].sum(axis=0))
-            - f1_from_counts(base[seed, rows].sum(axis=0))
+            triple_f1(var[seed, rows].sum(axis=0)) - triple_f1(base[seed, rows].sum(axis=0))
         )
 
     observed = np.array([diff(k, np.arange(n)) for k in range(s)])
@@ -301,8 +294,8 @@ def test_seed_level_alone_reproduces_the_t_interval() -> None:
     reps = two_level_bootstrap(var, base, n_boot=20000, seed=1)
     assert np.allclose(reps.review_level, reps.mean)
     interval = two_level_interval(reps, 0)
-    f_var = f1_from_counts(var.sum(axis=1))
-    f_base = f1_from_counts(base.sum(axis=1))
+    f_var = triple_f1(var.sum(axis=1))
+    f_base = triple_f1(base.sum(axis=1))
     t = paired_t_interval(f_var, f_base)
     assert interval.mean == pytest.approx(t.mean)
     half_t = (t.high - t.low) / 2
@@ -486,13 +479,13 @@ def test_holm_against_hand_computed_values() -> None:
         assert np.all(np.diff(np.asarray(adj)[order]) >= 0)
 
 
-def test_decide_uses_the_adjusted_p_value_and_the_sign() -> None:
+def test_adjusted_verdict_uses_the_adjusted_p_value_and_the_sign() -> None:
     up = Interval(0.01, 0.001, 0.02, TWO_LEVEL_METHOD, p_value=0.01)
     down = Interval(-0.01, -0.02, -0.001, TWO_LEVEL_METHOD, p_value=0.01)
-    assert decide(up, 0.03, 0.05) == VERDICT_BETTER
-    assert decide(down, 0.03, 0.05) == VERDICT_WORSE
-    assert decide(up, 0.06, 0.05) == VERDICT_NONE  # significant alone, not after Holm
-    assert decide(up, None, 0.05) == VERDICT_NONE
+    assert adjusted_verdict(up, 0.03, 0.05) == VERDICT_BETTER
+    assert adjusted_verdict(down, 0.03, 0.05) == VERDICT_WORSE
+    assert adjusted_verdict(up, 0.06, 0.05) == VERDICT_NONE  # significant alone, not after Holm
+    assert adjusted_verdict(up, None, 0.05) == VERDICT_NONE
 
 
 def test_minimum_detectable_difference_has_the_stated_power() -> None:
@@ -527,7 +520,7 @@ def test_seed_advice_from_replicates() -> None:
     reps = two_level_bootstrap(var, base, n_boot=400)
     advice = seed_advice(reps, 0)  # the default targets: 0.5 and 1 point
     assert advice is not None and advice.n_seeds == 5
-    d = f1_from_counts(var.sum(axis=1)) - f1_from_counts(base.sum(axis=1))
+    d = triple_f1(var.sum(axis=1)) - triple_f1(base.sum(axis=1))
     assert advice.seed_sd == pytest.approx(d.std(ddof=1))
     expected = minimum_detectable_difference(
         advice.seed_sd, advice.test_sd, 5, own_sd=advice.own_test_sd
@@ -588,11 +581,11 @@ def test_replicate_scores_of_one_run_and_bad_arguments() -> None:
     counts = rng.integers(0, 3, size=(40, 3))
 
     def score(summed: np.ndarray) -> np.ndarray:
-        return f1_from_counts(summed)[..., None]
+        return triple_f1(summed)[..., None]
 
     observed, reps = replicate_scores([counts], score, 50, np.random.default_rng(1))
     assert observed.shape == (1, 1) and reps.shape == (50, 1, 1)
-    assert observed[0, 0] == pytest.approx(float(f1_from_counts(counts.sum(0))))
+    assert observed[0, 0] == pytest.approx(float(triple_f1(counts.sum(0))))
     with pytest.raises(ValueError, match="at least one run"):
         replicate_scores([], score, 50, rng)
     with pytest.raises(ValueError, match="must be positive"):
@@ -618,7 +611,7 @@ def test_review_interval_p_value_is_twice_the_smaller_tail() -> None:
 
 def test_a_zero_mean_is_never_better_or_worse() -> None:
     zero = Interval(0.0, -0.01, 0.01, TWO_LEVEL_METHOD)
-    assert decide(zero, 0.001, 0.05) == VERDICT_NONE
+    assert adjusted_verdict(zero, 0.001, 0.05) == VERDICT_NONE
 
 
 def test_minimum_detectable_difference_from_two_seeds() -> None:

@@ -20,11 +20,11 @@ import numpy as np
 
 from acsa.evaluation.significance import (
     PairedReplicates,
-    f1_from_counts,
     paired_t_interval,
     percentile_interval,
     review_interval,
     seed_expansion,
+    triple_f1,
     two_level_bootstrap,
     two_level_interval,
 )
@@ -101,9 +101,7 @@ RULES: dict[str, Rule] = {
     "two_level": lambda r, v, b: not two_level_interval(r, 0, p_value=False).contains_zero,
     "review_only": lambda r, v, b: not review_interval(r, 0).contains_zero,
     "t_test": lambda r, v, b: (
-        not paired_t_interval(
-            f1_from_counts(v.sum(axis=1)), f1_from_counts(b.sum(axis=1))
-        ).contains_zero
+        not paired_t_interval(triple_f1(v.sum(axis=1)), triple_f1(b.sum(axis=1))).contains_zero
     ),
     "nested": lambda r, v, b: _nested(r, expand=False),
     "nested_expanded": lambda r, v, b: _nested(r, expand=True),
@@ -146,8 +144,8 @@ def mean_difference(shift: float, seed_sd: float, n_runs: int = 200, seed: int =
     """The expected pair-F1 difference a logit ``shift`` makes (Monte Carlo over runs)."""
     rng = np.random.default_rng(seed)
     test = make_test_set(rng, 1500, 11)
-    v = f1_from_counts(run_counts(rng, test, n_runs, seed_sd, shift).sum(axis=1))
-    b = f1_from_counts(run_counts(rng, test, n_runs, seed_sd).sum(axis=1))
+    v = triple_f1(run_counts(rng, test, n_runs, seed_sd, shift).sum(axis=1))
+    b = triple_f1(run_counts(rng, test, n_runs, seed_sd).sum(axis=1))
     return float(v.mean() - b.mean())
 
 
@@ -155,4 +153,4 @@ def run_f1_sd(seed_sd: float, n_runs: int = 200, seed: int = 0) -> float:
     """Standard deviation of one run's pair F1 over seeds on one test set."""
     rng = np.random.default_rng(seed)
     test = make_test_set(rng, 1500, 11)
-    return float(f1_from_counts(run_counts(rng, test, n_runs, seed_sd).sum(axis=1)).std(ddof=1))
+    return float(triple_f1(run_counts(rng, test, n_runs, seed_sd).sum(axis=1)).std(ddof=1))

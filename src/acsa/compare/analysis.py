@@ -21,6 +21,7 @@ import numpy as np
 from acsa.compare.store import METRICS, RunRecord
 from acsa.compare.variants import Variant
 from acsa.evaluation.count_scores import CountLayout, per_review_counts
+from acsa.evaluation.seed_power import seed_advice
 from acsa.evaluation.significance import (
     BOOTSTRAP_METHOD,
     MIN_SEEDS,
@@ -28,7 +29,7 @@ from acsa.evaluation.significance import (
     TWO_LEVEL_METHOD,
     Interval,
     PairedReplicates,
-    decide,
+    adjusted_verdict,
     holm,
     paired_replicates,
     paired_t_interval,
@@ -36,7 +37,6 @@ from acsa.evaluation.significance import (
     replicate_scores,
     resample_weights,
     review_interval,
-    seed_advice,
     too_few_seeds,
     two_level_interval,
 )
@@ -286,7 +286,7 @@ def _adjust_and_decide(vs: dict[str, Any], alpha: float) -> None:
             if n < MIN_SEEDS:
                 d["verdict"] = too_few_seeds(n)
             else:
-                d["verdict"] = decide(decider, p_adj, alpha)
+                d["verdict"] = adjusted_verdict(decider, p_adj, alpha)
             if d["two_level"] is not None:
                 two = d["two_level"].to_dict()
                 two["p_adjusted"] = p_adj

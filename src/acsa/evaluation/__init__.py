@@ -17,7 +17,6 @@ _LAZY = {
             "PairCounts",
             "compute_metrics",
             "detection_counts",
-            "f1_from_counts",
             "pair_counts",
             "prf_from_counts",
             "scalar_metrics",
@@ -36,6 +35,7 @@ _LAZY = {
         "report",
     ),
 }
+_LAZY["f1_from_counts"] = "f1"
 _PLOTS = ("plot_confusion_matrices", "plot_per_aspect_f1", "plot_training_curves")
 
 __all__ = [
@@ -66,11 +66,11 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
+    from acsa.evaluation.f1 import f1_from_counts
     from acsa.evaluation.metrics import (
         PairCounts,
         compute_metrics,
         detection_counts,
-        f1_from_counts,
         pair_counts,
         prf_from_counts,
         scalar_metrics,

@@ -30,17 +30,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from acsa.data.label_space import NEUTRAL, NONE
+from acsa.evaluation.f1 import f1_from_counts
 from acsa.evaluation.metrics import detection_counts, pair_counts
 
 POLARITIES = (1, 2, 3)
 # the headline metrics in the order of the first columns of CountLayout.score
 HEADLINE: tuple[str, ...] = ("pair_f1", "aspect_f1", "sentiment_macro_f1", "seed_weighted_f1")
-
-
-def _f1(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
-    denom = 2.0 * tp + fp + fn
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denom > 0, 2.0 * tp / np.where(denom > 0, denom, 1.0), 0.0)
 
 
 def _class_counts(gold: np.ndarray, pred: np.ndarray, scored: np.ndarray) -> np.ndarray:
@@ -97,11 +92,11 @@ class CountLayout:
 
         out = np.empty(lead + (self.n_scores,), dtype=np.float64)
         p_tot, a_tot = pair.sum(axis=-2), aspect.sum(axis=-2)
-        out[..., 0] = _f1(p_tot[..., 0], p_tot[..., 1], p_tot[..., 2])
-        out[..., 1] = _f1(a_tot[..., 0], a_tot[..., 1], a_tot[..., 2])
+        out[..., 0] = f1_from_counts(p_tot[..., 0], p_tot[..., 1], p_tot[..., 2])
+        out[..., 1] = f1_from_counts(a_tot[..., 0], a_tot[..., 1], a_tot[..., 2])
 
         # macro over the polarities that occur (gold or predicted) among the scored cells
-        f1_c = _f1(senti[..., 0], senti[..., 1], senti[..., 2])
+        f1_c = f1_from_counts(senti[..., 0], senti[..., 1], senti[..., 2])
         present = senti.sum(axis=-1) > 0
         n_present = present.sum(axis=-1)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -110,7 +105,7 @@ class CountLayout:
             )
 
         # support-weighted F1 per aspect, mean over aspects with scored cells
-        f1_ac = _f1(seed[..., 0], seed[..., 1], seed[..., 2])
+        f1_ac = f1_from_counts(seed[..., 0], seed[..., 1], seed[..., 2])
         support = seed[..., 0] + seed[..., 2]
         total = support.sum(axis=-1)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -119,8 +114,8 @@ class CountLayout:
         n_has = has.sum(axis=-1)
         out[..., 3] = np.where(n_has > 0, (per_aspect * has).sum(axis=-1) / np.maximum(n_has, 1), 0)
 
-        out[..., 4 : 4 + a] = _f1(pair[..., 0], pair[..., 1], pair[..., 2])
-        out[..., 4 + a :] = _f1(aspect[..., 0], aspect[..., 1], aspect[..., 2])
+        out[..., 4 : 4 + a] = f1_from_counts(pair[..., 0], pair[..., 1], pair[..., 2])
+        out[..., 4 + a :] = f1_from_counts(aspect[..., 0], aspect[..., 1], aspect[..., 2])
         return out
 
 

@@ -49,6 +49,7 @@ import numpy as np
 
 from acsa.data.label_space import CANONICAL_CLASSES, NONE, LabelSpace
 from acsa.errors import CheckpointError
+from acsa.evaluation.f1 import f1_from_counts
 
 __all__ = [
     "ARGMAX_KEY",
@@ -196,9 +197,8 @@ def _candidate_counts(
 
 
 def _f1(hits: np.ndarray, predicted: np.ndarray, gold: Any) -> np.ndarray:
-    """Pair F1 = 2 TP / (predicted + gold), since TP + FP = predicted and TP + FN = gold."""
-    denom = predicted + gold
-    return np.where(denom > 0, 2.0 * hits / np.maximum(denom, 1), 0.0)
+    """Pair F1 of candidates: TP = hits, FP = predicted - hits, FN = gold - hits."""
+    return f1_from_counts(hits, predicted - hits, gold - hits)
 
 
 def _pick(f1: np.ndarray, disagree: np.ndarray) -> int:
@@ -285,7 +285,7 @@ def fit_thresholds(
 
 
 def _pair_f1(gold: np.ndarray, pred: np.ndarray, valid: np.ndarray) -> float:
-    from acsa.evaluation.metrics import f1_from_counts, pair_counts
+    from acsa.evaluation.metrics import pair_counts
 
     counts = pair_counts(gold, pred, valid)
     return float(f1_from_counts(counts.tp.sum(), counts.fp.sum(), counts.fn.sum()))

@@ -36,12 +36,12 @@ import numpy as np
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
 from acsa.data.label_space import CANONICAL_CLASSES, NEUTRAL, NONE
+from acsa.evaluation.f1 import f1_from_counts
 
 __all__ = [
     "PairCounts",
     "compute_metrics",
     "detection_counts",
-    "f1_from_counts",
     "pair_counts",
     "prf_from_counts",
     "scalar_metrics",
@@ -142,16 +142,10 @@ def prf_from_counts(tp: Any, fp: Any, fn: Any) -> tuple[Any, Any, Any]:
     with np.errstate(divide="ignore", invalid="ignore"):
         precision = np.where(tp_a + fp_a > 0, tp_a / (tp_a + fp_a), 0.0)
         recall = np.where(tp_a + fn_a > 0, tp_a / (tp_a + fn_a), 0.0)
-        denom = 2 * tp_a + fp_a + fn_a
-        f1 = np.where(denom > 0, 2 * tp_a / denom, 0.0)
+    f1 = f1_from_counts(tp_a, fp_a, fn_a)
     if precision.ndim == 0:
         return float(precision), float(recall), float(f1)
     return precision, recall, f1
-
-
-def f1_from_counts(tp: Any, fp: Any, fn: Any) -> Any:
-    """F1 = 2 TP / (2 TP + FP + FN), 0.0 when there is nothing to count."""
-    return prf_from_counts(tp, fp, fn)[2]
 
 
 def _binary_prf(gold_pos: np.ndarray, pred_pos: np.ndarray) -> tuple[float, float, float]:

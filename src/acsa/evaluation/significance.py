@@ -74,16 +74,8 @@ bootstrap pooled across seeds (test-set sampling only: the seeds held fixed)
 and the paired t-test over seeds (seed-to-seed only: the test set held
 fixed).
 
-**How many seeds?** From the replicates: ``sd_seed``, the standard
-deviation of the paired differences over seeds; ``v_shared``, the test-set
-sampling shared by all seeds (the mean covariance, across review resamples,
-of two different seeds' differences); ``v_own``, each seed's own test-set
-noise (``var(review level) = v_shared + v_own / S``). The rule's standard
-error with ``S`` seeds is ``sqrt((sd_seed^2 + v_own) / S + v_shared)`` and the
-smallest difference it detects with power ``1 - b`` at level ``a`` is about
-``(t_{S-1, 1-a/2} + t_{S-1, 1-b}) * se`` (the usual paired-t power
-approximation). ``v_shared`` does not shrink with more seeds: past a point
-only a larger test set helps.
+How many seeds a target difference needs is answered from the same
+replicates in :mod:`acsa.evaluation.seed_power`.
 """
 
 from __future__ import annotations
@@ -93,6 +85,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy import stats
+
+from acsa.evaluation.f1 import f1_from_counts
 
 NONE_LABEL = 0
 VERDICT_BETTER = "better"
@@ -146,13 +140,11 @@ def review_counts(gold: np.ndarray, pred: np.ndarray, mask: np.ndarray | None = 
     return out
 
 
-def f1_from_counts(counts: np.ndarray) -> np.ndarray:
-    """Micro-F1 ``2TP / (2TP + FP + FN)`` over the last axis ``(TP, FP, FN)``; 0 where undefined."""
+def triple_f1(counts: np.ndarray) -> np.ndarray:
+    """Micro-F1 (:func:`~acsa.evaluation.f1.f1_from_counts`, in float64) over the last axis
+    ``(TP, FP, FN)``; 0 where undefined."""
     counts = np.asarray(counts, dtype=np.float64)
-    tp, fp, fn = counts[..., 0], counts[..., 1], counts[..., 2]
-    denom = 2.0 * tp + fp + fn
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denom > 0, 2.0 * tp / np.where(denom > 0, denom, 1.0), 0.0)
+    return np.asarray(f1_from_counts(counts[..., 0], counts[..., 1], counts[..., 2]))
 
 
 def verdict(low: float, high: float) -> str:
@@ -188,10 +180,11 @@ class Interval:
     def to_dict(self) -> dict[str, object]:
         data = asdict(self)
         data["verdict"] = self.verdict
-        return {k: _jsonable(v) for k, v in data.items()}
+        return {k: finite_or_none(v) for k, v in data.items()}
 
 
-def _jsonable(value: object) -> object:
+def finite_or_none(value: object) -> object:
+    """``value``, or ``None`` for a non-finite float (JSON has no NaN or infinity)."""
     if isinstance(value, float) and not np.isfinite(value):
         return None
     return value
@@ -253,7 +246,7 @@ def paired_bootstrap(
     # [S, N, K*3]: every metric axis is carried through one matrix product
     var2 = var.reshape(n_seeds, n, -1)
     base2 = base.reshape(n_seeds, n, -1)
-    diff_obs = f1_from_counts(var.sum(axis=1)) - f1_from_counts(base.sum(axis=1))
+    diff_obs = triple_f1(var.sum(axis=1)) - triple_f1(base.sum(axis=1))
     mean_obs = diff_obs.mean(axis=0)
 
     rng = np.random.default_rng(seed)
@@ -264,7 +257,7 @@ def paired_bootstrap(
         # [S, b, K*3] summed counts of every run in every replicate
         v_sum = (weights @ var2).reshape((n_seeds, b) + metric_shape + (3,))
         b_sum = (weights @ base2).reshape((n_seeds, b) + metric_shape + (3,))
-        reps[start : start + b] = (f1_from_counts(v_sum) - f1_from_counts(b_sum)).mean(axis=0)
+        reps[start : start + b] = (triple_f1(v_sum) - triple_f1(b_sum)).mean(axis=0)
     alpha = (1.0 - confidence) / 2.0
     low, high = np.percentile(reps, [100 * alpha, 100 * (1 - alpha)], axis=0)
     if return_replicates:
@@ -318,7 +311,7 @@ Score = Callable[[np.ndarray], np.ndarray]
 
 
 def _micro_f1_score(summed: np.ndarray) -> np.ndarray:
-    return f1_from_counts(summed)[..., None]
+    return triple_f1(summed)[..., None]
 
 
 def replicate_scores(
@@ -610,7 +603,7 @@ def holm(p_values: Sequence[float | None]) -> list[float | None]:
     return out
 
 
-def decide(interval: Interval, p_adjusted: float | None, alpha: float) -> str:
+def adjusted_verdict(interval: Interval, p_adjusted: float | None, alpha: float) -> str:
     """better / worse when the adjusted p-value is below ``alpha``, by the sign of the mean."""
     if p_adjusted is None or not p_adjusted < alpha:
         return VERDICT_NONE
@@ -619,103 +612,3 @@ def decide(interval: Interval, p_adjusted: float | None, alpha: float) -> str:
     if interval.mean < 0:
         return VERDICT_WORSE
     return VERDICT_NONE
-
-
-# ------------------------------------------------------------------ how many seeds
-
-
-def minimum_detectable_difference(
-    seed_sd: float,
-    shared_sd: float,
-    n_seeds: int | np.ndarray,
-    alpha: float = 0.05,
-    power: float = 0.8,
-    own_sd: float = 0.0,
-) -> float | np.ndarray:
-    """Smallest mean difference a two-sided test at ``alpha`` detects with ``power``.
-
-    ``(t_{S-1, 1-alpha/2} + t_{S-1, power}) * sqrt((seed_sd^2 + own_sd^2) / S + shared_sd^2)``
-    (module docstring); ``n_seeds`` may be an array (one value per seed count).
-    """
-    n = np.asarray(n_seeds, dtype=np.float64)
-    if np.any(n < 2):
-        raise ValueError(f"need at least 2 seeds, got {n_seeds}")
-    df = n - 1
-    se = np.sqrt((seed_sd**2 + own_sd**2) / n + shared_sd**2)
-    mde = (stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(power, df)) * se
-    return float(mde) if mde.ndim == 0 else mde
-
-
-def seeds_needed(
-    delta: float,
-    seed_sd: float,
-    shared_sd: float,
-    alpha: float = 0.05,
-    power: float = 0.8,
-    own_sd: float = 0.0,
-    max_seeds: int = 1000,
-) -> int | None:
-    """Fewest seeds (at least :data:`MIN_SEEDS`) whose detectable difference is <= ``delta``.
-
-    ``None`` when even ``max_seeds`` do not suffice: the test set's shared
-    sampling (``shared_sd``) then limits the comparison, and only a larger
-    test set helps.
-    """
-    counts = np.arange(MIN_SEEDS, max_seeds + 1)
-    mde = minimum_detectable_difference(seed_sd, shared_sd, counts, alpha, power, own_sd)
-    ok = np.flatnonzero(np.asarray(mde) <= delta)
-    return int(counts[ok[0]]) if ok.size else None
-
-
-@dataclass(frozen=True)
-class SeedAdvice:
-    """How precise the comparison was, and how many seeds a target difference needs.
-
-    ``seed_sd``: spread of the paired differences over seeds; ``test_sd``:
-    test-set sampling shared by all seeds; ``own_test_sd``: one seed's own
-    test-set noise; ``mde``: the smallest difference detected at ``alpha``
-    with ``power`` at ``n_seeds``; ``seeds_for``: target difference -> seeds
-    (``None``: not reachable by adding seeds).
-    """
-
-    n_seeds: int
-    seed_sd: float
-    test_sd: float
-    own_test_sd: float
-    mde: float
-    alpha: float
-    power: float
-    seeds_for: dict[float, int | None]
-
-    def to_dict(self) -> dict[str, object]:
-        data = asdict(self)
-        data["seeds_for"] = {f"{k:g}": v for k, v in self.seeds_for.items()}
-        return {k: _jsonable(v) for k, v in data.items()}
-
-
-def seed_advice(
-    reps: PairedReplicates,
-    column: int = 0,
-    targets: Sequence[float] = (0.005, 0.01),
-    alpha: float = 0.05,
-    power: float = 0.8,
-) -> SeedAdvice | None:
-    """The detectable difference at this many seeds, and the seeds for each target difference.
-
-    ``None`` with fewer than 2 seeds (no seed-to-seed variance to go on).
-    """
-    if reps.n_seeds < 2:
-        return None
-    seed_sd = float(reps.observed[:, column].std(ddof=1))
-    shared = float(np.sqrt(reps.shared_test_variance()[column]))
-    own = float(np.sqrt(reps.per_seed_test_variance()[column]))
-    return SeedAdvice(
-        n_seeds=reps.n_seeds,
-        seed_sd=seed_sd,
-        test_sd=shared,
-        own_test_sd=own,
-        mde=float(minimum_detectable_difference(seed_sd, shared, reps.n_seeds, alpha, power, own)),
-        alpha=alpha,
-        power=power,
-        seeds_for={t: seeds_needed(t, seed_sd, shared, alpha, power, own) for t in targets},
-    )
