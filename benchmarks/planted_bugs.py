@@ -6,7 +6,7 @@ check that the default tests meant for each one now fail.
 Each bug is a one-line edit in a copy of ``src/``; the copy goes first on ``PYTHONPATH``
 and pytest runs the named tests (all in the default, non-slow suite) with ``-x``. The
 unmutated tests must pass (checked first). Exit status 1 when a bug goes unnoticed.
-The general habit is ``benchmarks/mutation.py``; this is the list of known escapes.
+The general habit is ``python -m tools.mutation``; this is the list of known escapes.
 """
 
 from __future__ import annotations

@@ -471,7 +471,7 @@ def _versions() -> str:
     )
 
 
-# sections other scripts write into the same file (benchmarks/mutation.py), kept on rewrite
+# sections other scripts write into the same file (tools/mutation), kept on rewrite
 KEPT_BLOCKS = (("<!-- mutation-report:begin -->", "<!-- mutation-report:end -->"),)
 
 

@@ -1,9 +1,10 @@
-"""benchmarks/mutation.py: mutants are valid one-node changes; the equivalence list is current."""
+"""tools/mutation: mutants are valid one-node changes; the equivalence list is current and loads."""
 
 from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -14,8 +15,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def mutation():
+    # loaded under its own name: the tool is a package beside the tests, not inside them
+    folder = ROOT / "tools" / "mutation"
     spec = importlib.util.spec_from_file_location(
-        "acsa_mutation", ROOT / "benchmarks" / "mutation.py"
+        "acsa_mutation", folder / "__init__.py", submodule_search_locations=[str(folder)]
     )
     module = importlib.util.module_from_spec(spec)
     sys.modules["acsa_mutation"] = module
@@ -71,7 +74,7 @@ def test_a_saved_run_is_rerendered_with_todays_equivalences(
     saved.write_text(json.dumps({"meta": meta, "mutants": records}), encoding="utf-8")
     doc = tmp_path / "RELIABILITY.md"
     doc.write_text("# Reliability\n", encoding="utf-8")
-    monkeypatch.setattr(mutation, "DOC", doc)
+    monkeypatch.setattr(mutation.settings, "DOC", doc)
     mutation.main(["--from-json", str(saved), "--write-docs"])
     text = doc.read_text(encoding="utf-8")
     assert "| `evaluation/metrics.py` | 2 | 1 | 0 | 0 | 1 | 100.0% |" in text
@@ -89,3 +92,29 @@ def test_a_default_names_its_owner_and_the_owners_subclasses(mutation) -> None:
         "_FocalModule|SigmoidFocalLoss|SoftmaxFocalLoss",
         "",
     }
+
+
+def test_the_equivalence_file_loads_and_every_entry_has_a_reason(mutation) -> None:
+    import yaml
+
+    entries = yaml.safe_load(mutation.EQUIVALENT_FILE.read_text(encoding="utf-8"))
+    assert len(entries) > 30
+    for entry in entries:
+        assert isinstance(entry["reason"], str) and len(entry["reason"].split()) >= 5, entry
+        assert (mutation.PACKAGE / entry["module"]).is_file(), entry["module"]
+    occurrences = sum(len(e.get("occurrences", [0])) for e in entries)
+    assert len(mutation.load_equivalent()) == occurrences == len(mutation.EQUIVALENT)
+
+
+def test_a_malformed_equivalence_entry_is_refused(mutation, tmp_path) -> None:
+    bad = tmp_path / "eq.yaml"
+    entry = {"module": "m.py", "function": "f", "statement": "s", "original": "1"}
+    bad.write_text(json.dumps([{**entry, "mutated": "2"}]), encoding="utf-8")
+    with pytest.raises(ValueError, match="'reason' must be a non-empty string"):
+        mutation.load_equivalent(bad)
+    bad.write_text(
+        json.dumps([{**entry, "mutated": "2", "reason": "r", "occurrences": [-1]}]),
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match="occurrences"):
+        mutation.load_equivalent(bad)
