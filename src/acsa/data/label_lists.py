@@ -27,16 +27,11 @@ from acsa.data.reviews import (
     reviews_from_codes,
 )
 from acsa.data.text_files import (
-    check_field_count,
     column_index,
     columns_list,
-    csv_field_limit,
-    csv_header,
-    csv_place,
     fail,
     file_place,
-    find_text_column,
-    iter_csv,
+    open_csv,
     quote,
 )
 
@@ -222,10 +217,8 @@ def _read_label_column(
 ) -> None:
     where = file_place(path)
     missing = {v.strip() for v in config.missing_values}
-    with csv_field_limit(max(config.max_text_chars, 1_000_000)):
-        records = iter_csv(path, text)
-        width, names = csv_header(path, records)
-        text_col = find_text_column(path, names, config)
+    with open_csv(path, text, config) as table:
+        names, text_col = table.names, table.text_col
         label_col = column_index(names).get(config.label_column.strip().casefold())
         if label_col is None:
             raise fail(
@@ -237,9 +230,7 @@ def _read_label_column(
                 f"{where} row 1: data.text_column and data.label_column both name column "
                 f"{names[text_col]!r}; set them to two different columns"
             )
-        for row, line, record in records:
-            place = csv_place(path, row, line)
-            check_field_count(place, record, width)
+        for row, place, record in table.rows():
             review = check_text(record[text_col], f"{place}, column {names[text_col]!r}", config)
             lplace = f"{place}, column {names[label_col]!r}"
             cell = record[label_col].strip()

@@ -47,12 +47,9 @@ from acsa.data.config import DataConfig
 from acsa.data.label_lists import collect_labels
 from acsa.data.reviews import DroppedRow, LabeledReviews, duplicate_groups, skipped_labels_line
 from acsa.data.text_files import (
-    csv_field_limit,
-    csv_header,
     fail,
     file_place,
-    find_text_column,
-    iter_csv,
+    open_csv,
     read_text,
 )
 from acsa.data.wide_csv import inferred_aspect_columns, parse_wide_csv
@@ -100,9 +97,8 @@ def file_aspects(path: Path | str, config: DataConfig) -> tuple[str, ...]:
     text = read_text(path)
     config = config.model_copy(update={"aspects": None})
     if fmt == "wide_csv":
-        with csv_field_limit(max(config.max_text_chars, 1_000_000)):
-            _, names = csv_header(path, iter_csv(path, text))
-        text_col = find_text_column(path, names, config)
+        with open_csv(path, text, config) as table:
+            names, text_col = table.names, table.text_col
         return tuple(name for _, name in inferred_aspect_columns(path, names, text_col, config))
     return collect_labels(path, text, config, fmt).aspect_names()
 

@@ -14,6 +14,7 @@ import csv
 import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from acsa.data.config import DataConfig
@@ -138,7 +139,7 @@ def iter_csv(path: Path, text: str) -> Iterator[tuple[int, int, list[str]]]:
     """Yield ``(row, line, record)`` per non-blank record; the first is the header.
 
     Blank lines are no records but still count as rows, as in a spreadsheet.
-    Call inside :func:`_csv_field_limit`.
+    Call inside :func:`csv_field_limit`.
     """
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     row = 0
@@ -204,3 +205,31 @@ def check_field_count(place: str, record: list[str], width: int) -> None:
             f"{place}: {len(record)} fields but the header has {width}; "
             "quote texts that contain commas and check for a missing quote"
         )
+
+
+@dataclass
+class CsvTable:
+    """A CSV whose header is read: field count, column names, text column, the other records."""
+
+    path: Path
+    width: int
+    names: list[str]
+    text_col: int
+    records: Iterator[tuple[int, int, list[str]]]
+
+    def rows(self) -> Iterator[tuple[int, str, list[str]]]:
+        """``(row, place, record)`` of every record after the header, its field count checked."""
+        for row, line, record in self.records:
+            place = csv_place(self.path, row, line)
+            check_field_count(place, record, self.width)
+            yield row, place, record
+
+
+@contextmanager
+def open_csv(path: Path, text: str, config: DataConfig) -> Iterator[CsvTable]:
+    """The CSV in ``text`` with its header read and text column found; read it inside the
+    block, where csv's own field limit is lifted to ``data.max_text_chars``."""
+    with csv_field_limit(max(config.max_text_chars, 1_000_000)):
+        records = iter_csv(path, text)
+        width, names = csv_header(path, records)
+        yield CsvTable(path, width, names, find_text_column(path, names, config), records)

@@ -15,16 +15,11 @@ from acsa.data.label_space import NONE
 from acsa.data.label_spellings import LabelLookup
 from acsa.data.reviews import LabeledReviews, check_text, reviews_from_codes
 from acsa.data.text_files import (
-    check_field_count,
     column_index,
     columns_list,
-    csv_field_limit,
-    csv_header,
-    csv_place,
     fail,
     file_place,
-    find_text_column,
-    iter_csv,
+    open_csv,
 )
 
 
@@ -94,10 +89,8 @@ def _listed_aspect_columns(
 
 def parse_wide_csv(path: Path, text: str, config: DataConfig) -> LabeledReviews:
     lookup = LabelLookup(config)
-    with csv_field_limit(max(config.max_text_chars, 1_000_000)):
-        records = iter_csv(path, text)
-        width, names = csv_header(path, records)
-        text_col = find_text_column(path, names, config)
+    with open_csv(path, text, config) as table:
+        names, text_col = table.names, table.text_col
         if config.aspects is None:
             inferred = inferred_aspect_columns(path, names, text_col, config)
             aspect_cols = [i for i, _ in inferred]
@@ -112,9 +105,7 @@ def parse_wide_csv(path: Path, text: str, config: DataConfig) -> LabeledReviews:
         texts: list[str] = []
         codes: list[list[int]] = []
         rows: list[int] = []
-        for row, line, record in records:
-            place = csv_place(path, row, line)
-            check_field_count(place, record, width)
+        for row, place, record in table.rows():
             review = check_text(record[text_col], f"{place}, column {names[text_col]!r}", config)
             cell_codes = []
             for aspect_col in aspect_cols:

@@ -102,15 +102,7 @@ def pair_counts(
     counts are 0 or 1; summing a column gives that aspect's counts.
     """
     gold, pred, valid = _check_inputs(gold, pred, mask)
-    gold_mention = valid & (gold != NONE)
-    pred_mention = valid & (pred != NONE)
-    exact = gold == pred
-    tp = gold_mention & exact
-    fp = pred_mention & ~exact
-    fn = gold_mention & ~exact
-    if per_aspect:
-        return PairCounts(tp.astype(np.int64), fp.astype(np.int64), fn.astype(np.int64))
-    return PairCounts(tp.sum(axis=1), fp.sum(axis=1), fn.sum(axis=1))
+    return _mention_counts(gold, pred, valid, gold == pred, per_aspect)
 
 
 def detection_counts(
@@ -122,11 +114,20 @@ def detection_counts(
 ) -> PairCounts:
     """Aspect-detection TP/FP/FN per review (``[N]``) or per cell (``[N, A]``)."""
     gold, pred, valid = _check_inputs(gold, pred, mask)
+    # a mention is right when both or neither mention the aspect
+    return _mention_counts(gold, pred, valid, (gold != NONE) == (pred != NONE), per_aspect)
+
+
+def _mention_counts(
+    gold: np.ndarray, pred: np.ndarray, valid: np.ndarray, right: np.ndarray, per_aspect: bool
+) -> PairCounts:
+    """TP = a gold mention predicted ``right``, FP = a predicted mention not right, FN = a
+    gold mention not right; per cell or summed per review."""
     gold_mention = valid & (gold != NONE)
     pred_mention = valid & (pred != NONE)
-    tp = gold_mention & pred_mention
-    fp = pred_mention & ~gold_mention
-    fn = gold_mention & ~pred_mention
+    tp = gold_mention & right
+    fp = pred_mention & ~right
+    fn = gold_mention & ~right
     if per_aspect:
         return PairCounts(tp.astype(np.int64), fp.astype(np.int64), fn.astype(np.int64))
     return PairCounts(tp.sum(axis=1), fp.sum(axis=1), fn.sum(axis=1))
