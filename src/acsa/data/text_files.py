@@ -103,7 +103,8 @@ def csv_place(path: Path, row: int, line: int) -> str:
     return f"{file_place(path)} row {row}" + (f" (line {line})" if line != row else "")
 
 
-def _csv_error(path: Path, row: int, line: int, exc: csv.Error, end_line: int) -> DataError:
+def csv_error(path: Path, row: int, line: int, exc: csv.Error, end_line: int) -> DataError:
+    """The one-line error for a ``csv.Error`` at ``row`` (``line``), with the likely fix."""
     place = csv_place(path, row, line)
     text = str(exc)
     if end_line > line and "expected after" in text:
@@ -151,7 +152,7 @@ def iter_csv(path: Path, text: str) -> Iterator[tuple[int, int, list[str]]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            raise _csv_error(path, row, line, exc, reader.line_num) from None
+            raise csv_error(path, row, line, exc, reader.line_num) from None
         if record:
             yield row, line, record
 
