@@ -201,6 +201,7 @@ class LabelCollector:
 
 
 def collect_labels(path: Path, text: str, config: DataConfig, fmt: str) -> LabelCollector:
+    """Every review of a label-list or label-column file, parsed into a collector."""
     collector = LabelCollector(path, config)
     if fmt == "label_column":
         _read_label_column(path, text, config, collector)

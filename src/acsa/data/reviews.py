@@ -120,6 +120,7 @@ def reviews_from_codes(
     dropped: list[DroppedRow],
     skipped: list[SkippedLabel] | None = None,
 ) -> LabeledReviews:
+    """The reviews a reader collected, ``MISSING`` codes masked; no review at all is an error."""
     num_aspects = len(aspects)
     if not texts:
         detail = f" ({len(dropped)} dropped: {dropped[0].reason})" if dropped else ""
@@ -143,6 +144,7 @@ def reviews_from_codes(
 
 
 def check_text(text: object, where: str, config: DataConfig) -> str:
+    """The text at ``where``: a non-blank string, valid UTF-8, at most data.max_text_chars."""
     if not isinstance(text, str):
         raise fail(f"{where}: the text must be a string, got {type(text).__name__}")
     if text == "":

@@ -24,6 +24,7 @@ _DELIMITERS = (";", "\t", "|")
 
 
 def file_place(path: Path) -> str:
+    """How messages name a file."""
     return str(path)
 
 
@@ -32,10 +33,12 @@ def _one_line(message: str) -> str:
 
 
 def fail(message: str) -> DataError:
+    """The :class:`~acsa.errors.DataError` for ``message``, on one line."""
     return DataError(_one_line(message))
 
 
 def quote(value: str, limit: int = 40) -> str:
+    """``value`` as a message shows it: quoted, cut after ``limit`` characters."""
     shown = value if len(value) <= limit else value[:limit] + "..."
     return repr(shown)
 
@@ -89,6 +92,7 @@ def read_text(path: Path) -> str:
 
 @contextmanager
 def csv_field_limit(chars: int) -> Iterator[None]:
+    """csv's field limit at least ``chars`` + 1 inside the block, restored after it."""
     # csv's default limit (131072) would reject long texts before our own check can
     # name the row, so lift it for the duration of one read.
     old = csv.field_size_limit()
@@ -100,6 +104,7 @@ def csv_field_limit(chars: int) -> Iterator[None]:
 
 
 def csv_place(path: Path, row: int, line: int) -> str:
+    """``FILE row R`` (and ``(line L)`` when a quoted text spans lines)."""
     return f"{file_place(path)} row {row}" + (f" (line {line})" if line != row else "")
 
 
@@ -131,6 +136,7 @@ def csv_error(path: Path, row: int, line: int, exc: csv.Error, end_line: int) ->
 
 
 def columns_list(header: Sequence[str], limit: int = 15) -> str:
+    """The column names for a message, at most ``limit`` of them."""
     shown = [repr(h) for h in header[:limit]]
     more = f", ... ({len(header)} in all)" if len(header) > limit else ""
     return ", ".join(shown) + more
@@ -178,10 +184,12 @@ def csv_header(path: Path, records: Iterator[tuple[int, int, list[str]]]) -> tup
 
 
 def column_index(names: Sequence[str]) -> dict[str, int]:
+    """Column name (case ignored) -> its index."""
     return {name.casefold(): i for i, name in enumerate(names)}
 
 
 def find_text_column(path: Path, names: list[str], config: DataConfig) -> int:
+    """The index of ``data.text_column``; a header in one column names the delimiter."""
     where = file_place(path)
     text_col = column_index(names).get(config.text_column.strip().casefold())
     if text_col is not None:
@@ -201,6 +209,7 @@ def find_text_column(path: Path, names: list[str], config: DataConfig) -> int:
 
 
 def check_field_count(place: str, record: list[str], width: int) -> None:
+    """A record must have as many fields as the header."""
     if len(record) != width:
         raise fail(
             f"{place}: {len(record)} fields but the header has {width}; "

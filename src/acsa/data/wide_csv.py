@@ -88,6 +88,7 @@ def _listed_aspect_columns(
 
 
 def parse_wide_csv(path: Path, text: str, config: DataConfig) -> LabeledReviews:
+    """The reviews of a wide CSV whose text is ``text``."""
     lookup = LabelLookup(config)
     with open_csv(path, text, config) as table:
         names, text_col = table.names, table.text_col
