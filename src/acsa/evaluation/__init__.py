@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 # public name -> its module; imported on first use, so that a submodule such as
 # ``decision`` (what a server loads) does not pull in scikit-learn, pandas or matplotlib
 _LAZY = {
+    "f1_from_counts": "f1",
     **dict.fromkeys(
         (
             "PairCounts",
@@ -35,7 +36,6 @@ _LAZY = {
         "report",
     ),
 }
-_LAZY["f1_from_counts"] = "f1"
 _PLOTS = ("plot_confusion_matrices", "plot_per_aspect_f1", "plot_training_curves")
 
 __all__ = [
