@@ -190,11 +190,8 @@ def test_make_tracker_uses_the_ghm_bins_and_run_folder(tmp_path: Path) -> None:
     from acsa.training.gradient_stats import make_tracker
 
     loss = build_loss({"type": "combined", "classification": {"type": "ghm", "bins": 7}})
-    config = SimpleNamespace(
-        data=SimpleNamespace(label_space=SimpleNamespace(classes=("none", "neg", "neu", "pos"))),
-        output=SimpleNamespace(dir=tmp_path / "run"),
-    )
-    tracker, callbacks = make_tracker(config, loss, tmp_path / "run" / "logs")
+    classes = ("none", "neg", "neu", "pos")
+    tracker, callbacks = make_tracker(classes, tmp_path / "run", loss, tmp_path / "run" / "logs")
     assert tracker.bins == 7 and tracker.class_names == ("none", "neg", "neu", "pos")
     assert callbacks[0].output_dir == (tmp_path / "run").resolve()
 

@@ -52,12 +52,13 @@ def serve(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
     max_batch: Annotated[
-        int, typer.Option("--max-batch", min=1, help="Most texts in one model call.")
-    ] = 64,
+        int | None,
+        typer.Option("--max-batch", min=1, help="Most texts in one model call."),
+    ] = None,
     max_wait_ms: Annotated[
-        float,
+        float | None,
         typer.Option("--max-wait-ms", min=0, help="Longest wait for more texts to fill a batch."),
-    ] = 5.0,
+    ] = None,
     workers: Annotated[
         int,
         typer.Option(
@@ -68,14 +69,17 @@ def serve(
         bool, typer.Option("--onnx", help="Run the folder's model.onnx (acsa export) instead.")
     ] = False,
     max_texts: Annotated[
-        int, typer.Option("--max-texts", min=1, help="Most texts in one request.")
-    ] = 256,
+        int | None,
+        typer.Option("--max-texts", min=1, help="Most texts in one request."),
+    ] = None,
     max_chars: Annotated[
-        int, typer.Option("--max-chars", min=1, help="Most characters in one text.")
-    ] = 5_000,
+        int | None,
+        typer.Option("--max-chars", min=1, help="Most characters in one text."),
+    ] = None,
     max_body_bytes: Annotated[
-        int, typer.Option("--max-body-bytes", min=64, help="Largest request body.")
-    ] = 2 * 1024 * 1024,
+        int | None,
+        typer.Option("--max-body-bytes", min=64, help="Largest request body."),
+    ] = None,
     api_key_env: Annotated[
         str | None,
         typer.Option(
@@ -109,14 +113,18 @@ def serve(
     setup_logging()
     from acsa.serve.settings import SETTINGS_ENV, ServeSettings
 
+    limits = {
+        "max_batch": max_batch,
+        "max_wait_ms": max_wait_ms,
+        "max_texts": max_texts,
+        "max_chars": max_chars,
+        "max_body_bytes": max_body_bytes,
+    }
+    # an option left out keeps ServeSettings' default, the only place defaults live
     settings = ServeSettings.build(
         model_dir=model_dir,
         runtime="onnx" if onnx else None,
-        max_batch=max_batch,
-        max_wait_ms=max_wait_ms,
-        max_texts=max_texts,
-        max_chars=max_chars,
-        max_body_bytes=max_body_bytes,
+        **{name: value for name, value in limits.items() if value is not None},
         api_key_env=api_key_env,
         cors_origins=tuple(cors_origin or ()),
         threads=threads,
@@ -132,7 +140,8 @@ def serve(
 
     from acsa import api
     from acsa.models.backend import resolve_model_dir
-    from acsa.serve.app import create_app, set_model_threads
+    from acsa.serve.app import create_app
+    from acsa.threads import set_torch_threads
 
     options = {
         "host": host,
@@ -147,7 +156,7 @@ def serve(
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
     try:
         if workers == 1:
-            set_model_threads(settings.threads)
+            set_torch_threads(settings.threads)
             predictor = api.load(model_dir, settings.runtime)
             uvicorn.run(create_app(settings, predictor), **options)
         else:

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import typer
 
 from acsa.cli._console import console
-from acsa.errors import DataError
 from acsa.logs import is_main_process, setup_logging
 
 
@@ -48,6 +47,7 @@ def train(
 ) -> None:
     """Train a model, keep the best epoch, and report test metrics."""
     setup_logging(verbose)
+    from acsa.data.config import data_dir_override
     from acsa.training.config import load_config
     from acsa.training.preflight import preflight
 
@@ -57,15 +57,12 @@ def train(
         "training.min_steps": 0 if epochs is not None else None,
         "training.seed": seed,
         "output.dir": str(output.expanduser().resolve()) if output is not None else None,
-        # --data-dir is relative to the current folder, unlike paths in the YAML
-        "data.dir": str(data_dir.expanduser().resolve()) if data_dir is not None else None,
+        "data.dir": str(data_dir_override(data_dir)) if data_dir is not None else None,
         "output.overwrite": True if overwrite else None,
         "training.baseline": False if no_baseline else None,
     }
     cfg = load_config(config, overrides)
     preflight(config, cfg, training=True)
-    if data_dir is not None and not data_dir.is_dir():
-        raise DataError(f"--data-dir: {data_dir} is not a folder")
 
     from acsa.training.run import train as run_train
 

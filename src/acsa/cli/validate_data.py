@@ -24,13 +24,14 @@ def validate_data(
     """Read every split, report label statistics per aspect and warnings; no training."""
     setup_logging()
     from acsa.data import load_and_validate
+    from acsa.data.config import data_dir_override
     from acsa.training.config import load_config
     from acsa.training.preflight import preflight
 
-    overrides = {"data.dir": str(data_dir.expanduser().resolve()) if data_dir is not None else None}
+    overrides = {"data.dir": str(data_dir_override(data_dir)) if data_dir is not None else None}
     cfg = load_config(config, overrides)
     preflight(config, cfg, training=False)
-    splits, report = load_and_validate(cfg.data, Path.cwd())
+    splits, report = load_and_validate(cfg.data)
     if as_json:
         sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
         return

@@ -28,6 +28,7 @@ from typing import Protocol
 
 from acsa.compare.store import RunRecord, clear_record, save_error
 from acsa.compare.variants import Variant
+from acsa.threads import set_torch_threads
 
 RunOne = Callable[[Variant, int, Path], RunRecord]
 OnDone = Callable[["RunTask", RunRecord], None]
@@ -83,24 +84,13 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _set_torch_threads(threads: int | None) -> int | None:
-    """Set torch's intra-op threads in this process; returns the previous count."""
-    if threads is None:
-        return None
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    return previous
-
-
 def _init_worker(threads: int) -> None:
     # set before torch is imported in the worker, which reads them at start-up;
     # N workers each using every core would oversubscribe the CPU
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = str(threads)
     if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
+        set_torch_threads(threads)
     # the worker lives for several runs: the same data warnings once per worker
     from acsa.logs import attach_once_filter
 
@@ -122,12 +112,12 @@ class LocalExecutor:
 
     def run(self, tasks: Sequence[RunTask], run_one: RunOne, on_done: OnDone) -> None:
         if self.jobs <= 1:
-            previous = _set_torch_threads(self.threads)
+            previous = set_torch_threads(self.threads)
             try:
                 for task in tasks:
                     on_done(task, execute(run_one, task.variant, task.seed, task.output_dir))
             finally:
-                _set_torch_threads(previous)
+                set_torch_threads(previous)
             return
         threads = self.threads or max(1, available_cores() // self.jobs)
         # spawn: forked workers would inherit torch's thread pools and any open

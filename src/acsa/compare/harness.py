@@ -19,6 +19,7 @@ from acsa.compare.execution import Executor, LocalExecutor, RunOne, RunTask
 from acsa.compare.rendering import write_report_files
 from acsa.compare.store import RunRecord
 from acsa.compare.variants import VariantsFile, load_variants
+from acsa.data.config import data_dir_override
 from acsa.errors import AcsaError, ConfigError
 from acsa.evaluation.significance import MIN_SEEDS
 from acsa.logs import warn_once
@@ -107,11 +108,8 @@ def compare(
         raise ConfigError(f"--epochs: expected a positive integer, got {epochs}")
     config = Path(config_path) if config_path is not None else None
     if data_dir is not None:
-        # --data-dir is relative to the current folder, as for `acsa train`;
         # made absolute here because the workers resolve paths against the config
-        data_dir = Path(data_dir).expanduser().resolve()
-        if not data_dir.is_dir():
-            raise ConfigError(f"--data-dir: {data_dir} is not a folder")
+        data_dir = data_dir_override(data_dir)
     if run_one is None:
         from acsa.compare.pipeline import make_pipeline_runner
 
@@ -124,7 +122,7 @@ def compare(
         "epochs": epochs,
         "overrides": spec.overrides,
         "config_sha": store.file_sha(config) if config is not None and config.is_file() else None,
-        "data_dir": str(Path(data_dir).resolve()) if data_dir is not None else None,
+        "data_dir": str(data_dir) if data_dir is not None else None,
     }
     chosen_executor = executor or LocalExecutor(jobs, threads)
 

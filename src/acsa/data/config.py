@@ -36,7 +36,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from acsa.data.label_space import POLARITIES, LabelScheme, LabelSpace
-from acsa.errors import ConfigError
+from acsa.errors import ConfigError, DataError
 
 Polarity = Literal["negative", "neutral", "positive"]
 
@@ -203,3 +203,16 @@ class DataConfig(BaseModel):
 def _join(base: Path, path: Path) -> Path:
     path = Path(path).expanduser()
     return path if path.is_absolute() else (base / path).resolve()
+
+
+def data_dir_override(path: str | Path) -> Path:
+    """A data folder given on top of a config (``acsa train --data-dir``, a comparison):
+    absolute, taken relative to the current folder (unlike paths in a config file).
+
+    Raises:
+        DataError: ``path`` is not a folder.
+    """
+    folder = Path(path).expanduser().resolve()
+    if not folder.is_dir():
+        raise DataError(f"data.dir: {folder} is not a folder; give the folder of the data files")
+    return folder

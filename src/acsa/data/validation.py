@@ -293,14 +293,17 @@ def unmentioned_line(train: SplitReport) -> str:
     )
 
 
-def _resolved_paths(data_config: DataConfig, base_dir: Path | str) -> DataConfig:
-    config = data_config.resolve_paths(Path(base_dir))
+def _resolved_paths(data_config: DataConfig, base_dir: Path | str | None) -> DataConfig:
+    """The config to read from: its paths resolved against ``base_dir``, or as they are
+    when ``base_dir`` is None (a config from :func:`acsa.training.load_config` has
+    absolute paths already)."""
+    config = data_config if base_dir is None else data_config.resolve_paths(Path(base_dir))
     if config.train is None:
         raise ConfigError("data.train: missing; set it to the training file (.csv or .jsonl)")
     return config
 
 
-def resolve_aspects(data_config: DataConfig, base_dir: Path | str) -> DataConfig:
+def resolve_aspects(data_config: DataConfig, base_dir: Path | str | None = None) -> DataConfig:
     """``data_config`` with ``aspects`` filled from the training file when it is not set.
 
     A wide CSV's aspects are its columns other than ``text_column`` and
@@ -308,7 +311,7 @@ def resolve_aspects(data_config: DataConfig, base_dir: Path | str) -> DataConfig
     ones (in any order). For the label formats they are the aspects that the
     training labels name, sorted ignoring case; validation and test may name
     fewer but no others. Paths stay as written (relative ones are resolved
-    against ``base_dir`` only to read the files), so the result can be written
+    against ``base_dir``, when given, only to read the files), so the result can be written
     back into a run's ``config.yaml``. A config that lists its aspects is
     returned unchanged, without reading anything.
 
@@ -359,20 +362,22 @@ def resolve_aspects(data_config: DataConfig, base_dir: Path | str) -> DataConfig
 
 
 def load_and_validate(
-    data_config: DataConfig, base_dir: Path | str
+    data_config: DataConfig, base_dir: Path | str | None = None
 ) -> tuple[dict[str, LabeledReviews], DataReport]:
     """Load train, validation (or split it from train) and test, and build the report.
 
     When ``data.aspects`` is not set it is resolved first (:func:`resolve_aspects`),
     so every split has the training file's aspects. Findings worth a warning
     (texts shared between splits, aspects never mentioned in training) are
-    also logged, once each.
+    also logged, once each. Relative paths are resolved against ``base_dir``
+    (once, here); without it the paths are read as they are (``load_config``
+    made them absolute).
     """
-    config = _resolved_paths(resolve_aspects(data_config, base_dir), base_dir)
-    assert config.train is not None
     # train is read as configured: with aspects unset the reader infers the same list and
     # its errors can then say that a column may not be an aspect at all
     train_config = _resolved_paths(data_config, base_dir)
+    config = resolve_aspects(train_config)
+    assert config.train is not None
     splits: dict[str, LabeledReviews] = {"train": load_split(config.train, train_config)}
     notes: dict[str, str] = {}
     if config.validation is not None:
@@ -403,8 +408,10 @@ def load_and_validate(
     return splits, report
 
 
-def load_splits(data_config: DataConfig, base_dir: Path | str) -> dict[str, LabeledReviews]:
-    """Load the splits named in ``data_config`` (paths resolved against ``base_dir``).
+def load_splits(
+    data_config: DataConfig, base_dir: Path | str | None = None
+) -> dict[str, LabeledReviews]:
+    """Load the splits named in ``data_config`` (paths resolved against ``base_dir``, if given).
 
     Returns ``{"train", "validation"[, "test"]}``; validation is split from
     train when ``data.validation`` is absent. Overlaps between splits are

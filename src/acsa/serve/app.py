@@ -39,6 +39,7 @@ from acsa.serve.limits import BodyLimitMiddleware, predict_request_model
 from acsa.serve.metrics import MetricsMiddleware, ServeMetrics
 from acsa.serve.schemas import ErrorResponse, ModelInfo, PredictResponse, Status
 from acsa.serve.settings import ServeSettings
+from acsa.threads import set_torch_threads
 
 logger = logging.getLogger(__name__)
 
@@ -99,14 +100,6 @@ def model_info(predictor: Predictor, settings: ServeSettings) -> dict[str, Any]:
     )
 
 
-def set_model_threads(threads: int | None) -> None:
-    """Intra-op threads for the model; call before loading it (ONNX Runtime reads it then)."""
-    if threads is not None:
-        import torch
-
-        torch.set_num_threads(threads)
-
-
 class _State:
     """What the routes share: the model, the batcher, readiness."""
 
@@ -128,7 +121,7 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
         ConfigError: ``settings.api_key_env`` names an unset variable.
     """
     api_key = settings.api_key()
-    set_model_threads(settings.threads)
+    set_torch_threads(settings.threads)
     metrics = ServeMetrics()
     state = _State()
 

@@ -84,8 +84,8 @@ class ServeSettings(BaseModel):
         value = os.environ.get(self.api_key_env, "")
         if not value.strip():
             raise ConfigError(
-                f"--api-key-env {self.api_key_env}: the environment variable "
-                f"{self.api_key_env} is not set or empty; export the key in it before starting"
+                f"api_key_env: the environment variable {self.api_key_env} is not set or "
+                "empty; export the key in it before starting"
             )
         return value.strip()
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from acsa.data.indexed import BATCH_LABEL_KEYS
 from acsa.errors import ConfigError
 from acsa.training.budget import Budget
-from acsa.training.config import AcsaConfig
+from acsa.training.config import TrainingConfig
 from acsa.training.output_dir import CHECKPOINT_DIR
+
+if TYPE_CHECKING:
+    from transformers import TrainingArguments
 
 
 def world_size() -> int:
@@ -40,18 +43,18 @@ def _cpu_only() -> bool:
 
 
 def build_training_arguments(
-    config: AcsaConfig,
+    training: TrainingConfig,
     out: Path,
     *,
     has_projection_unused: bool,
     group_by_length: bool,
     budget: Budget | None = None,
-) -> Any:
+) -> TrainingArguments:
     """The Trainer's arguments: evaluation and checkpoints at the budget's interval, best
     pair-F1 kept.
 
     Args:
-        config: the validated config.
+        training: the config's ``training:`` section.
         out: the run folder (checkpoints go to ``out/checkpoints``).
         has_projection_unused: the model has a projection head the loss does
             not use (DDP must then look for unused parameters).
@@ -62,7 +65,7 @@ def build_training_arguments(
     """
     from transformers import TrainingArguments
 
-    tc = config.training
+    tc = training
     world = world_size()
     if tc.batch_size % world:
         raise ConfigError(

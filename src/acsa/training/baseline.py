@@ -13,17 +13,22 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from acsa.evaluation import compute_metrics
 from acsa.evaluation.decision import DEFAULT_CV_FOLDS, DEFAULT_MIN_MENTIONS, DecisionRule
 from acsa.models.tfidf import TfidfAspectModel, TfidfModelConfig
 
+if TYPE_CHECKING:
+    import numpy as np
+
+    from acsa.data import LabeledReviews
+
 HEADLINE_KEYS = ("pair_f1", "aspect_f1", "sentiment_macro_f1", "seed_weighted_f1")
 
 
 def score_reviews(
-    model: TfidfAspectModel, reviews: Any, rule: DecisionRule | None = None
+    model: TfidfAspectModel, reviews: LabeledReviews, rule: DecisionRule | None = None
 ) -> dict[str, Any]:
     """:func:`acsa.evaluation.compute_metrics` of ``model`` on a ``LabeledReviews``
     (labels decided by ``rule``, else the argmax)."""
@@ -36,7 +41,10 @@ def score_reviews(
 
 
 def _score(
-    probs: Any, reviews: Any, aspects: Sequence[str], rule: DecisionRule | None
+    probs: np.ndarray,
+    reviews: LabeledReviews,
+    aspects: Sequence[str],
+    rule: DecisionRule | None,
 ) -> dict[str, Any]:
     pred = rule.decide(probs) if rule is not None else probs.argmax(-1)
     return compute_metrics(reviews.labels, pred, list(aspects), reviews.mask)
@@ -81,7 +89,7 @@ def _headline(metrics: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def fit_baseline(
-    splits: Mapping[str, Any],
+    splits: Mapping[str, LabeledReviews],
     config: TfidfModelConfig | None = None,
     score: Sequence[str] = ("validation", "test"),
     *,

@@ -409,19 +409,26 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
             raise ConfigError(f"{path.name}: {exc}") from None
         logger.warning("%s: %s", path.name, notice)
     apply_overrides(raw, overrides)
-    config = config_from_dict(raw, source=path.name)
     # Data paths in the file are relative to the file's folder, so a config
     # works from any current folder.
-    config.data = config.data.resolve_paths(path.resolve().parent)
-    return config
+    return config_from_dict(raw, source=path.name, base_dir=path.resolve().parent)
 
 
-def config_from_dict(raw: Mapping[str, Any], source: str = "config") -> AcsaConfig:
-    """Validate a plain dict; errors become one-line ConfigErrors prefixed by ``source``."""
+def config_from_dict(
+    raw: Mapping[str, Any], source: str = "config", base_dir: str | Path | None = None
+) -> AcsaConfig:
+    """Validate a plain dict; errors become one-line ConfigErrors prefixed by ``source``.
+
+    The data paths come out absolute (:meth:`acsa.data.DataConfig.resolve_paths`):
+    relative ones are taken against ``base_dir`` (default: the current folder).
+    This is the one place they are resolved; the readers get them as they are.
+    """
     try:
-        return AcsaConfig.model_validate(dict(raw))
+        config = AcsaConfig.model_validate(dict(raw))
     except ValidationError as exc:
         raise ConfigError(f"{source}: {format_validation_error(exc)}") from None
+    config.data = config.data.resolve_paths(Path.cwd() if base_dir is None else Path(base_dir))
+    return config
 
 
 def format_validation_error(exc: ValidationError) -> str:

@@ -1,5 +1,8 @@
-"""After a model is fitted, whatever its encoder: the decision rule, the baseline, the test report.
+"""After a model is fitted, whatever its encoder: the decision rule, the baseline, the test
+report, ``run.json`` and the :class:`TrainResult`.
 
+* :func:`finish_run`: the sequence both fits end with (``acsa.training.run``:
+  the Trainer's and the TF-IDF model's), from a :class:`FittedModel`.
 * :func:`fit_decision_rule`: per-aspect mention thresholds fitted on the
   validation predictions of the restored best model (``training.decision_thresholds``),
   saved beside the model as ``decision.json`` so every consumer applies them.
@@ -14,18 +17,31 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping
+import platform
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from acsa.evaluation.decision import ARGMAX_KEY, DecisionRule, decision_summary
 from acsa.evaluation.scoring import SplitPredictions
+from acsa.files import write_json
+
+if TYPE_CHECKING:
+    from acsa.data import LabeledReviews
+    from acsa.training.config import TrainingConfig
 
 __all__ = [
     "ARGMAX_KEY",
+    "FittedModel",
+    "RunClock",
+    "TrainResult",
     "comparison_line",
     "decision_line",
     "decision_summary",
+    "finish_run",
     "fit_decision_rule",
     "fit_run_baseline",
     "report_run",
@@ -35,18 +51,227 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-def fit_decision_rule(config: Any, validation: SplitPredictions) -> DecisionRule | None:
+class RunClock:
+    """Wall-clock seconds per named step, plus total and CPU time of the whole run."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.cpu_start = time.process_time()
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        tick = time.perf_counter()
+        yield
+        self.timings[name] = time.perf_counter() - tick
+
+    def finish(self) -> dict[str, float]:
+        self.timings["total"] = time.perf_counter() - self.start
+        # CPU seconds of this process (all threads): on a shared machine wall time
+        # depends on the neighbours, this much less.
+        self.timings["cpu"] = time.process_time() - self.cpu_start
+        return self.timings
+
+
+@dataclass
+class TrainResult:
+    """What :func:`acsa.training.run.train` produced.
+
+    Attributes:
+        output_dir: the run folder.
+        model_dir: the saved best model (``<output_dir>/model``).
+        metrics: ``{"test": compute_metrics(...) or None, "validation": best
+            validation scalars (``eval_pair_f1``, ...)}``.
+        history: one dict per evaluation (epoch): ``epoch``, ``step``,
+            ``eval_pair_f1``, ``eval_aspect_f1``, ``eval_loss``, ...
+        timings: seconds: ``load_data``, ``build_model``, ``encode``,
+            ``train``, ``decision``, ``test``, ``baseline``, ``report``, ``total``, ``cpu``.
+        best_checkpoint: the checkpoint restored at the end (or ``None``).
+        global_step: optimizer steps done.
+        skipped_batches: batches skipped by ``nan_policy: skip``.
+        log_history: the Trainer's whole log history.
+        test_predictions: the best model's predictions on the test split,
+            beside the gold labels, decided by the saved rule (``None`` without
+            a test split).
+        decision: the decision rule saved with the model (``None``: argmax).
+        baseline: the TF-IDF baseline's ``summary()`` (``None`` when not fitted).
+    """
+
+    output_dir: Path
+    model_dir: Path
+    metrics: dict[str, Any]
+    history: list[dict[str, Any]]
+    timings: dict[str, float]
+    best_checkpoint: str | None = None
+    global_step: int = 0
+    skipped_batches: int = 0
+    log_history: list[dict[str, Any]] = field(default_factory=list)
+    test_predictions: SplitPredictions | None = None
+    decision: DecisionRule | None = None
+    baseline: dict[str, Any] | None = None
+
+
+@dataclass
+class FittedModel:
+    """A fitted and saved model, as the finishing step needs it.
+
+    Attributes:
+        out: the run folder.
+        model_dir: where the model was saved (the decision rule goes beside it).
+        encoder: ``model.encoder`` (``run.json``; ``tfidf`` gets no baseline beside it).
+        predict: split name -> the model's predictions on that split, labels by argmax.
+        run_info: what the fit did, for ``run.json`` (``global_step``, ...).
+        best_validation: the best evaluation's scalars; ``None``: scored here
+            from the validation predictions (a model fitted without evaluations).
+        history: the evaluations; ``None``: ``[best_validation]``.
+        log_history: the Trainer's log history (``None`` without a Trainer).
+        best_checkpoint, global_step, skipped_batches: as in :class:`TrainResult`.
+        writes: this process writes the files (rank 0).
+    """
+
+    out: Path
+    model_dir: Path
+    encoder: str
+    predict: Callable[[str], SplitPredictions]
+    run_info: dict[str, Any]
+    best_validation: dict[str, Any] | None = None
+    history: list[dict[str, Any]] | None = None
+    log_history: list[dict[str, Any]] | None = None
+    best_checkpoint: str | None = None
+    global_step: int = 0
+    skipped_batches: int = 0
+    writes: bool = True
+
+
+def finish_run(
+    fitted: FittedModel,
+    splits: Mapping[str, LabeledReviews],
+    training: TrainingConfig,
+    clock: RunClock,
+    *,
+    plots: bool = True,
+) -> TrainResult:
+    """Fit the decision rule on validation (saved beside the model), score the test split,
+    fit the TF-IDF baseline beside the model, write the report and ``run.json``.
+
+    Every step is timed by ``clock`` (``decision``, ``test``, ``baseline``,
+    ``report``); only the process that ``writes`` saves files and fits the baseline.
+    """
+    writes = fitted.writes
+    with clock("decision"):
+        validation = fitted.predict("validation")
+        rule = fit_decision_rule(training, validation)
+        if rule is not None and writes:
+            rule.save(fitted.model_dir)
+    best_validation = fitted.best_validation
+    if best_validation is None:
+        best_validation = _scored_validation(validation)
+    test: SplitPredictions | None = None
+    with clock("test"):
+        if "test" in splits:
+            test = fitted.predict("test")
+    baseline = None
+    # rank 0 alone: no collective operation follows, the other ranks are done
+    if writes and fitted.encoder != "tfidf":
+        with clock("baseline"):
+            baseline = fit_run_baseline(training, splits)
+    with clock("report"):
+        test_metrics = report_run(
+            fitted.out if writes else None,
+            test,
+            rule,
+            validation=best_validation,
+            baseline=baseline,
+            log_history=fitted.log_history,
+            plots=plots,
+        )
+    timings = clock.finish()
+    if writes:
+        run_info = {
+            **fitted.run_info,
+            "best_validation": best_validation,
+            "decision": decision_summary(rule)["rule"],
+        }
+        write_run_json(fitted.out, training.seed, fitted.encoder, timings, splits, run_info)
+    return TrainResult(
+        output_dir=fitted.out,
+        model_dir=fitted.model_dir,
+        metrics={"test": test_metrics, "validation": best_validation},
+        history=fitted.history if fitted.history is not None else [best_validation],
+        timings=timings,
+        best_checkpoint=fitted.best_checkpoint,
+        global_step=fitted.global_step,
+        skipped_batches=fitted.skipped_batches,
+        log_history=list(fitted.log_history or []),
+        test_predictions=with_rule(test, rule) if test else None,
+        decision=rule,
+        baseline=baseline,
+    )
+
+
+def _scored_validation(validation: SplitPredictions) -> dict[str, Any]:
+    """The validation scalars (``eval_`` keys, argmax labels) of a model fitted in one go."""
+    from acsa.evaluation import compute_metrics, scalar_metrics
+
+    metrics = compute_metrics(
+        validation.gold, validation.pred, list(validation.aspects), validation.mask
+    )
+    return {"epoch": None, "step": 0, **scalar_metrics(metrics, prefix="eval_")}
+
+
+def _versions() -> dict[str, str]:
+    import torch
+    import transformers
+
+    import acsa
+
+    return {
+        "acsa": acsa.__version__,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def write_run_json(
+    out: Path,
+    seed: int,
+    encoder: str,
+    timings: Mapping[str, float],
+    splits: Mapping[str, LabeledReviews],
+    fit: Mapping[str, Any],
+) -> None:
+    """``run.json``: seed, timings, split sizes, versions, and ``fit`` (what the fit did)."""
+    write_json(
+        out / "run.json",
+        {
+            "seed": seed,
+            "encoder": encoder,
+            "timings_s": {k: round(v, 3) for k, v in timings.items()},
+            **fit,
+            "train_reviews": len(splits["train"]),
+            "validation_reviews": len(splits["validation"]),
+            "test_reviews": len(splits["test"]) if "test" in splits else 0,
+            "versions": _versions(),
+        },
+    )
+
+
+def fit_decision_rule(
+    training: TrainingConfig, validation: SplitPredictions
+) -> DecisionRule | None:
     """The thresholds fitted on ``validation`` (``None`` when ``training.decision_thresholds``
     is off)."""
-    if not config.training.decision_thresholds:
+    if not training.decision_thresholds:
         return None
     return DecisionRule.fit(
         validation.probabilities,
         validation.gold,
         validation.mask,
         validation.aspects,
-        min_mentions=config.training.threshold_min_mentions,
-        cv_folds=config.training.threshold_cv_folds,
+        min_mentions=training.threshold_min_mentions,
+        cv_folds=training.threshold_cv_folds,
     )
 
 
@@ -57,18 +282,21 @@ def with_rule(scored: SplitPredictions, rule: DecisionRule | None) -> SplitPredi
     return dataclasses.replace(scored, pred=rule.decide(scored.probabilities))
 
 
-def fit_run_baseline(config: Any, splits: Mapping[str, Any]) -> dict[str, Any] | None:
+def fit_run_baseline(
+    training: TrainingConfig, splits: Mapping[str, LabeledReviews]
+) -> dict[str, Any] | None:
     """``BaselineRun.summary()`` of the TF-IDF baseline on ``splits``, or ``None`` when
-    ``training.baseline`` is off or the model is itself the TF-IDF baseline."""
-    if not config.training.baseline or config.model.encoder == "tfidf":
+    ``training.baseline`` is off (:func:`finish_run` does not call it for a model that is
+    itself the TF-IDF baseline)."""
+    if not training.baseline:
         return None
     from acsa.training.baseline import fit_baseline
 
     run = fit_baseline(
         splits,
-        decision_thresholds=config.training.decision_thresholds,
-        min_mentions=config.training.threshold_min_mentions,
-        cv_folds=config.training.threshold_cv_folds,
+        decision_thresholds=training.decision_thresholds,
+        min_mentions=training.threshold_min_mentions,
+        cv_folds=training.threshold_cv_folds,
     )
     return run.summary()
 
@@ -90,7 +318,6 @@ def report_run(
     """
     from acsa.evaluation import compute_metrics, scalar_metrics
     from acsa.evaluation.scoring import score_and_report
-    from acsa.files import write_json
 
     extra: dict[str, Any] = {"validation": validation, "decision": decision_summary(rule)}
     if baseline is not None:

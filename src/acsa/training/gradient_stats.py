@@ -188,20 +188,22 @@ class GradientNormTracker:
 
 
 def make_tracker(
-    config: Any, loss_fn: object | None = None, log_dir: str | Path | None = None
+    class_names: Sequence[str] | None,
+    output_dir: str | Path,
+    loss_fn: object | None = None,
+    log_dir: str | Path | None = None,
 ) -> tuple[GradientNormTracker, list[TrainerCallback]]:
-    """The tracker and callback for a run of ``config`` (hook used by ``acsa.training.run``).
+    """The tracker and callback for a run (hook used by ``acsa.training.run``).
 
     The histogram uses the GHM-C loss's bin count when the loss has one, so
-    both describe the same bins; ``gradient_stats.jsonl`` goes to the run's
-    ``output.dir`` and the TensorBoard events to ``log_dir`` (the run's logs).
+    both describe the same bins; ``class_names`` name the classes (the label
+    space's); ``gradient_stats.jsonl`` goes to the run folder ``output_dir``
+    and the TensorBoard events to ``log_dir`` (the run's logs).
     """
     ghm = find_ghm_module(loss_fn)
     bins = ghm.bins if ghm is not None else 10
-    label_space = getattr(getattr(config, "data", None), "label_space", None)
-    classes = getattr(label_space, "classes", None)
-    tracker = GradientNormTracker(bins=bins, class_names=classes)
-    out = Path(config.output.dir).expanduser().resolve()
+    tracker = GradientNormTracker(bins=bins, class_names=class_names)
+    out = Path(output_dir).expanduser().resolve()
     return tracker, [GradientStatsCallback(tracker, output_dir=out, log_dir=log_dir)]
 
 

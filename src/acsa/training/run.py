@@ -16,28 +16,17 @@ epochs) and finishes with the same steps into the same run folder.
 from __future__ import annotations
 
 import logging
-import platform
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from acsa.errors import CheckpointError, ConfigError, DataError
 from acsa.evaluation.scoring import SplitPredictions
-from acsa.files import write_json
 from acsa.logs import is_main_process
 from acsa.training.config import AcsaConfig, build_configured_loss, dump_config
-from acsa.training.finish import (
-    decision_summary,
-    fit_decision_rule,
-    fit_run_baseline,
-    report_run,
-    with_rule,
-)
+from acsa.training.finish import FittedModel, RunClock, TrainResult, finish_run
 from acsa.training.output_dir import (
     CHECKPOINT_DIR,
     LOG_DIR,
@@ -47,52 +36,29 @@ from acsa.training.output_dir import (
     relative_to_run,
 )
 
+if TYPE_CHECKING:
+    from torch import nn
+    from transformers import TrainerCallback
+
+    from acsa.data import LabeledReviews, LabelSpace
+    from acsa.data.indexed import IndexedDataset
+    from acsa.models.featurizer import Featurizer
+    from acsa.training.budget import Budget
+    from acsa.training.gradient_stats import GradientNormTracker
+    from acsa.training.trainer import AcsaTrainer
+
+__all__ = ["TrainResult", "train"]
+
 logger = logging.getLogger(__name__)
 
-
-@dataclass
-class TrainResult:
-    """What :func:`train` produced.
-
-    Attributes:
-        output_dir: the run folder.
-        model_dir: the saved best model (``<output_dir>/model``).
-        metrics: ``{"test": compute_metrics(...) or None, "validation": best
-            validation scalars (``eval_pair_f1``, ...)}``.
-        history: one dict per evaluation (epoch): ``epoch``, ``step``,
-            ``eval_pair_f1``, ``eval_aspect_f1``, ``eval_loss``, ...
-        timings: seconds: ``load_data``, ``build_model``, ``encode``,
-            ``train``, ``decision``, ``test``, ``baseline``, ``report``, ``total``, ``cpu``.
-        best_checkpoint: the checkpoint restored at the end (or ``None``).
-        global_step: optimizer steps done.
-        skipped_batches: batches skipped by ``nan_policy: skip``.
-        log_history: the Trainer's whole log history.
-        test_predictions: the best model's predictions on the test split,
-            beside the gold labels, decided by the saved rule (``None`` without
-            a test split).
-        decision: the decision rule saved with the model (``None``: argmax).
-        baseline: the TF-IDF baseline's ``summary()`` (``None`` when not fitted).
-    """
-
-    output_dir: Path
-    model_dir: Path
-    metrics: dict[str, Any]
-    history: list[dict[str, Any]]
-    timings: dict[str, float]
-    best_checkpoint: str | None = None
-    global_step: int = 0
-    skipped_batches: int = 0
-    log_history: list[dict[str, Any]] = field(default_factory=list)
-    test_predictions: SplitPredictions | None = None
-    decision: Any = None
-    baseline: dict[str, Any] | None = None
+Splits = dict[str, "LabeledReviews"]
 
 
 def train(
     config: AcsaConfig,
     *,
     resume: bool = False,
-    callbacks: Sequence[Any] = (),
+    callbacks: Sequence[TrainerCallback] = (),
     write_plots: bool = True,
     quiet: bool = False,
 ) -> TrainResult:
@@ -110,7 +76,7 @@ def train(
     Raises:
         ConfigError, DataError, TrainingError, CheckpointError: one-line problems.
     """
-    clock = _Clock()
+    clock = RunClock()
     out = Path(config.output.dir).expanduser().resolve()
     check_output_dir(out, resume=resume, overwrite=config.output.overwrite)
     config = _resolve_aspects(config)
@@ -153,77 +119,43 @@ def train(
         _fit(trainer, out, resume_from)
 
     state = trainer.state
-    main = trainer.is_world_process_zero()
     history = [dict(e) for e in state.log_history if "eval_pair_f1" in e]
     best_validation = _best_validation(history, state.best_metric)
-    model_dir = _save_best_model(trainer, out)
-    with clock("decision"):
-        validation = _predict_split(
-            trainer, datasets["validation"], splits["validation"], label_space
-        )
-        rule = fit_decision_rule(config, validation)
-        if rule is not None and main:
-            rule.save(model_dir)
-    test_predictions: SplitPredictions | None = None
-    with clock("test"):
-        if "test" in datasets:
-            test_predictions = _predict_split(
-                trainer, datasets["test"], splits["test"], label_space
-            )
-    # rank 0 alone: no collective operation follows, the other ranks are done
-    baseline = _fit_baseline(config, splits, clock) if main else None
-    with clock("report"):
-        test_metrics = report_run(
-            out if main else None,
-            test_predictions,
-            rule,
-            validation=best_validation,
-            baseline=baseline,
-            log_history=state.log_history,
-            plots=write_plots,
-        )
-    timings = clock.finish()
-    if main:
-        _write_run_json(
-            out,
-            config,
-            timings,
-            splits,
-            {
-                "global_step": state.global_step,
-                "epochs_run": state.epoch,
-                "best_checkpoint": relative_to_run(state.best_model_checkpoint, out),
-                "best_validation": best_validation,
-                "resumed_from": relative_to_run(resume_from, out),
-                "skipped_batches": trainer.skipped_batches,
-                "world_size": world_size(),
-                "budget": budget.to_json(),
-                "long_reviews": long_reviews,
-                "decision": decision_summary(rule)["rule"],
-            },
-        )
 
-    return TrainResult(
-        output_dir=out,
-        model_dir=model_dir,
-        metrics={"test": test_metrics, "validation": best_validation},
+    def predict(name: str) -> SplitPredictions:
+        return _predict_split(trainer, datasets[name], splits[name], label_space)
+
+    fitted = FittedModel(
+        out=out,
+        model_dir=_save_best_model(trainer, out),
+        encoder=config.model.encoder,
+        predict=predict,
+        run_info={
+            "global_step": state.global_step,
+            "epochs_run": state.epoch,
+            "best_checkpoint": relative_to_run(state.best_model_checkpoint, out),
+            "resumed_from": relative_to_run(resume_from, out),
+            "skipped_batches": trainer.skipped_batches,
+            "world_size": world_size(),
+            "budget": budget.to_json(),
+            "long_reviews": long_reviews,
+        },
+        best_validation=best_validation,
         history=history,
-        timings=timings,
+        log_history=state.log_history,
         best_checkpoint=state.best_model_checkpoint,
         global_step=state.global_step,
         skipped_batches=trainer.skipped_batches,
-        log_history=list(state.log_history),
-        test_predictions=with_rule(test_predictions, rule) if test_predictions else None,
-        decision=rule,
-        baseline=baseline,
+        writes=trainer.is_world_process_zero(),
     )
+    return finish_run(fitted, splits, config.training, clock, plots=write_plots)
 
 
 def _fit_tfidf(
     config: AcsaConfig,
-    splits: dict[str, Any],
+    splits: Splits,
     out: Path,
-    clock: _Clock,
+    clock: RunClock,
     *,
     resume: bool,
     write_plots: bool,
@@ -233,7 +165,6 @@ def _fit_tfidf(
     No Trainer, epochs or checkpoints (``--resume`` fits again); the run folder
     has the same files (``training_curves.png`` aside).
     """
-    from acsa.evaluation import scalar_metrics
     from acsa.evaluation.decision import canonical_probabilities
     from acsa.models.tfidf import TfidfAspectModel
     from acsa.training.arguments import world_size
@@ -248,7 +179,7 @@ def _fit_tfidf(
     model_dir = out / MODEL_DIR
     model.save_pretrained(model_dir)
 
-    def scored(name: str) -> SplitPredictions:
+    def predict(name: str) -> SplitPredictions:
         reviews = splits[name]
         probs = canonical_probabilities(model.predict_logits(reviews.texts), model.label_space)
         return SplitPredictions(
@@ -260,81 +191,21 @@ def _fit_tfidf(
             probabilities=probs,
         )
 
-    with clock("decision"):
-        validation = scored("validation")
-        rule = fit_decision_rule(config, validation)
-        if rule is not None:
-            rule.save(model_dir)
-    from acsa.evaluation import compute_metrics
-
-    val_metrics = compute_metrics(
-        validation.gold, validation.pred, list(validation.aspects), validation.mask
-    )
-    best_validation = {"epoch": None, "step": 0, **scalar_metrics(val_metrics, prefix="eval_")}
-    with clock("test"):
-        test_predictions = scored("test") if "test" in splits else None
-    with clock("report"):
-        test_metrics = report_run(
-            out,
-            test_predictions,
-            rule,
-            validation=best_validation,
-            baseline=None,
-            log_history=None,
-            plots=write_plots,
-        )
-    timings = clock.finish()
-    _write_run_json(
-        out,
-        config,
-        timings,
-        splits,
-        {
-            "global_step": 0,
-            "epochs_run": None,
-            "best_validation": best_validation,
-            "num_features": model.num_features,
-            "decision": decision_summary(rule)["rule"],
-        },
-    )
-    return TrainResult(
-        output_dir=out,
+    fitted = FittedModel(
+        out=out,
         model_dir=model_dir,
-        metrics={"test": test_metrics, "validation": best_validation},
-        history=[best_validation],
-        timings=timings,
-        test_predictions=with_rule(test_predictions, rule) if test_predictions else None,
-        decision=rule,
+        encoder=config.model.encoder,
+        predict=predict,
+        run_info={"global_step": 0, "epochs_run": None, "num_features": model.num_features},
     )
+    return finish_run(fitted, splits, config.training, clock, plots=write_plots)
 
 
 # ----------------------------------------------------------------------------
 # the steps
 
 
-class _Clock:
-    """Wall-clock seconds per named step, plus total and CPU time of the whole run."""
-
-    def __init__(self) -> None:
-        self.start = time.perf_counter()
-        self.cpu_start = time.process_time()
-        self.timings: dict[str, float] = {}
-
-    @contextmanager
-    def __call__(self, name: str) -> Iterator[None]:
-        tick = time.perf_counter()
-        yield
-        self.timings[name] = time.perf_counter() - tick
-
-    def finish(self) -> dict[str, float]:
-        self.timings["total"] = time.perf_counter() - self.start
-        # CPU seconds of this process (all threads): on a shared machine wall time
-        # depends on the neighbours, this much less.
-        self.timings["cpu"] = time.process_time() - self.cpu_start
-        return self.timings
-
-
-def _count_long_reviews(featurizer: Any, splits: dict[str, Any]) -> dict[str, Any] | None:
+def _count_long_reviews(featurizer: Featurizer, splits: Splits) -> dict[str, Any] | None:
     """Per split, the reviews longer than the encoder reads (run.json), with one notice."""
     from acsa.models.long_reviews import count_truncated, notice
 
@@ -347,7 +218,7 @@ def _count_long_reviews(featurizer: Any, splits: dict[str, Any]) -> dict[str, An
     return counts
 
 
-def _log_budget(config: AcsaConfig, budget: Any) -> None:
+def _log_budget(config: AcsaConfig, budget: Budget) -> None:
     """One line when ``min_steps`` or ``max_steps`` changed the configured epochs."""
     tc = config.training
     if budget.epochs != tc.epochs or budget.max_steps is not None:
@@ -363,24 +234,20 @@ def _log_budget(config: AcsaConfig, budget: Any) -> None:
         )
 
 
-def _fit_baseline(config: AcsaConfig, splits: dict[str, Any], clock: _Clock) -> Any:
-    with clock("baseline"):
-        return fit_run_baseline(config, splits)
-
-
 def _resolve_aspects(config: AcsaConfig) -> AcsaConfig:
     """The config with ``data.aspects`` filled from the training file when not listed,
     so the run's config.yaml names the aspects the model was trained on."""
     from acsa.data import resolve_aspects
 
-    return config.model_copy(update={"data": resolve_aspects(config.data, Path.cwd())})
+    return config.model_copy(update={"data": resolve_aspects(config.data)})
 
 
-def _load_splits(config: AcsaConfig) -> dict[str, Any]:
-    """Read and validate every split named in ``config.data`` (DataError on problems)."""
+def _load_splits(config: AcsaConfig) -> Splits:
+    """Read and validate every split named in ``config.data`` (DataError on problems); the
+    paths are absolute already (:func:`acsa.training.config.config_from_dict`)."""
     from acsa.data import load_and_validate
 
-    splits, _report = load_and_validate(config.data, Path.cwd())
+    splits, _report = load_and_validate(config.data)
     if len(splits["train"]) == 0 or len(splits["validation"]) == 0:
         raise DataError("data: the training and validation splits must not be empty")
     if "test" in splits and len(splits["test"]) == 0:
@@ -388,7 +255,7 @@ def _load_splits(config: AcsaConfig) -> dict[str, Any]:
     return splits
 
 
-def _build_loss(config: AcsaConfig, train_reviews: Any) -> Any:
+def _build_loss(config: AcsaConfig, train_reviews: LabeledReviews) -> nn.Module:
     """The configured loss, with the training split's class counts (``alpha: auto``, priors)."""
     import torch
 
@@ -401,7 +268,7 @@ def _build_loss(config: AcsaConfig, train_reviews: Any) -> Any:
     return build_configured_loss(config, class_counts=torch.as_tensor(counts))
 
 
-def _resume_checkpoint(out: Path, resume: bool, loss_fn: Any) -> str | None:
+def _resume_checkpoint(out: Path, resume: bool, loss_fn: nn.Module) -> str | None:
     """The newest complete, safe checkpoint to resume from (``None``: start from scratch)."""
     from acsa.training.callbacks import loss_state_tensors
     from acsa.training.checkpoints import find_resumable_checkpoint
@@ -430,27 +297,29 @@ def _prepare_run_folder(out: Path, config: AcsaConfig, resume: bool) -> None:
     dump_config(config, out / "config.yaml")
 
 
-def _gradient_tracker(config: AcsaConfig, loss_fn: Any, out: Path) -> tuple[Any, list[Any]]:
+def _gradient_tracker(
+    config: AcsaConfig, loss_fn: nn.Module, out: Path
+) -> tuple[GradientNormTracker | None, list[TrainerCallback]]:
     """The gradient-norm tracker (GHM-C statistics) and its TensorBoard callback."""
     if not config.training.log_gradient_stats:
         return None, []
     from acsa.training.gradient_stats import make_tracker
 
     # the label space's class names (seed: positive, negative, neutral), GHM-C's bins
-    return make_tracker(config, loss_fn, out / LOG_DIR)
+    return make_tracker(config.data.label_space.classes, out, loss_fn, out / LOG_DIR)
 
 
 def _make_trainer(
     config: AcsaConfig,
     out: Path,
-    model: Any,
-    featurizer: Any,
-    datasets: dict[str, Any],
-    splits: dict[str, Any],
-    loss_fn: Any,
-    extra_callbacks: Sequence[Any],
-    budget: Any = None,
-) -> Any:
+    model: nn.Module,
+    featurizer: Featurizer,
+    datasets: dict[str, IndexedDataset],
+    splits: Splits,
+    loss_fn: nn.Module,
+    extra_callbacks: Sequence[TrainerCallback],
+    budget: Budget | None = None,
+) -> AcsaTrainer:
     """The :class:`~acsa.training.trainer.AcsaTrainer` with acsa's callbacks, quiet by default."""
     from transformers import EarlyStoppingCallback
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
@@ -463,14 +332,14 @@ def _make_trainer(
 
     group = config.training.group_by_length
     args = build_training_arguments(
-        config,
+        config.training,
         out,
         has_projection_unused=not config.loss.uses_contrastive,
         group_by_length=bool(group) if group != "auto" else True,
         budget=budget,
     )
     tracker, tracker_callbacks = _gradient_tracker(config, loss_fn, out)
-    callbacks: list[Any] = [LossStateCallback(loss_fn)]
+    callbacks: list[TrainerCallback] = [LossStateCallback(loss_fn)]
     tb = tensorboard_callback(out / LOG_DIR)
     if tb is not None:
         callbacks.append(tb)
@@ -498,7 +367,7 @@ def _make_trainer(
     return trainer
 
 
-def _fit(trainer: Any, out: Path, resume_from: str | None) -> None:
+def _fit(trainer: AcsaTrainer, out: Path, resume_from: str | None) -> None:
     """``trainer.train``, with Ctrl-C turned into a checkpoint to resume from."""
     from acsa.training.callbacks import load_loss_state
     from acsa.training.interrupt import GracefulInterrupt, TrainingInterrupted
@@ -518,8 +387,18 @@ def _fit(trainer: Any, out: Path, resume_from: str | None) -> None:
         raise
 
 
-def _save_interrupted(trainer: Any) -> None:
-    """On Ctrl-C, write a checkpoint so ``--resume`` continues from here."""
+def _save_interrupted(trainer: AcsaTrainer) -> None:
+    """On Ctrl-C, write a checkpoint so ``--resume`` continues from here.
+
+    A Ctrl-C that reaches here (the second one, or one outside a step) has left
+    the training loop, so the public way, a callback setting
+    ``control.should_save`` (:class:`~acsa.training.interrupt.GracefulInterrupt`),
+    can no longer act; and ``Trainer.save_model`` + ``save_state`` write no
+    optimizer, scheduler or RNG state to resume from. ``Trainer._save_checkpoint``
+    is the only way to write a whole checkpoint: checked on transformers 5.25;
+    ``tests/test_training_interrupt.py`` pins pyproject's range (>=5.2,<6) and the
+    method's signature, so a newer Transformers makes someone look again.
+    """
     try:
         if trainer.state.global_step > 0:
             trainer._save_checkpoint(trainer.model, trial=None)
@@ -542,7 +421,7 @@ def _best_validation(history: list[dict[str, Any]], best: float | None) -> dict[
     }
 
 
-def _save_best_model(trainer: Any, out: Path) -> Path:
+def _save_best_model(trainer: AcsaTrainer, out: Path) -> Path:
     """Save the restored best model in ``save_pretrained`` format (rank 0 writes)."""
     model_dir = out / MODEL_DIR
     if trainer.is_world_process_zero():
@@ -550,7 +429,12 @@ def _save_best_model(trainer: Any, out: Path) -> Path:
     return model_dir
 
 
-def _predict_split(trainer: Any, dataset: Any, reviews: Any, label_space: Any) -> SplitPredictions:
+def _predict_split(
+    trainer: AcsaTrainer,
+    dataset: IndexedDataset,
+    reviews: LabeledReviews,
+    label_space: LabelSpace,
+) -> SplitPredictions:
     """The best model's predictions on a split, in the split's row order, with its gold
     labels; labels decided by the argmax rule (the saved rule applies later)."""
     from acsa.evaluation.decision import canonical_probabilities, decide
@@ -575,42 +459,4 @@ def _predict_split(trainer: Any, dataset: Any, reviews: Any, label_space: Any) -
         mask=reviews.mask,
         pred=decide(probs),
         probabilities=probs,
-    )
-
-
-def _versions() -> dict[str, str]:
-    import torch
-    import transformers
-
-    import acsa
-
-    return {
-        "acsa": acsa.__version__,
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-
-
-def _write_run_json(
-    out: Path,
-    config: AcsaConfig,
-    timings: dict[str, float],
-    splits: dict[str, Any],
-    fit: dict[str, Any],
-) -> None:
-    """``run.json``: seed, timings, split sizes, versions, and ``fit`` (what the fit did)."""
-    write_json(
-        out / "run.json",
-        {
-            "seed": config.training.seed,
-            "encoder": config.model.encoder,
-            "timings_s": {k: round(v, 3) for k, v in timings.items()},
-            **fit,
-            "train_reviews": len(splits["train"]),
-            "validation_reviews": len(splits["validation"]),
-            "test_reviews": len(splits["test"]) if "test" in splits else 0,
-            "versions": _versions(),
-        },
     )
