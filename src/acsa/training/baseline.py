@@ -27,19 +27,6 @@ if TYPE_CHECKING:
 HEADLINE_KEYS = ("pair_f1", "aspect_f1", "sentiment_macro_f1", "seed_weighted_f1")
 
 
-def score_reviews(
-    model: TfidfAspectModel, reviews: LabeledReviews, rule: DecisionRule | None = None
-) -> dict[str, Any]:
-    """:func:`acsa.evaluation.compute_metrics` of ``model`` on a ``LabeledReviews``
-    (labels decided by ``rule``, else the argmax)."""
-    if tuple(reviews.aspects) != model.aspects:
-        raise ValueError(
-            f"the reviews' aspects {list(reviews.aspects)} differ from the model's "
-            f"{list(model.aspects)}"
-        )
-    return _score(model.predict_proba(reviews.texts), reviews, model.aspects, rule)
-
-
 def _score(
     probs: np.ndarray,
     reviews: LabeledReviews,
@@ -106,7 +93,7 @@ def fit_baseline(
     splits are scored under them as well as under the argmax.
     """
     start, cpu = time.perf_counter(), time.process_time()
-    model = TfidfAspectModel(config).fit_reviews(splits["train"])
+    model = TfidfAspectModel.from_config(config).fit_reviews(splits["train"])
     fit_seconds, fit_cpu = time.perf_counter() - start, time.process_time() - cpu
     rule = None
     if decision_thresholds and "validation" in splits:
