@@ -39,7 +39,9 @@ SETTINGS = ("alone", "beside_training", "beside_two_jobs")
 POLICIES = {"passive": "PASSIVE", "active": "ACTIVE"}
 
 # a single-threaded CPU-bound job: pure-Python arithmetic, no OpenMP of its own
-_BURNER = "import time\nend = time.time() + {seconds}\nx = 0\nwhile time.time() < end:\n    x += 1\n"
+_BURNER = (
+    "import time\nend = time.time() + {seconds}\nx = 0\nwhile time.time() < end:\n    x += 1\n"
+)
 
 
 def _train_command(output: Path, seed: int) -> list[str]:
