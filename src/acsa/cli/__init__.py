@@ -20,6 +20,7 @@ import typer
 
 from acsa.cli import compare, evaluate, export, plot_ghm, predict, serve, train, validate_data
 from acsa.errors import AcsaError, one_line
+from acsa.threads import prefer_passive_wait
 
 EXIT_USER_ERROR = 2
 
@@ -48,6 +49,8 @@ def _stderr(message: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the app, turn user errors into one line and exit code 2."""
     started = time.perf_counter()
+    # before any command imports torch: idle OpenMP threads sleep instead of spinning
+    prefer_passive_wait()
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         # Standalone mode: typer reports usage errors itself (exit code 2).
