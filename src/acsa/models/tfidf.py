@@ -15,8 +15,10 @@ smartphone test split and 0.708 on the cosmetics one (the data READMEs).
 constructor's plain hyper-parameters are its ``get_params``, fitted
 attributes end in ``_``, ``sklearn.base.clone`` gives an unfitted copy), but
 not a standard classifier: ``X`` is a list of texts and ``y`` an ``[N, A]``
-label matrix with a mask of known cells, so scikit-learn's
-``check_estimator`` (numeric ``X``, 1-D ``y``) does not apply.
+label matrix with a mask of known cells. Its tags say so (string input, no
+2-D array, multi-output target), so scikit-learn's ``check_estimator``, whose
+common checks feed numeric 2-D ``X``, skips them; the API checks that need no
+data (clone, repr, nothing set in ``__init__``, ``set_params``) pass.
 :meth:`TfidfAspectModel.from_config` builds one from the ``model:`` section.
 
 Saved without pickle (:meth:`TfidfAspectModel.save_pretrained`)::
@@ -48,6 +50,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted
 
 from acsa.data.label_space import CANONICAL_CLASSES, LabelSpace
@@ -137,6 +140,16 @@ class TfidfAspectModel(BaseEstimator):
         self.max_iter = max_iter
         self.sublinear_tf = sublinear_tf
         self.lowercase = lowercase
+
+    def __sklearn_tags__(self) -> Tags:
+        # texts in, an [N, A] label matrix out: scikit-learn's common checks, written for
+        # numeric 2-D X, skip an estimator whose input is not a 2-D array
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        return tags
 
     @classmethod
     def from_config(cls, config: TfidfModelConfig | None = None) -> TfidfAspectModel:
