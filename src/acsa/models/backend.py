@@ -146,6 +146,8 @@ def load_backend(model_dir: str | Path, runtime: str | None = None) -> ModelBack
             with onnxruntime; ``"torch"`` its own backend; ``None`` picks ONNX
             only for a folder that holds ``model.onnx`` and no other weights.
     """
+    from acsa.models.segmented import with_saved_segmentation
+
     path = resolve_model_dir(model_dir)
     if runtime is not None and runtime not in RUNTIMES:
         raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
@@ -153,10 +155,10 @@ def load_backend(model_dir: str | Path, runtime: str | None = None) -> ModelBack
     if runtime == "onnx" or (runtime is None and onnx_only):
         from acsa.models.onnx_backend import OnnxBackend
 
-        return OnnxBackend.load(path)
+        return with_saved_segmentation(OnnxBackend.load(path), path)
     if runtime == "torch" and onnx_only:
         raise CheckpointError(
             f"{path}: holds only an ONNX model (model.onnx); load it with the onnx runtime"
         )
     loader = BACKENDS.get(_encoder_kind(path) or "", TorchBackend.load)
-    return loader(path)
+    return with_saved_segmentation(loader(path), path)

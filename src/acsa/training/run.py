@@ -157,6 +157,10 @@ def train(
     history = [dict(e) for e in state.log_history if "eval_pair_f1" in e]
     best_validation = _best_validation(history, state.best_metric)
     model_dir = _save_best_model(trainer, out)
+    from acsa.models.segmented import save_word_segmentation
+
+    if main:
+        save_word_segmentation(model_dir, config.data.word_segmentation)
     with clock("decision"):
         validation = _predict_split(
             trainer, datasets["validation"], splits["validation"], label_space
@@ -247,6 +251,9 @@ def _fit_tfidf(
         model = TfidfAspectModel(config.model).fit_reviews(splits["train"])
     model_dir = out / MODEL_DIR
     model.save_pretrained(model_dir)
+    from acsa.models.segmented import save_word_segmentation
+
+    save_word_segmentation(model_dir, config.data.word_segmentation)
 
     def scored(name: str) -> SplitPredictions:
         reviews = splits[name]
@@ -385,7 +392,9 @@ def _load_splits(config: AcsaConfig) -> dict[str, Any]:
         raise DataError("data: the training and validation splits must not be empty")
     if "test" in splits and len(splits["test"]) == 0:
         del splits["test"]
-    return splits
+    from acsa.data.segmentation import segment_splits
+
+    return segment_splits(splits, config.data.word_segmentation)
 
 
 def _build_loss(config: AcsaConfig, train_reviews: Any) -> Any:
