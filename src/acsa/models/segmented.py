@@ -63,6 +63,8 @@ class SegmentingBackend:
         self.segmentation = segmentation
 
     def __getattr__(self, name: str) -> Any:
+        if "backend" not in self.__dict__:  # during unpickling
+            raise AttributeError(name)
         return getattr(self.__dict__["backend"], name)
 
     def predict_logits(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
