@@ -104,6 +104,18 @@ class DataConfig(BaseModel):
     duplicates: Literal["warn", "drop", "error"] = "warn"
     max_text_chars: int = Field(default=10_000, ge=1)
     extra_columns: Literal["error", "ignore"] = "error"
+    word_segmentation: str = Field(
+        default="none",
+        description="Vietnamese word segmenter applied to every text at train and predict time "
+        "(none, pyvi, underthesea; saved with the model): PhoBERT-family encoders expect it",
+    )
+
+    @field_validator("word_segmentation")
+    @classmethod
+    def _check_word_segmentation(cls, name: str) -> str:
+        from acsa.data.segmentation import check_name
+
+        return check_name(name)
 
     @field_validator("aspects")
     @classmethod

@@ -116,6 +116,8 @@ def load_backend(model_dir: Path, runtime: str | None = None) -> ModelBackend:
             with onnxruntime; ``"torch"`` its own backend; ``None`` picks ONNX
             only for a folder that holds ``model.onnx`` and no other weights.
     """
+    from acsa.models.segmented import with_saved_segmentation
+
     path = Path(model_dir)
     if runtime is not None and runtime not in RUNTIMES:
         raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
@@ -123,9 +125,9 @@ def load_backend(model_dir: Path, runtime: str | None = None) -> ModelBackend:
     if runtime == "onnx" or (runtime is None and only_onnx):
         from acsa.models.onnx_backend import OnnxBackend  # onnxruntime: an optional extra
 
-        return OnnxBackend.load(path)
+        return with_saved_segmentation(OnnxBackend.load(path), path)
     if runtime == "torch" and only_onnx:
         raise CheckpointError(
             f"{path}: holds only an ONNX model ({ONNX_FILE}); load it with the onnx runtime"
         )
-    return BACKENDS[read_metadata(path).encoder](path)
+    return with_saved_segmentation(BACKENDS[read_metadata(path).encoder](path), path)

@@ -133,6 +133,17 @@ def write_metadata(
     return path
 
 
+def update_metadata(directory: str | Path, **fields: Any) -> Path:
+    """Add or replace kind-specific keys of an existing ``acsa_model.json`` (e.g. the word
+    segmentation training used); the file must be readable (:func:`read_metadata`)."""
+    meta = read_metadata(directory)
+    path = meta.path
+    path.write_text(
+        json.dumps({**meta.fields, **fields}, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    return path
+
+
 def read_metadata(directory: str | Path, kind: str | None = None) -> ModelMetadata:
     """Parse ``acsa_model.json`` in the model folder ``directory``.
 

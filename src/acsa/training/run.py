@@ -125,9 +125,14 @@ def train(
     def predict(name: str) -> SplitPredictions:
         return _predict_split(trainer, datasets[name], splits[name], label_space)
 
+    from acsa.models.segmented import save_word_segmentation
+
+    model_dir = _save_best_model(trainer, out)
+    if trainer.is_world_process_zero():
+        save_word_segmentation(model_dir, config.data.word_segmentation)
     fitted = FittedModel(
         out=out,
-        model_dir=_save_best_model(trainer, out),
+        model_dir=model_dir,
         encoder=config.model.encoder,
         predict=predict,
         run_info={
@@ -178,6 +183,9 @@ def _fit_tfidf(
         model = TfidfAspectModel.from_config(config.model).fit_reviews(splits["train"])
     model_dir = out / MODEL_DIR
     model.save_pretrained(model_dir)
+    from acsa.models.segmented import save_word_segmentation
+
+    save_word_segmentation(model_dir, config.data.word_segmentation)
 
     def predict(name: str) -> SplitPredictions:
         reviews = splits[name]
@@ -252,7 +260,9 @@ def _load_splits(config: AcsaConfig) -> Splits:
         raise DataError("data: the training and validation splits must not be empty")
     if "test" in splits and len(splits["test"]) == 0:
         del splits["test"]
-    return splits
+    from acsa.data.segmentation import segment_splits
+
+    return segment_splits(splits, config.data.word_segmentation)
 
 
 def _build_loss(config: AcsaConfig, train_reviews: LabeledReviews) -> nn.Module:
