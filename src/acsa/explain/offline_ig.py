@@ -80,15 +80,15 @@ class _EmbeddingForward:
         self.encoder = model.encoder
 
     def __call__(
-        self,
-        tokens: torch.Tensor,
-        chars: torch.Tensor,
-        grams: torch.Tensor,
-        attention_mask: torch.Tensor,
-        gram_mask: torch.Tensor,
+        self, tokens: torch.Tensor, chars: torch.Tensor, *rest: torch.Tensor
     ) -> torch.Tensor:
+        """``rest``: ``(grams, attention_mask, gram_mask)``, without ``grams`` for an encoder
+        with no bag path (Captum needs every input it differentiates to be used)."""
         bag = None
-        if self.encoder.bag_embedding is not None:
+        if self.encoder.bag_embedding is None:
+            attention_mask = rest[-2]
+        else:
+            grams, attention_mask, gram_mask = rest
             weights = gram_mask.unsqueeze(-1).to(grams.dtype)
             bag = (grams * weights).sum(1) / weights.sum(1).clamp(min=1.0)
         pooled = self.encoder.pool(tokens + chars, attention_mask, bag)
@@ -163,7 +163,8 @@ def offline_attributions(
             model, featurizer, [texts[i] for i in reviews]
         )
         pick = torch.tensor([where[i] for i, _, _ in chunk])
-        row_inputs = tuple(x[pick] for x in inputs)
+        used = inputs if model.encoder.bag_embedding is not None else inputs[:2]
+        row_inputs = tuple(x[pick] for x in used)
         attributions = ig.attribute(
             row_inputs,
             baselines=tuple(torch.zeros_like(x) for x in row_inputs),
@@ -173,7 +174,11 @@ def offline_attributions(
             internal_batch_size=len(chunk) * n_steps,
         )
         per_token = (attributions[0] + attributions[1]).sum(-1).detach().numpy()
-        per_gram = attributions[2].sum(-1).detach().numpy()
+        per_gram = (
+            attributions[2].sum(-1).detach().numpy()
+            if len(attributions) > 2
+            else np.zeros((len(chunk), 1), dtype=np.float32)
+        )
         for r, (i, a, c) in enumerate(chunk):
             count = min(lengths[i], limit)
             scores = per_token[r, :count].astype(np.float64)

@@ -69,7 +69,9 @@ def explain_labels(
         evidence = {}
         for a, (values, total) in zip(mentioned[i], scores[i], strict=True):
             tokens = tuple(
-                TokenContribution(s.start, s.end, s.text, float(values[t]) if t < len(values) else 0.0)
+                TokenContribution(
+                    s.start, s.end, s.text, float(values[t]) if t < len(values) else 0.0
+                )
                 for t, s in enumerate(spans)
             )
             evidence[aspects[a]] = AspectEvidence(
