@@ -93,7 +93,7 @@ def token_spans(text: str, lowercase: bool = True) -> list[Span]:
 
 
 def token_index_of_chars(aligned: AlignedText) -> list[int]:
-    """For each normalised character, the index of its token in :data:`TOKEN_RE` order (-1: space)."""
+    """Per normalised character, the index of its token (:data:`TOKEN_RE` order; -1: space)."""
     owner = [-1] * len(aligned.normal)
     for index, match in enumerate(TOKEN_RE.finditer(aligned.normal)):
         for position in range(*match.span()):
