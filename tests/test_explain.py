@@ -235,3 +235,29 @@ def test_tfidf_predictor_explains_a_saved_model(tfidf: TfidfAspectModel, tmp_pat
     explanations = api.load(tmp_path / "m").explain(["pin tốt", "mình mua hôm qua"])
     for e in explanations:
         assert set(e.evidence) == set(e.prediction.aspects)
+
+
+# ------------------------------------------------------------------ faithfulness
+
+
+def test_eraser_removal_and_scores() -> None:
+    from acsa.explain.faithfulness import Case, eraser_scores, only, without
+
+    text = unicodedata.normalize("NFD", "Pin tốt,giá cao")
+    spans = token_spans(text)
+    nfc = unicodedata.normalize
+    assert nfc("NFC", without(text, spans, [1, 2])) == "Pin   giá cao"  # words never merge
+    assert nfc("NFC", only(spans, [3, 0])) == "Pin giá"
+
+    def probabilities(texts: list[str]) -> np.ndarray:
+        # a model that reads one word: P(positive) of aspect 0 is 0.9 with "tốt", else 0.2
+        out = np.zeros((len(texts), 1, 4))
+        for i, t in enumerate(texts):
+            good = "tốt" in unicodedata.normalize("NFC", t)
+            out[i, 0] = [0.0, 0.1, 0.0, 0.9] if good else [0.5, 0.1, 0.2, 0.2]
+        return out
+
+    case = Case(text, 0, 3, tuple(spans))
+    comprehensive, sufficient = eraser_scores([case, case], [[1], [0]], probabilities)
+    np.testing.assert_allclose(comprehensive, [0.7, 0.0])
+    np.testing.assert_allclose(sufficient, [0.0, 0.7])
