@@ -42,7 +42,7 @@ from acsa.models.text import tokenize
 
 DEFAULT_STEPS = 16
 # (review, aspect) rows per Captum call: all their steps run in one pass
-ROWS_PER_PASS = 32
+ROWS_PER_PASS = 16
 _UNK = 1
 
 # featurizer -> {bag n-gram: id}, built once per loaded featurizer
