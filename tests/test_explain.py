@@ -5,7 +5,6 @@ from __future__ import annotations
 import unicodedata
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -23,7 +22,8 @@ from acsa.models import build_model
 from acsa.models.backend import TfidfBackend, TorchBackend
 from acsa.models.text import tokenize
 from acsa.models.tfidf import TfidfAspectModel, TfidfModelConfig
-from tests.test_training import ASPECTS, small_config, synthetic_rows, write_synthetic_data
+from tests.helpers.serving import shared_tiny_model
+from tests.test_training import ASPECTS, synthetic_rows
 
 captum = pytest.importorskip("captum", reason="the explain extra (captum) is not installed")
 
@@ -69,17 +69,9 @@ def test_spans_are_the_tokenizer_tokens_at_their_original_offsets(text: str) -> 
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from acsa.training.run import train
-
-    root = tmp_path_factory.mktemp("explain")
-    data = write_synthetic_data(root / "data", sizes=(200, 60, 80))
-    return train(small_config(data, root / "run", epochs=3), quiet=True)
-
-
-@pytest.fixture(scope="module")
-def predictor(run: Any) -> api.Predictor:
-    return api.load(run.model_dir)
+def predictor() -> api.Predictor:
+    """The tiny trained offline model the serving tests share (trained once per session)."""
+    return api.load(shared_tiny_model())
 
 
 TEXTS = ["pin tốt, giá kém", NFD_REVIEW, "camera bình thường, camera đẹp", "mình mua hôm qua", ""]
@@ -98,7 +90,7 @@ def test_integrated_gradients_are_complete(predictor: api.Predictor) -> None:
     """Contributions add up to log p(label | review) - log p(label | padding baseline)."""
     backend = predictor.backend
     targets = [[(a, c) for a in range(len(ASPECTS)) for c in (1, 3)] for _ in TEXTS]
-    scores = offline_attributions(backend.model, backend.featurizer, TEXTS, targets, n_steps=32)
+    scores = offline_attributions(backend.model, backend.featurizer, TEXTS, targets, n_steps=64)
     inputs, mask, gram_mask, _ = embedding_inputs(backend.model, backend.featurizer, TEXTS)
     forward = _EmbeddingForward(backend.model)
     with torch.no_grad():
@@ -107,7 +99,7 @@ def test_integrated_gradients_are_complete(predictor: api.Predictor) -> None:
     for i, pairs in enumerate(targets):
         for (a, c), (values, total) in zip(pairs, scores[i], strict=True):
             assert len(values) == len(tokenize(TEXTS[i]))
-            assert total == pytest.approx(end[i, a, c] - start[i, a, c], abs=2e-2)
+            assert total == pytest.approx(end[i, a, c] - start[i, a, c], rel=1e-2, abs=2e-2)
             if TEXTS[i]:  # the unknown bag id of an empty review has no token to go to
                 assert values.sum() == pytest.approx(total, abs=1e-4)
 
