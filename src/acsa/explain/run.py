@@ -56,7 +56,9 @@ def explain_labels(
     mentioned = _targets(labels)
     if kind == "tfidf":
         return [
-            _tfidf_evidence(backend.model, text, [(a, int(labels[i, a])) for a in mentioned[i]])
+            _tfidf_evidence(
+                backend.model, aspects, text, [(a, int(labels[i, a])) for a in mentioned[i]]
+            )
             for i, text in enumerate(texts)
         ]
     scheme = backend.label_space.to_scheme
@@ -88,7 +90,7 @@ def explain_labels(
 
 
 def _tfidf_evidence(
-    model: Any, text: str, targets: list[tuple[int, int]]
+    model: Any, aspects: tuple[str, ...], text: str, targets: list[tuple[int, int]]
 ) -> dict[str, AspectEvidence]:
     aligned, results = tfidf_contributions(model, text, targets)
     spans = token_spans(text, model.config.lowercase)
@@ -97,8 +99,8 @@ def _tfidf_evidence(
         tokens = tuple(
             TokenContribution(s.start, s.end, s.text, float(values[t])) for t, s in enumerate(spans)
         )
-        evidence[model.aspects[a]] = AspectEvidence(
-            model.aspects[a],
+        evidence[aspects[a]] = AspectEvidence(
+            aspects[a],
             CANONICAL_CLASSES[label],
             tokens,
             target="logit",
