@@ -17,7 +17,13 @@ from acsa.data import LabelSpace
 from acsa.explain import ExplainError, explain_labels
 from acsa.explain.offline_ig import _EmbeddingForward, embedding_inputs, offline_attributions
 from acsa.explain.spans import token_spans
-from acsa.explain.tfidf_exact import _occurrences, tfidf_contributions
+from acsa.explain.tfidf_exact import (
+    _occurrences,
+    aspect_classes,
+    classifiers,
+    tfidf_contributions,
+    vectorizers,
+)
 from acsa.models import build_model
 from acsa.models.backend import TfidfBackend, TorchBackend
 from acsa.models.text import tokenize
@@ -184,7 +190,7 @@ def tfidf() -> TfidfAspectModel:
 
 @pytest.mark.parametrize("text", ["pin tốt, giá kém", NFD_REVIEW, "CAMERA   đẹp\tlắm pin pin", "a"])
 def test_tfidf_occurrences_are_the_vectorizers_terms(tfidf: TfidfAspectModel, text: str) -> None:
-    for vectorizer in tfidf.vectorizers.values():
+    for vectorizer in vectorizers(tfidf).values():
         normal = vectorizer.build_preprocessor()(text)
         mine = Counter(term for term, _ in _occurrences(vectorizer, normal))
         assert mine == Counter(vectorizer.build_analyzer()(text))
@@ -195,7 +201,7 @@ def test_tfidf_contributions_sum_to_the_logit_minus_the_intercept(
     tfidf: TfidfAspectModel, text: str
 ) -> None:
     features = tfidf.transform([text])
-    for a, (clf, classes) in enumerate(zip(tfidf.classifiers, tfidf.aspect_classes, strict=True)):
+    for a, (clf, classes) in enumerate(zip(classifiers(tfidf), aspect_classes(tfidf), strict=True)):
         if clf is None:
             continue
         decision = clf.decision_function(features)[0]
