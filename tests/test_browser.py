@@ -10,9 +10,11 @@ Where Chromium or Playwright is missing the test skips, except under
 own browser download is never used: ``executable_path`` points at the system
 Chromium (``ACSA_CHROMIUM`` overrides ``/usr/bin/chromium``).
 
-To refresh ``docs/figures/demo_page.png`` with the quickstart model::
+To refresh ``docs/figures/demo_page.png`` and ``demo_explain.png`` (an aspect's
+evidence highlighted after a click) with the quickstart model::
 
     ACSA_DEMO_MODEL=runs/quickstart/model ACSA_DEMO_SCREENSHOT=docs/figures/demo_page.png \\
+        ACSA_DEMO_EXPLAIN_SCREENSHOT=docs/figures/demo_explain.png \\
         python -m pytest -m slow tests/test_browser.py
 
 Marked slow (a server process and a browser); ``.ci/run`` runs it.
@@ -21,6 +23,7 @@ Marked slow (a server process and a browser); ``.ci/run`` runs it.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -47,6 +50,7 @@ REAL_REVIEWS = [
     "Màn hình đẹp, loa to, nhưng pin tụt nhanh.",
     "Camera chụp thiếu sáng bị nhòe, pin dùng được 1 ngày.",
 ]
+EVIDENCE_RGB = {"for": ["47", "95", "208"], "against": ["230", "120", "20"]}  # demo.css
 SENTIMENT_COLOURS = {  # demo.css: --positive-bg, --neutral-bg, --negative-bg
     "positive": "rgb(227, 244, 234)",
     "neutral": "rgb(246, 239, 207)",
@@ -107,6 +111,9 @@ def test_demo_page_in_chromium(demo_model: tuple[Path, list[str]], tmp_path: Pat
 
     model_dir, reviews = demo_model
     screenshot = Path(os.environ.get("ACSA_DEMO_SCREENSHOT") or tmp_path / "demo_page.png")
+    explain_shot = Path(
+        os.environ.get("ACSA_DEMO_EXPLAIN_SCREENSHOT") or tmp_path / "demo_explain.png"
+    )
     with ServerProcess(model_dir, ["--max-chars", "300"]) as server, sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
             str(tmp_path / "profile"),
@@ -130,7 +137,9 @@ def test_demo_page_in_chromium(demo_model: tuple[Path, list[str]], tmp_path: Pat
             page.click("#analyse")
             page.wait_for_selector(f"#results .review:nth-child({len(reviews)})")
             shown = _rendered(page)
-            expected = httpx.post(server.url + "/v1/predict", json={"texts": reviews}).json()
+            expected = httpx.post(
+                server.url + "/v1/predict", json={"texts": reviews, "explain": True}
+            ).json()
             records = expected["predictions"]
             assert [card["text"] for card in shown] == reviews
             mentioned = 0
@@ -149,6 +158,7 @@ def test_demo_page_in_chromium(demo_model: tuple[Path, list[str]], tmp_path: Pat
             assert "review(s) in" in page.text_content("#status")
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(screenshot), full_page=True)
+            _check_evidence_highlight(page, reviews, records, explain_shot)
 
             # an over-limit text: the page shows the server's JSON error, and keeps working
             page.fill("#reviews", "x" * 301)
@@ -167,3 +177,59 @@ def test_demo_page_in_chromium(demo_model: tuple[Path, list[str]], tmp_path: Pat
         finally:
             context.close()
     assert screenshot.stat().st_size > 10_000
+    assert explain_shot.stat().st_size > 10_000
+
+
+def _marks(page: Any, card: int) -> list[dict[str, Any]]:
+    return page.eval_on_selector_all(
+        f"#results .review:nth-child({card + 1}) .text mark",
+        """marks => marks.map(m => ({
+            text: m.textContent, classes: m.className,
+            contribution: Number(m.dataset.contribution),
+            background: getComputedStyle(m).backgroundColor,
+        }))""",
+    )
+
+
+def _check_evidence_highlight(
+    page: Any, reviews: list[str], records: list[dict[str, Any]], shot: Path
+) -> None:
+    """Clicking a chip marks the tokens of the server's explanation, in two colours by sign.
+
+    The screenshot shows the aspect with the most marks against its label (both colours)."""
+    clicked = 0
+    best: tuple[int, Any, int] | None = None  # (marks against, chip, card)
+    for index, record in enumerate(records):
+        for aspect, evidence in record["explanations"].items():
+            chip = page.locator(f"#results .review:nth-child({index + 1}) .chip").filter(
+                has=page.locator(".aspect", has_text=f"{aspect}: ")
+            )
+            chip.first.click()
+            assert chip.first.get_attribute("aria-pressed") == "true"
+            marks = _marks(page, index)
+            text = page.text_content(f"#results .review:nth-child({index + 1}) .text")
+            assert text == reviews[index]  # highlighting never changes the text
+            strongest = max(abs(t["contribution"]) for t in evidence["tokens"])
+            expected = sorted(
+                (t for t in evidence["tokens"] if abs(t["contribution"]) >= 0.05 * strongest),
+                key=lambda t: t["start"],
+            )
+            assert [m["text"] for m in marks] == [t["text"] for t in expected]
+            for mark, token in zip(marks, expected, strict=True):
+                assert mark["contribution"] == pytest.approx(token["contribution"])
+                side = "for" if token["contribution"] > 0 else "against"
+                assert mark["classes"] == f"evidence {side}"
+                assert re.findall(r"[\d.]+", mark["background"])[:3] == EVIDENCE_RGB[side]
+            clicked += 1
+            against = sum(m["classes"].endswith("against") for m in marks)
+            if best is None or against > best[0]:
+                best = (against, chip.first, index)
+            chip.first.click()  # a second click clears the marks
+            assert _marks(page, index) == []
+            assert chip.first.get_attribute("aria-pressed") == "false"
+    assert clicked >= 2 and best is not None
+    best[1].click()
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot), full_page=True)
+    assert _marks(page, best[2])
+    best[1].click()

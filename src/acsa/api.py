@@ -171,6 +171,25 @@ class Predictor:
         labels = self.decide(probs)
         return [Prediction(text, labels[i], probs[i], self.aspects) for i, text in enumerate(texts)]
 
+    def explain(
+        self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE, n_steps: int | None = None
+    ) -> list[Any]:
+        """One :class:`acsa.explain.Explanation` per text: its :class:`Prediction` and, for
+        each aspect it says is mentioned, every token's contribution to that aspect's label.
+
+        Offline encoder: Integrated Gradients on the input embeddings
+        (``n_steps``, default :data:`acsa.explain.offline_ig.DEFAULT_STEPS`);
+        TF-IDF model: exact linear contributions. Other models raise
+        :class:`acsa.explain.ExplainError`.
+        """
+        from acsa.explain import Explanation, explain_labels
+        from acsa.explain.offline_ig import DEFAULT_STEPS
+
+        predictions = self.predict(texts, batch_size)
+        labels = np.stack([p.labels for p in predictions]) if predictions else np.zeros((0, 0))
+        evidence = explain_labels(self.backend, list(texts), labels, n_steps or DEFAULT_STEPS)
+        return [Explanation(p, e) for p, e in zip(predictions, evidence, strict=True)]
+
 
 def load(model_dir: str | Path, runtime: str | None = None) -> Predictor:
     """:meth:`Predictor.load`."""

@@ -113,6 +113,17 @@ def predict(
             "--progress/--no-progress", help="Progress bar on stderr (default: on a terminal)."
         ),
     ] = sys.stderr.isatty(),
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Also show, per mentioned aspect, the tokens that drove its label "
+            "(offline and TF-IDF models; printed to stdout).",
+        ),
+    ] = False,
+    top_k: Annotated[
+        int, typer.Option("--top-k", min=1, help="--explain: tokens shown per aspect.")
+    ] = 5,
 ) -> None:
     """Print (or write) one line per review with the aspects it mentions and their sentiment."""
     setup_logging()
@@ -122,6 +133,26 @@ def predict(
         raise typer.BadParameter(f"--engine: expected local or ray, got {engine!r}")
     if engine != "ray" and (address is not None or num_actors is not None):
         raise typer.BadParameter("--address and --num-actors need --engine ray")
+    if explain:
+        if output is not None or engine != "local" or onnx or resume:
+            raise typer.BadParameter(
+                "--explain prints to stdout with the local engine and the model's own weights; "
+                "drop --output, --engine ray, --onnx and --resume"
+            )
+        from acsa.cli._explain import run_explain
+
+        run_explain(
+            model_dir,
+            texts=list(text) if text else None,
+            input_file=input_file,
+            input_format=input_format,
+            text_column=text_column,
+            as_json=as_json,
+            top_k=top_k,
+            batch_size=batch_size,
+            threads=threads,
+        )
+        return
     from acsa.batch import predict_stream
 
     summary = predict_stream(

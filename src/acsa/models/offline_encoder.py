@@ -144,6 +144,22 @@ class OfflineEncoder(nn.Module):
         if self.char_embedding is not None and char_ids is not None:
             chars = self.char_embedding(char_ids.reshape(batch * width, -1))
             x = x + chars.reshape(batch, width, -1)
+        bag = (
+            self.bag_embedding(bag_ids)
+            if self.bag_embedding is not None and bag_ids is not None
+            else None
+        )
+        return self.pool(x, attention_mask, bag)
+
+    def pool(
+        self, x: torch.Tensor, attention_mask: torch.Tensor, bag: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The review vector from token vectors ``x`` ``[B, T, D]`` and the bag vector ``[B, D]``.
+
+        The part of :meth:`forward` after the embedding lookups, so that
+        attribution methods (:mod:`acsa.explain`) can feed embeddings directly.
+        """
+        batch = x.shape[0]
         x = self.embedding_dropout(x)
         states = self.sequence(x, attention_mask) if self.sequence is not None else x
 
@@ -158,6 +174,6 @@ class OfflineEncoder(nn.Module):
             weights = torch.softmax(scores, dim=1)
             contexts = torch.einsum("bta,btd->bad", weights, states)
             pooled.append(contexts.reshape(batch, -1))
-        if self.bag_embedding is not None and bag_ids is not None:
-            pooled.append(self.bag_embedding(bag_ids))
+        if bag is not None:
+            pooled.append(bag)
         return torch.cat(pooled, dim=1)

@@ -175,6 +175,8 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
         texts: Sequence[str] = body.texts  # type: ignore[attr-defined]
         if not state.ready or state.batcher is None:
             return error_response(503, "not_ready", "the model is not loaded or is shutting down")
+        if body.explain:  # type: ignore[attr-defined]
+            return await _explained(texts)
         try:
             with metrics.in_flight.track_inprogress():
                 predictions = await state.batcher.submit(texts)
@@ -185,6 +187,23 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
                 500, "model_error", "the model failed on the texts of this request"
             )
         return JSONResponse({"predictions": predictions})
+
+    async def _explained(texts: Sequence[str]) -> Response:
+        """``/v1/predict`` with ``explain: true``: outside the batcher (its own gradient passes)."""
+        from acsa.explain import ExplainError
+
+        assert state.predictor is not None
+        try:
+            with metrics.in_flight.track_inprogress():
+                explanations = await anyio.to_thread.run_sync(state.predictor.explain, list(texts))
+        except ExplainError as exc:
+            return error_response(422, "not_explainable", str(exc))
+        except Exception:  # noqa: BLE001 - this request gets a 500
+            logger.exception("explaining a request failed")
+            return error_response(
+                500, "model_error", "the model failed on the texts of this request"
+            )
+        return JSONResponse({"predictions": [e.to_payload() for e in explanations]})
 
     @app.get(
         "/v1/model",

@@ -34,6 +34,14 @@ def predict_request_model(max_texts: int, max_chars: int) -> type[BaseModel]:
         "PredictRequest",
         __config__=ConfigDict(extra="forbid"),
         texts=(texts, ...),
+        explain=(
+            bool,
+            Field(
+                False,
+                description="Also return, per mentioned aspect, every token's contribution to its "
+                "label (offline and TF-IDF models; slower than a plain prediction).",
+            ),
+        ),
     )
 
 

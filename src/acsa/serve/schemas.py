@@ -9,6 +9,28 @@ from pydantic import BaseModel, ConfigDict, Field
 Sentiment = Literal["negative", "neutral", "positive"]
 
 
+class TokenContribution(BaseModel):
+    """One token of the review, as written, and its contribution to the aspect's label."""
+
+    start: int = Field(description="Offset of the token's first character in the text.")
+    end: int = Field(description="Offset after its last character (text[start:end]).")
+    text: str
+    contribution: float = Field(description="Positive: towards the label; negative: against.")
+
+
+class AspectExplanation(BaseModel):
+    """The evidence of one mentioned aspect's label."""
+
+    label: Sentiment
+    method: Literal["integrated_gradients", "exact_linear"]
+    target: Literal["log_probability", "logit"] = Field(
+        description="What the contributions explain: the label's log-probability (Integrated "
+        "Gradients from an all-padding baseline) or its logit minus the intercept (TF-IDF)."
+    )
+    total: float = Field(description="The sum the contributions add up to.")
+    tokens: list[TokenContribution] = Field(description="Strongest (absolute) first.")
+
+
 class TextPrediction(BaseModel):
     """One review: the record of ``acsa predict --json`` plus every aspect's class probabilities."""
 
@@ -21,6 +43,9 @@ class TextPrediction(BaseModel):
     )
     probabilities: dict[str, dict[str, float]] = Field(
         description="For every aspect, the probability of none, negative, neutral and positive."
+    )
+    explanations: dict[str, AspectExplanation] | None = Field(
+        None, description="With explain: true, the evidence of each mentioned aspect."
     )
 
 

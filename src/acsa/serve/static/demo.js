@@ -12,6 +12,9 @@ const errorText = document.getElementById("error");
 const keyInput = document.getElementById("api-key");
 const keyBox = document.getElementById("key-box");
 const modelInfo = document.getElementById("model-info");
+const explainBox = document.getElementById("explain");
+// tokens whose contribution is under this share of the strongest are not highlighted
+const MIN_SHARE = 0.05;
 
 function headers() {
   const h = { "Content-Type": "application/json" };
@@ -51,6 +54,56 @@ function chip(aspect, sentiment, probability) {
   return el;
 }
 
+// Draw the review with the clicked aspect's evidence marked (offsets count code points, as in
+// Python, so a review with characters outside the BMP is cut at the right places).
+function showEvidence(textEl, text, evidence, aspect) {
+  textEl.replaceChildren();
+  if (!evidence) {
+    textEl.textContent = text;
+    return;
+  }
+  const chars = Array.from(text);
+  const strongest = Math.max(1e-12, ...evidence.tokens.map((t) => Math.abs(t.contribution)));
+  const tokens = evidence.tokens
+    .filter((t) => Math.abs(t.contribution) >= MIN_SHARE * strongest)
+    .sort((a, b) => a.start - b.start);
+  let at = 0;
+  for (const token of tokens) {
+    if (token.start < at) continue;
+    if (token.start > at) textEl.append(chars.slice(at, token.start).join(""));
+    const mark = document.createElement("mark");
+    mark.className = "evidence " + (token.contribution > 0 ? "for" : "against");
+    mark.style.setProperty("--strength", (Math.abs(token.contribution) / strongest).toFixed(3));
+    mark.dataset.contribution = String(token.contribution);
+    mark.title = aspect + ": " + (token.contribution > 0 ? "+" : "") + token.contribution.toFixed(3);
+    mark.textContent = chars.slice(token.start, token.end).join("");
+    textEl.append(mark);
+    at = token.end;
+  }
+  if (at < chars.length) textEl.append(chars.slice(at).join(""));
+}
+
+function makeExplainable(el, textEl, prediction, aspect, chipsEl) {
+  const evidence = prediction.explanations[aspect];
+  el.classList.add("explainable");
+  el.setAttribute("role", "button");
+  el.setAttribute("aria-pressed", "false");
+  el.tabIndex = 0;
+  const toggle = () => {
+    const on = el.getAttribute("aria-pressed") !== "true";
+    for (const other of chipsEl.querySelectorAll(".chip")) other.setAttribute("aria-pressed", "false");
+    el.setAttribute("aria-pressed", String(on));
+    showEvidence(textEl, prediction.text, on ? evidence : null, aspect);
+  };
+  el.addEventListener("click", toggle);
+  el.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      toggle();
+    }
+  });
+}
+
 function render(predictions) {
   results.replaceChildren();
   for (const prediction of predictions) {
@@ -63,7 +116,11 @@ function render(predictions) {
     chips.className = "chips";
     const aspects = Object.entries(prediction.aspects);
     for (const [aspect, sentiment] of aspects) {
-      chips.append(chip(aspect, sentiment, prediction.confidence[aspect]));
+      const el = chip(aspect, sentiment, prediction.confidence[aspect]);
+      if (prediction.explanations && prediction.explanations[aspect]) {
+        makeExplainable(el, text, prediction, aspect, chips);
+      }
+      chips.append(el);
     }
     if (aspects.length === 0) {
       const none = document.createElement("span");
@@ -87,7 +144,7 @@ async function analyse(event) {
     const response = await fetch("/v1/predict", {
       method: "POST",
       headers: headers(),
-      body: JSON.stringify({ texts: texts }),
+      body: JSON.stringify({ texts: texts, explain: explainBox.checked }),
     });
     const body = await readBody(response);
     if (!response.ok) {

@@ -1,0 +1,111 @@
+"""Explain a backend's predictions: the evidence of every mentioned aspect, per review."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from acsa.data.label_space import CANONICAL_CLASSES
+from acsa.errors import AcsaError
+from acsa.explain.evidence import AspectEvidence, TokenContribution
+from acsa.explain.offline_ig import DEFAULT_STEPS, offline_attributions
+from acsa.explain.spans import token_spans
+from acsa.explain.tfidf_exact import tfidf_contributions
+
+EXPLAINED_KINDS = ("offline", "tfidf")
+
+
+class ExplainError(AcsaError):
+    """The model cannot be explained (a kind or runtime without an explanation method)."""
+
+
+def _targets(labels: np.ndarray) -> list[list[int]]:
+    """Per review the indices of the aspects predicted as mentioned (label other than none)."""
+    return [np.flatnonzero(row != 0).tolist() for row in np.asarray(labels)]
+
+
+def explain_labels(
+    backend: Any, texts: Sequence[str], labels: np.ndarray, n_steps: int = DEFAULT_STEPS
+) -> list[dict[str, AspectEvidence]]:
+    """Per review, ``{aspect: AspectEvidence}`` for each aspect whose canonical label in
+    ``labels`` ``[N, A]`` is not ``none``; the contributions explain that label.
+
+    Args:
+        backend: a loaded model (:mod:`acsa.models.backend`): the offline encoder
+            run with PyTorch, or the TF-IDF model.
+        texts: the reviews.
+        labels: their canonical labels (what :meth:`acsa.api.Predictor.decide` gave).
+        n_steps: Integrated Gradients steps (neural models).
+
+    Raises:
+        ExplainError: the backend is another kind (Hugging Face, ONNX runtime).
+    """
+    texts = list(texts)
+    labels = np.asarray(labels)
+    kind = getattr(backend, "kind", None)
+    runtime = getattr(backend, "runtime", "torch")
+    if kind not in EXPLAINED_KINDS or runtime != "torch":
+        raise ExplainError(
+            f"explanations cover the {' and '.join(EXPLAINED_KINDS)} models run with PyTorch or "
+            f"scikit-learn; this model is {kind!r} on the {runtime!r} runtime (use the model "
+            "folder's safetensors weights, not model.onnx)"
+        )
+    aspects = backend.label_space.aspects
+    mentioned = _targets(labels)
+    if kind == "tfidf":
+        return [
+            _tfidf_evidence(
+                backend.model, aspects, text, [(a, int(labels[i, a])) for a in mentioned[i]]
+            )
+            for i, text in enumerate(texts)
+        ]
+    scheme = backend.label_space.to_scheme
+    targets = [[(a, int(scheme(labels[i, a]))) for a in mentioned[i]] for i in range(len(texts))]
+    scores = offline_attributions(backend.model, backend.featurizer, texts, targets, n_steps)
+    lowercase = backend.featurizer.config.lowercase
+    out = []
+    for i, text in enumerate(texts):
+        spans = token_spans(text, lowercase)
+        evidence = {}
+        for a, (values, total) in zip(mentioned[i], scores[i], strict=True):
+            tokens = tuple(
+                TokenContribution(
+                    s.start, s.end, s.text, float(values[t]) if t < len(values) else 0.0
+                )
+                for t, s in enumerate(spans)
+            )
+            evidence[aspects[a]] = AspectEvidence(
+                aspects[a],
+                CANONICAL_CLASSES[int(labels[i, a])],
+                tokens,
+                target="log_probability",
+                method="integrated_gradients",
+                total=total,
+                extra={"n_steps": n_steps, "baseline": "zero embeddings (padding)"},
+            )
+        out.append(evidence)
+    return out
+
+
+def _tfidf_evidence(
+    model: Any, aspects: tuple[str, ...], text: str, targets: list[tuple[int, int]]
+) -> dict[str, AspectEvidence]:
+    aligned, results = tfidf_contributions(model, text, targets)
+    spans = token_spans(text, model.config.lowercase)
+    evidence = {}
+    for (a, label), (values, total, intercept) in zip(targets, results, strict=True):
+        tokens = tuple(
+            TokenContribution(s.start, s.end, s.text, float(values[t])) for t, s in enumerate(spans)
+        )
+        evidence[aspects[a]] = AspectEvidence(
+            aspects[a],
+            CANONICAL_CLASSES[label],
+            tokens,
+            target="logit",
+            method="exact_linear",
+            total=total,
+            extra={"intercept": intercept},
+        )
+    return evidence
