@@ -27,7 +27,7 @@ from acsa.explain.tfidf_exact import (
 from acsa.models import build_model
 from acsa.models.backend import TfidfBackend, TorchBackend
 from acsa.models.text import tokenize
-from acsa.models.tfidf import TfidfAspectModel, TfidfModelConfig
+from acsa.models.tfidf import TfidfAspectModel
 from tests.helpers.serving import shared_tiny_model
 from tests.test_training import ASPECTS, synthetic_rows
 
@@ -185,7 +185,7 @@ def tfidf() -> TfidfAspectModel:
     names = {"": 0, "Negative": 1, "Neutral": 2, "Positive": 3}
     labels = np.array([[names[r[a]] for a in ASPECTS] for r in rows])
     texts = [r["data"] for r in rows]
-    return TfidfAspectModel(TfidfModelConfig(min_df=1)).fit(texts, labels, None, ASPECTS)
+    return TfidfAspectModel(min_df=1).fit(texts, labels, None, ASPECTS)
 
 
 @pytest.mark.parametrize("text", ["pin tốt, giá kém", NFD_REVIEW, "CAMERA   đẹp\tlắm pin pin", "a"])
