@@ -13,12 +13,11 @@ from typing import Any
 
 import pytest
 
-from acsa.batch import predict_stream
 from acsa.batch.manifest import partial_path
 from acsa.errors import DataError
 from tests.conftest import PROJECT_ROOT, require_module
 from tests.helpers.serving import shared_tiny_model
-from tests.test_predict_stream import Interrupted, interrupt_after, reviews, write_input
+from tests.test_predict_stream import Interrupted, interrupt_after, reviews, stream, write_input
 
 pytestmark = pytest.mark.slow
 
@@ -55,8 +54,8 @@ def test_ray_engine_equals_the_local_engine(
     """Several chunks over 2 actors: the same CSV bytes, rows in input order."""
     path = write_input(tmp_path / "in.csv", reviews(200, seed=5), "csv")
     local, remote = tmp_path / "local.csv", tmp_path / "ray.csv"
-    predict_stream(model_dir, input_path=path, output=local, chunk_size=17, threads=1)
-    summary = predict_stream(
+    stream(model_dir, input_path=path, output=local, chunk_size=17, threads=1)
+    summary = stream(
         model_dir, input_path=path, output=remote, chunk_size=17, engine="ray", num_actors=2
     )
     assert summary.engine == "ray" and summary.rows == len(reviews(200, seed=5))
@@ -68,13 +67,13 @@ def test_ray_engine_resumes_a_local_run_and_reports_input_errors(
 ) -> None:
     path = write_input(tmp_path / "in.jsonl", reviews(80, seed=6), "jsonl")
     whole, out = tmp_path / "whole.jsonl", tmp_path / "out.jsonl"
-    predict_stream(model_dir, input_path=path, output=whole, chunk_size=10, threads=1)
+    stream(model_dir, input_path=path, output=whole, chunk_size=10, threads=1)
     with monkeypatch.context() as patch:
         interrupt_after(patch, 4)
         with pytest.raises(Interrupted):
-            predict_stream(model_dir, input_path=path, output=out, chunk_size=10, threads=1)
+            stream(model_dir, input_path=path, output=out, chunk_size=10, threads=1)
     assert partial_path(out).exists()
-    summary = predict_stream(
+    summary = stream(
         model_dir, input_path=path, output=out, chunk_size=10, resume=True, engine="ray"
     )
     assert summary.rows_before == 40
@@ -83,7 +82,7 @@ def test_ray_engine_resumes_a_local_run_and_reports_input_errors(
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "a"}\n' * 30 + "{oops\n", encoding="utf-8")
     with pytest.raises(DataError) as info:
-        predict_stream(model_dir, input_path=bad, output=tmp_path / "b.csv", engine="ray")
+        stream(model_dir, input_path=bad, output=tmp_path / "b.csv", engine="ray")
     assert str(info.value).startswith(f"{bad}: line 31: invalid JSON (")
 
 
