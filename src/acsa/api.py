@@ -238,12 +238,14 @@ def evaluate(
     data_config: Any | None = None,
     plots: bool = True,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    text_column: str | None = None,
 ) -> dict[str, Any]:
     """Score a saved model on a labelled file; write the report when ``output_dir`` is given.
 
     The file is read with ``data_config`` when given, else with the data
     section of the run's ``config.yaml`` beside the model (label aliases,
-    column names), else with defaults and the model's aspects.
+    column names), else with defaults and the model's aspects; ``text_column``
+    (when given) names the column holding the reviews.
 
     Returns:
         The metrics of GUIDE.md section 2 under the model's decision rule (as in
@@ -262,9 +264,13 @@ def evaluate(
         data_config = _run_data_config(predictor.model_dir)
     if data_config is None:
         data_config = DataConfig(aspects=list(label_space.aspects), label_scheme=label_space.scheme)
-    data_config = data_config.model_copy(
-        update={"aspects": list(label_space.aspects), "label_scheme": label_space.scheme}
-    )
+    update: dict[str, Any] = {
+        "aspects": list(label_space.aspects),
+        "label_scheme": label_space.scheme,
+    }
+    if text_column is not None:
+        update["text_column"] = text_column
+    data_config = data_config.model_copy(update=update)
     if output_dir is not None:
         check_writable_dir(output_dir)
     reviews = load_split(Path(data_path), data_config)

@@ -107,7 +107,7 @@ def open_input(
         raise DataError(f"{path}: expected an input file, found a folder")
     fmt = input_format(path, fmt)
     if fmt in ("csv", "parquet"):
-        names = _csv_header(path) if fmt == "csv" else _parquet_file(path).schema_arrow.names
+        names = csv_header(path) if fmt == "csv" else _parquet_file(path).schema_arrow.names
         column = choose_text_column(names, text_column, str(path), preferred)
         if fmt == "parquet":
             _check_parquet_text(path, column)
@@ -218,7 +218,8 @@ def _csv_records(path: Path, position: ReadPosition) -> Iterator[tuple[int, int,
             yield row, line, record
 
 
-def _csv_header(path: Path) -> list[str]:
+def csv_header(path: Path) -> list[str]:
+    """The column names of a CSV file (UTF-8, a BOM allowed), with the readers' errors."""
     for _, _, header in _csv_records(path, ReadPosition(0)):
         if header:
             return [h.replace("\ufeff", "").strip() for h in header]
