@@ -18,9 +18,7 @@ from tests.test_cli import run_cli, write_config
 from tests.test_training import ASPECTS, synthetic_rows, write_csv, write_synthetic_data
 
 
-def test_validate_data_says_each_warning_once_in_good_english(
-    tmp_path: Path, capsys: Any
-) -> None:
+def test_validate_data_says_each_warning_once_in_good_english(tmp_path: Path, capsys: Any) -> None:
     folder = write_synthetic_data(tmp_path / "data", sizes=(12, 5, 5))
     rows = synthetic_rows(12, 0)
     rows[7]["data"] = rows[2]["data"]  # one text twice

@@ -94,6 +94,5 @@ def choose_text_column(
         return names[0]
     tried = ", ".join(repr(c) for c in candidates[:-1]) + f" or {candidates[-1]!r}"
     raise DataError(
-        f"{where}: no {tried} column among {names[:12]}; "
-        "name the text column with --text-column"
+        f"{where}: no {tried} column among {names[:12]}; name the text column with --text-column"
     )

@@ -22,9 +22,7 @@ def predict_chunk(
     texts = [text for text, _ in rows]
     labels, probabilities = predictor.predict_labels(texts, batch_size)
     kept = [values for _, values in rows] if keep else []
-    return PredictedChunk(
-        texts, labels, probabilities, tuple(predictor.aspects), tuple(keep), kept
-    )
+    return PredictedChunk(texts, labels, probabilities, tuple(predictor.aspects), tuple(keep), kept)
 
 
 class LocalEngine:

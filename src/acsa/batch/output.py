@@ -92,7 +92,9 @@ class StdoutSink:
 
     def finish(self) -> None:
         if self._first and self.fmt == "csv":
-            self.write(empty_chunk(self.aspects, self.keep))  # the header of an input without reviews
+            self.write(
+                empty_chunk(self.aspects, self.keep)
+            )  # the header of an input without reviews
 
     def close(self) -> None:
         return None

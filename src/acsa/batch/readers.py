@@ -124,7 +124,9 @@ def open_input(
     return InputSpec(path, fmt, None, _kept(path, _jsonl_keys(path), JSON_TEXT_FIELD, keep))
 
 
-def _kept(path: Path, names: Sequence[str], text: str, keep: Sequence[str] | str) -> tuple[str, ...]:
+def _kept(
+    path: Path, names: Sequence[str], text: str, keep: Sequence[str] | str
+) -> tuple[str, ...]:
     """The columns to carry: ``keep`` checked against ``names`` (``"all"``: all but the text)."""
     names = [str(n) for n in names]
     if keep == KEEP_ALL or list(keep) == [KEEP_ALL]:
@@ -166,7 +168,8 @@ T = TypeVar("T")
 
 
 def chunks(texts: Iterable[T], size: int, skip: int = 0) -> Iterator[list[T]]:
-    """``texts`` (or rows) in lists of ``size`` (the last one shorter), after dropping ``skip`` lists."""
+    """``texts`` (or rows) in lists of ``size`` (the last one shorter), after dropping
+    ``skip`` lists."""
     if size < 1:
         raise ValueError(f"chunk size must be >= 1, got {size}")
     iterator = iter(texts)
@@ -284,7 +287,9 @@ def _jsonl_keys(path: Path) -> list[str]:
 
 
 def _as_text(value: Any) -> str | None:
-    return value if value is None or isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return (
+        value if value is None or isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    )
 
 
 def _jsonl_rows(spec: InputSpec, position: ReadPosition) -> Iterator[Row]:

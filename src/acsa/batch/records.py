@@ -138,9 +138,7 @@ def encode(chunk: PredictedChunk, fmt: str, *, first: bool, probabilities: bool)
         records = [p.to_payload() if probabilities else p.to_record() for p in _predictions(chunk)]
         kept = chunk.kept_columns()
         if kept:
-            records = [
-                {**{k: v[i] for k, v in kept.items()}, **r} for i, r in enumerate(records)
-            ]
+            records = [{**{k: v[i] for k, v in kept.items()}, **r} for i, r in enumerate(records)]
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
     if fmt == "csv":
         text = frame(chunk).to_csv(index=False, header=first, lineterminator="\n")

@@ -164,3 +164,18 @@ def find_resumable_checkpoint(root: Path, *, need_loss_state: bool = False) -> s
             continue
         return str(folder)
     return None
+
+
+def remove_checkpoints(out: Path, checkpoint_dir: str) -> bool:
+    """After a finished run: remove ``out/checkpoint_dir`` (the model is saved in ``model/``).
+
+    An interrupted run never gets here, so its checkpoints stay for ``--resume``.
+    Returns whether a folder was removed.
+    """
+    import shutil
+
+    folder = Path(out) / checkpoint_dir
+    if not folder.is_dir():
+        return False
+    shutil.rmtree(folder)
+    return True

@@ -30,6 +30,7 @@ from acsa.errors import CheckpointError, ConfigError, DataError
 from acsa.evaluation.scoring import SplitPredictions
 from acsa.files import write_json
 from acsa.logs import is_main_process
+from acsa.training.checkpoints import remove_checkpoints
 from acsa.training.config import AcsaConfig, build_configured_loss, dump_config
 from acsa.training.finish import (
     decision_summary,
@@ -146,9 +147,9 @@ def train(
         config, out, model, featurizer, datasets, splits, loss_fn, callbacks, budget
     )
     if config.training.progress_bar and not quiet:
-        from acsa.training.callbacks import EpochSummaryCallback
+        from acsa.training.callbacks import progress_callback
 
-        trainer.add_callback(EpochSummaryCallback())
+        trainer.add_callback(progress_callback())  # plain lines when stderr is no terminal
     with clock("train"):
         _fit(trainer, out, resume_from)
 
@@ -202,6 +203,8 @@ def train(
                 "decision": decision_summary(rule)["rule"],
             },
         )
+        if not config.training.keep_checkpoints:  # finished: model/ holds the best epoch
+            remove_checkpoints(out, CHECKPOINT_DIR)
 
     return TrainResult(
         output_dir=out,
