@@ -97,3 +97,49 @@ def test_every_shipped_config_validates_on_its_data(config: Path, shared_data_di
     cfg = load_config(target, {"data.dir": str(data_dir)})
     splits, report = load_and_validate(cfg.data, Path.cwd())
     assert len(splits["train"]) > 1000 and "test" in splits
+
+
+def _tiny_train_config(tmp_path: Path) -> Path:
+    import yaml
+
+    from tests.test_training import TINY_OFFLINE
+
+    data = write_synthetic_data(tmp_path / "data", sizes=(60, 20, 20))
+    raw = {
+        "data": {
+            "dir": str(data),
+            "train": "train.csv",
+            "validation": "validation.csv",
+            "test": "test.csv",
+            "aspects": ASPECTS,
+        },
+        "model": dict(TINY_OFFLINE),
+        "loss": {"type": "cross_entropy"},
+        "training": {"epochs": 2, "batch_size": 16, "learning_rate": 0.01, "min_steps": 0},
+        "output": {"dir": str(tmp_path / "run")},
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
+def test_finished_train_leaves_a_tidy_readable_run_folder(tmp_path: Path, capsys: Any) -> None:
+    """Not a terminal: plain progress lines, full-width tables, summary.txt, no checkpoints."""
+    config = _tiny_train_config(tmp_path)
+    code, out, err = run_cli(["train", str(config), "--no-baseline"], capsys)
+    assert code == 0, err
+    run = tmp_path / "run"
+    assert not (run / "checkpoints").exists()
+    assert "\x1b[" not in err and "\r" not in err and "\x1b[" not in out
+    assert re.search(r"step \d+/\d+ \(\d+%\)", err) and "val pair-F1" in err
+    assert "…" not in out  # no cell cut at 80 columns
+    summary = (run / "summary.txt").read_text(encoding="utf-8")
+    assert "Test metrics (best model)" in summary and "…" not in summary
+    assert summary.splitlines()[0].strip() == out.splitlines()[0].strip()
+    kept = tmp_path / "kept"
+    code, _, err = run_cli(
+        ["train", str(config), "--no-baseline", "--output", str(kept), "--keep-checkpoints"],
+        capsys,
+    )
+    assert code == 0, err
+    assert list((kept / "checkpoints").glob("checkpoint-*"))

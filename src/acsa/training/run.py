@@ -204,7 +204,7 @@ def train(
             },
         )
         if not config.training.keep_checkpoints:  # finished: model/ holds the best epoch
-            remove_checkpoints(out, CHECKPOINT_DIR)
+            remove_checkpoints(out, CHECKPOINT_DIR, trainer)
 
     return TrainResult(
         output_dir=out,
