@@ -62,6 +62,27 @@ def test_ray_engine_equals_the_local_engine(
     assert remote.read_bytes() == local.read_bytes()
 
 
+@pytest.mark.parametrize(("fmt", "out_fmt"), [("csv", "parquet"), ("parquet", "jsonl")])
+def test_ray_engine_keeps_every_row_and_the_kept_columns(
+    ray_local: Any, tmp_path: Path, model_dir: Path, fmt: str, out_fmt: str
+) -> None:
+    """Blank, duplicate and long rows, kept columns: the local engine's output, row for row."""
+    from tests.test_predict_rows import awkward_texts, read_output, text_of, write_rows
+
+    if "parquet" in (fmt, out_fmt):
+        require_module("pyarrow", "parquet")
+    texts = awkward_texts()
+    path = write_rows(tmp_path / f"in.{fmt}", texts, fmt)
+    local, remote = tmp_path / f"local.{out_fmt}", tmp_path / f"ray.{out_fmt}"
+    options = {"keep_columns": ("all",), "chunk_size": 4, "threads": 1}
+    stream(model_dir, input_path=path, output=local, **options)
+    stream(model_dir, input_path=path, output=remote, engine="ray", num_actors=2, **options)
+    rows = read_output(remote)
+    assert [text_of(r) for r in rows] == texts
+    assert [r["id"] for r in rows] == [f"r{i}" for i in range(len(texts))]
+    assert rows == read_output(local)
+
+
 def test_ray_engine_resumes_a_local_run_and_reports_input_errors(
     ray_local: Any, tmp_path: Path, model_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

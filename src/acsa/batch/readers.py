@@ -1,7 +1,8 @@
 """Streaming readers: the review texts of a CSV, JSON-lines, Parquet or text file, in file order.
 
-Nothing here holds more than a few thousand rows at a time: CSV through pandas'
-chunked reader, Parquet through ``pyarrow.parquet.ParquetFile.iter_batches``,
+Nothing here holds more than a few thousand rows at a time: CSV record by
+record through the ``csv`` module (the training reader's parser and checks),
+Parquet through ``pyarrow.parquet.ParquetFile.iter_batches``,
 JSON lines and text files line by line. :func:`open_input` checks the file
 and finds the text column before anything is predicted, so a wrong column is a
 one-line error at once, not after an hour; errors found later (a bad JSON line)
