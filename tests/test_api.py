@@ -102,7 +102,7 @@ def test_to_record_is_the_predict_json_line(
     predictions = api.predict(predictor, TEXTS)
     assert [p.to_record() for p in predictions] == lines
     for p, record in zip(predictions, lines, strict=True):
-        assert set(record) == {"text", "aspects", "confidence"}
+        assert set(record) == {"text", "aspects", "confidence", "empty"}
         assert record["aspects"] == p.aspects
         for aspect, sentiment in record["aspects"].items():
             j, k = ASPECTS.index(aspect), CANONICAL_CLASSES.index(sentiment)

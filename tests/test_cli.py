@@ -196,7 +196,7 @@ def test_predict_json_from_csv_to_file(
     records = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
     assert len(records) == 20
     for record in records:
-        assert set(record) == {"text", "aspects", "confidence"}
+        assert set(record) == {"text", "aspects", "confidence", "empty"}
         assert set(record["aspects"]) <= set(ASPECTS)
         assert set(record["confidence"]) == set(record["aspects"])
 

@@ -96,6 +96,23 @@ def test_exported_folder_is_a_model_folder(model_dir: Path, onnx_dir: Path) -> N
     assert [o.name for o in graph.output] == ["logits"]
 
 
+def test_export_is_one_self_describing_file(
+    model_dir: Path, onnx_dir: Path, tmp_path: Path
+) -> None:
+    """A model under protobuf's 2 GB is one model.onnx (no .data side file to lose), and the
+    exported folder carries the run's test metrics (GET /v1/model's test_metrics)."""
+    assert not (onnx_dir / (ONNX_FILE + ".data")).exists()
+    moved = tmp_path / "copied"
+    moved.mkdir()
+    for item in onnx_dir.iterdir():  # what a user copies: every file but the run's
+        if item.is_file() and item.name not in ("config.yaml", "metrics.json"):
+            (moved / item.name).write_bytes(item.read_bytes())
+    texts = sample_reviews(10, seed=4)
+    assert_same_predictions(api.load(onnx_dir), api.load(moved), texts)
+    metrics = api.load(onnx_dir).info["test_metrics"]
+    assert metrics is not None and metrics == api.load(model_dir).info["test_metrics"]
+
+
 def test_runtime_selection(model_dir: Path, onnx_dir: Path) -> None:
     assert api.load(model_dir).backend.__class__.__name__ == "TorchBackend"
     assert isinstance(api.load(onnx_dir, runtime="onnx").backend, OnnxBackend)

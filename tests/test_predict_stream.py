@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from acsa import api
-from acsa.batch import predict_stream
+from acsa.batch import PredictOptions, StreamSummary, predict_stream
 from acsa.batch.manifest import manifest_path, partial_path
 from acsa.batch.output import FileSink
 from acsa.batch.readers import chunks, open_input, read_texts
@@ -53,6 +53,11 @@ def model_dir() -> Path:
 @pytest.fixture(scope="module")
 def predictor(model_dir: Path) -> api.Predictor:
     return api.load(model_dir)
+
+
+def stream(model_dir: Path, input_path: Path, **options: Any) -> StreamSummary:
+    """``predict_stream`` on an input file, with :class:`PredictOptions` as keywords."""
+    return predict_stream(model_dir, PredictOptions(source=input_path, **options))
 
 
 def reviews(count: int = 53, seed: int = 3) -> list[str]:
@@ -110,7 +115,7 @@ def test_chunked_predictions_are_todays_records(
     texts = [" ".join(t.split()) for t in texts] if fmt == "txt" else texts
     path = write_input(tmp_path / f"in.{fmt}", texts, fmt)
     out = tmp_path / "out.jsonl"
-    summary = predict_stream(model_dir, input_path=path, output=out, chunk_size=8)
+    summary = stream(model_dir, input_path=path, output=out, chunk_size=8)
     assert summary.rows == len(texts)
     records = read_jsonl(out)
     expected = [p.to_record() for p in predictor.predict(texts)]
@@ -142,16 +147,18 @@ def test_csv_and_parquet_layout(tmp_path: Path, model_dir: Path) -> None:
 
     texts = reviews(30)
     path = write_input(tmp_path / "in.csv", texts, "csv")
-    predict_stream(model_dir, input_path=path, output=tmp_path / "o.csv", chunk_size=6)
-    predict_stream(model_dir, input_path=path, output=tmp_path / "o.parquet", chunk_size=6)
+    stream(model_dir, input_path=path, output=tmp_path / "o.csv", chunk_size=6)
+    stream(model_dir, input_path=path, output=tmp_path / "o.parquet", chunk_size=6)
     raw = (tmp_path / "o.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbfdata,") and raw.count(b"\xef\xbb\xbf") == 1
     table = pd.read_csv(tmp_path / "o.csv", encoding="utf-8-sig", keep_default_na=False)
     parquet = pd.read_parquet(tmp_path / "o.parquet")
     probability_columns = [f"prob_{a}_{c}" for a in SYNTHETIC_ASPECTS for c in CANONICAL_CLASSES]
-    assert list(table.columns) == ["data", *SYNTHETIC_ASPECTS, *probability_columns]
+    assert list(table.columns) == ["data", "empty", *SYNTHETIC_ASPECTS, *probability_columns]
     assert list(parquet.columns) == list(table.columns)
     assert table["data"].tolist() == texts == parquet["data"].tolist()
+    blank = [not t.strip() for t in texts]
+    assert table["empty"].tolist() == blank == parquet["empty"].tolist() and any(blank)
     for aspect in SYNTHETIC_ASPECTS:
         assert set(table[aspect]) <= {"", "Positive", "Negative", "Neutral"}
         assert table[aspect].tolist() == parquet[aspect].tolist()
@@ -164,7 +171,7 @@ def test_csv_and_parquet_layout(tmp_path: Path, model_dir: Path) -> None:
 def test_json_probabilities_are_the_servers(tmp_path: Path, model_dir: Path) -> None:
     path = write_input(tmp_path / "in.txt", ["pin tốt", "giá rẻ"], "txt")
     out = tmp_path / "o.jsonl"
-    predict_stream(model_dir, input_path=path, output=out, probabilities=True)
+    stream(model_dir, input_path=path, output=out, probabilities=True)
     records = read_jsonl(out)
     expected = [p.to_payload() for p in api.load(model_dir).predict(["pin tốt", "giá rẻ"])]
     assert records == expected
@@ -216,19 +223,19 @@ def test_resume_after_an_interruption_equals_an_uninterrupted_run(
         require_module("pyarrow", "parquet")
     path = write_input(tmp_path / "in.csv", reviews(60), "csv")
     whole = tmp_path / f"whole.{fmt}"
-    predict_stream(model_dir, input_path=path, output=whole, chunk_size=9)
+    stream(model_dir, input_path=path, output=whole, chunk_size=9)
     out = tmp_path / f"out.{fmt}"
     with monkeypatch.context() as patch:
         interrupt_after(patch, 3)
         with pytest.raises(Interrupted):
-            predict_stream(model_dir, input_path=path, output=out, chunk_size=9)
+            stream(model_dir, input_path=path, output=out, chunk_size=9)
     assert not out.exists() and partial_path(out).exists()
     if fmt != "parquet":  # the chunk being written when the run stopped, half on disk
         with partial_path(out).open("ab") as fh:
             fh.write(b"half a chunk")
     with pytest.raises(DataError, match="pass --resume"):
-        predict_stream(model_dir, input_path=path, output=out, chunk_size=9)
-    summary = predict_stream(model_dir, input_path=path, output=out, chunk_size=9, resume=True)
+        stream(model_dir, input_path=path, output=out, chunk_size=9)
+    summary = stream(model_dir, input_path=path, output=out, chunk_size=9, resume=True)
     assert summary.rows_before == 27 and summary.rows == len(reviews(60)) - 27
     if fmt == "parquet":
         import pandas as pd
@@ -247,7 +254,7 @@ def test_resume_refuses_another_setup(
     with monkeypatch.context() as patch:
         interrupt_after(patch, 1)
         with pytest.raises(Interrupted):
-            predict_stream(model_dir, input_path=path, output=out, chunk_size=5)
+            stream(model_dir, input_path=path, output=out, chunk_size=5)
     args = ["predict", str(model_dir), "-i", str(path), "-o", str(out), "--resume"]
     code, _, err = run_cli([*args, "--chunk-size", "6"], capsys)
     assert code == 2

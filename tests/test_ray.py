@@ -13,12 +13,11 @@ from typing import Any
 
 import pytest
 
-from acsa.batch import predict_stream
 from acsa.batch.manifest import partial_path
 from acsa.errors import DataError
 from tests.conftest import PROJECT_ROOT, require_module
 from tests.helpers.serving import shared_tiny_model
-from tests.test_predict_stream import Interrupted, interrupt_after, reviews, write_input
+from tests.test_predict_stream import Interrupted, interrupt_after, reviews, stream, write_input
 
 pytestmark = pytest.mark.slow
 
@@ -55,12 +54,33 @@ def test_ray_engine_equals_the_local_engine(
     """Several chunks over 2 actors: the same CSV bytes, rows in input order."""
     path = write_input(tmp_path / "in.csv", reviews(200, seed=5), "csv")
     local, remote = tmp_path / "local.csv", tmp_path / "ray.csv"
-    predict_stream(model_dir, input_path=path, output=local, chunk_size=17, threads=1)
-    summary = predict_stream(
+    stream(model_dir, input_path=path, output=local, chunk_size=17, threads=1)
+    summary = stream(
         model_dir, input_path=path, output=remote, chunk_size=17, engine="ray", num_actors=2
     )
     assert summary.engine == "ray" and summary.rows == len(reviews(200, seed=5))
     assert remote.read_bytes() == local.read_bytes()
+
+
+@pytest.mark.parametrize(("fmt", "out_fmt"), [("csv", "parquet"), ("parquet", "jsonl")])
+def test_ray_engine_keeps_every_row_and_the_kept_columns(
+    ray_local: Any, tmp_path: Path, model_dir: Path, fmt: str, out_fmt: str
+) -> None:
+    """Blank, duplicate and long rows, kept columns: the local engine's output, row for row."""
+    from tests.test_predict_rows import awkward_texts, read_output, text_of, write_rows
+
+    if "parquet" in (fmt, out_fmt):
+        require_module("pyarrow", "parquet")
+    texts = awkward_texts()
+    path = write_rows(tmp_path / f"in.{fmt}", texts, fmt)
+    local, remote = tmp_path / f"local.{out_fmt}", tmp_path / f"ray.{out_fmt}"
+    options = {"keep_columns": ("all",), "chunk_size": 4, "threads": 1}
+    stream(model_dir, input_path=path, output=local, **options)
+    stream(model_dir, input_path=path, output=remote, engine="ray", num_actors=2, **options)
+    rows = read_output(remote)
+    assert [text_of(r) for r in rows] == texts
+    assert [r["id"] for r in rows] == [f"r{i}" for i in range(len(texts))]
+    assert rows == read_output(local)
 
 
 def test_ray_engine_resumes_a_local_run_and_reports_input_errors(
@@ -68,13 +88,13 @@ def test_ray_engine_resumes_a_local_run_and_reports_input_errors(
 ) -> None:
     path = write_input(tmp_path / "in.jsonl", reviews(80, seed=6), "jsonl")
     whole, out = tmp_path / "whole.jsonl", tmp_path / "out.jsonl"
-    predict_stream(model_dir, input_path=path, output=whole, chunk_size=10, threads=1)
+    stream(model_dir, input_path=path, output=whole, chunk_size=10, threads=1)
     with monkeypatch.context() as patch:
         interrupt_after(patch, 4)
         with pytest.raises(Interrupted):
-            predict_stream(model_dir, input_path=path, output=out, chunk_size=10, threads=1)
+            stream(model_dir, input_path=path, output=out, chunk_size=10, threads=1)
     assert partial_path(out).exists()
-    summary = predict_stream(
+    summary = stream(
         model_dir, input_path=path, output=out, chunk_size=10, resume=True, engine="ray"
     )
     assert summary.rows_before == 40
@@ -83,7 +103,7 @@ def test_ray_engine_resumes_a_local_run_and_reports_input_errors(
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "a"}\n' * 30 + "{oops\n", encoding="utf-8")
     with pytest.raises(DataError) as info:
-        predict_stream(model_dir, input_path=bad, output=tmp_path / "b.csv", engine="ray")
+        stream(model_dir, input_path=bad, output=tmp_path / "b.csv", engine="ray")
     assert str(info.value).startswith(f"{bad}: line 31: invalid JSON (")
 
 

@@ -86,7 +86,9 @@ def test_predict_matches_the_predictor(client: TestClient, predictor: api.Predic
     assert [r["text"] for r in records] == texts
     for record, prediction in zip(records, expected, strict=True):
         # the same record as `acsa predict --json`, plus every aspect's probabilities
-        assert {k: record[k] for k in ("text", "aspects", "confidence")} == prediction.to_record()
+        assert {
+            k: record[k] for k in ("text", "aspects", "confidence", "empty")
+        } == prediction.to_record()
     np.testing.assert_allclose(
         as_array(records, predictor.aspects), predictor.predict_proba(texts), atol=1e-6
     )

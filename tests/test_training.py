@@ -352,7 +352,12 @@ def test_ghm_with_contrastive_trains_and_logs_parts(synthetic_dir: Path, tmp_pat
         "contrastive_weight": 0.05,
     }
     config = small_config(
-        synthetic_dir, tmp_path / "ghm", loss=loss, epochs=1, log_gradient_stats=True
+        synthetic_dir,
+        tmp_path / "ghm",
+        loss=loss,
+        epochs=1,
+        log_gradient_stats=True,
+        keep_checkpoints=True,
     )
     result = train(config, quiet=True)
     logged = [e for e in result.log_history if "contrastive_loss" in e]

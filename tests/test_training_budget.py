@@ -87,6 +87,7 @@ def test_early_stopping_and_best_restore_at_step_granularity(
         early_stopping_patience=1,
         learning_rate=1e-12,
         save_total_limit=1,
+        keep_checkpoints=True,
     )
     assert [e["step"] for e in result.history] == [2, 4]
     assert result.global_step == 4

@@ -30,7 +30,15 @@ import numpy as np
 
 from acsa.data.label_space import CANONICAL_CLASSES, LabelSpace
 
-__all__ = ["Prediction", "Predictor", "evaluate", "load", "predict"]
+__all__ = [
+    "Prediction",
+    "Predictor",
+    "evaluate",
+    "is_blank",
+    "load",
+    "model_text_column",
+    "predict",
+]
 
 DEFAULT_BATCH_SIZE = 256
 # decimals of the class probabilities in to_payload (the server's answer, acsa predict's JSON)
@@ -56,6 +64,11 @@ class Prediction:
     aspect_names: tuple[str, ...]
 
     @property
+    def empty(self) -> bool:
+        """A blank review (empty or whitespace only): no aspect, never sent to the model."""
+        return is_blank(self.text)
+
+    @property
     def aspects(self) -> dict[str, str]:
         """The mentioned aspects and their sentiment: ``{"Battery": "positive", ...}``."""
         return {
@@ -65,10 +78,15 @@ class Prediction:
         }
 
     def to_record(self) -> dict[str, Any]:
-        """The JSON record of ``acsa predict --json``: ``{text, aspects, confidence}``."""
+        """The JSON record of ``acsa predict --json``: ``{text, aspects, confidence, empty}``.
+
+        ``empty`` is true for a blank review (no aspects: nothing to predict from).
+        """
         from acsa.evaluation.report import prediction_record
 
-        return prediction_record(self.text, self.labels, self.aspect_names, self.probabilities)
+        record = prediction_record(self.text, self.labels, self.aspect_names, self.probabilities)
+        record["empty"] = self.empty
+        return record
 
     def to_payload(self) -> dict[str, Any]:
         """:meth:`to_record` plus every aspect's four class probabilities.
@@ -85,6 +103,16 @@ class Prediction:
             for aspect, row in zip(self.aspect_names, rows.tolist(), strict=True)
         }
         return record
+
+
+def is_blank(text: str) -> bool:
+    """An empty or whitespace-only review: predicted as mentioning no aspect."""
+    return not text.strip()
+
+
+def blank_mask(texts: Sequence[str]) -> np.ndarray:
+    """``[N]`` bool: which texts are blank (:func:`is_blank`)."""
+    return np.fromiter((is_blank(t) for t in texts), dtype=bool, count=len(texts))
 
 
 class Predictor:
@@ -147,11 +175,32 @@ class Predictor:
     def predict_proba(
         self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE
     ) -> np.ndarray:
-        """Class probabilities ``[N, A, 4]`` (none, negative, neutral, positive), input order."""
+        """Class probabilities ``[N, A, 4]`` (none, negative, neutral, positive), input order.
+
+        A blank text (:func:`is_blank`) is not sent to the model: its aspects get
+        ``P(none) = 1``, since there is nothing to read a sentiment from.
+        """
         from acsa.evaluation.decision import canonical_probabilities
 
-        logits = self.backend.predict_logits(list(texts), batch_size)
-        return canonical_probabilities(logits, self.label_space)
+        texts = list(texts)
+        blank = blank_mask(texts)
+        probs = np.zeros((len(texts), len(self.aspects), len(CANONICAL_CLASSES)), np.float32)
+        probs[blank, :, 0] = 1.0
+        if not blank.all():
+            kept = [t for t, b in zip(texts, blank, strict=True) if not b]
+            logits = self.backend.predict_logits(kept, batch_size)
+            probs[~blank] = canonical_probabilities(logits, self.label_space)
+        return probs
+
+    def predict_labels(
+        self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(labels [N, A], probabilities [N, A, 4])``; blank texts mention no aspect."""
+        texts = list(texts)
+        probs = self.predict_proba(texts, batch_size)
+        labels = self.decide(probs)
+        labels[blank_mask(texts)] = 0
+        return labels, probs
 
     def decide(self, probabilities: np.ndarray) -> np.ndarray:
         """Canonical labels ``[N, A]`` from :meth:`predict_proba`'s probabilities, under the
@@ -167,8 +216,7 @@ class Predictor:
     ) -> list[Prediction]:
         """One :class:`Prediction` per text, in input order."""
         texts = list(texts)
-        probs = self.predict_proba(texts, batch_size)
-        labels = self.decide(probs)
+        labels, probs = self.predict_labels(texts, batch_size)
         return [Prediction(text, labels[i], probs[i], self.aspects) for i, text in enumerate(texts)]
 
     def explain(
@@ -217,12 +265,14 @@ def evaluate(
     data_config: Any | None = None,
     plots: bool = True,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    text_column: str | None = None,
 ) -> dict[str, Any]:
     """Score a saved model on a labelled file; write the report when ``output_dir`` is given.
 
     The file is read with ``data_config`` when given, else with the data
     section of the run's ``config.yaml`` beside the model (label aliases,
-    column names), else with defaults and the model's aspects.
+    column names), else with defaults and the model's aspects; ``text_column``
+    (when given) names the column holding the reviews.
 
     Returns:
         The metrics of GUIDE.md section 2 under the model's decision rule (as in
@@ -241,9 +291,13 @@ def evaluate(
         data_config = _run_data_config(predictor.model_dir)
     if data_config is None:
         data_config = DataConfig(aspects=list(label_space.aspects), label_scheme=label_space.scheme)
-    data_config = data_config.model_copy(
-        update={"aspects": list(label_space.aspects), "label_scheme": label_space.scheme}
-    )
+    update: dict[str, Any] = {
+        "aspects": list(label_space.aspects),
+        "label_scheme": label_space.scheme,
+    }
+    if text_column is not None:
+        update["text_column"] = text_column
+    data_config = data_config.model_copy(update=update)
     if output_dir is not None:
         check_writable_dir(output_dir)
     reviews = load_split(Path(data_path), data_config)
@@ -299,6 +353,22 @@ def _run_data_config(model_dir: Path) -> Any | None:
         return DataConfig.model_validate(section)
     except Exception:  # noqa: BLE001 - a stale config only loses the aliases
         return None
+
+
+def model_text_column(model_dir: str | Path) -> str | None:
+    """The text column the model was trained on (its run's ``data.text_column``), if known.
+
+    ``acsa predict`` and ``acsa evaluate`` look for it first in a file's columns.
+    """
+    from acsa.models.backend import resolve_model_dir
+
+    try:
+        path = resolve_model_dir(model_dir)
+    except Exception:  # noqa: BLE001 - the loader says what is wrong with the folder
+        return None
+    section = (_run_config(path) or {}).get("data")
+    column = section.get("text_column") if isinstance(section, dict) else None
+    return column if isinstance(column, str) and column.strip() else None
 
 
 def _model_info(backend: Any, model_dir: Path | None) -> dict[str, Any]:

@@ -23,7 +23,8 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Write through a temporary file in the target folder, then rename over ``path``.
 
     A crash mid-write then leaves the previous file intact instead of a
-    truncated one; ``os.replace`` is atomic on POSIX and Windows alike.
+    truncated one; ``os.replace`` is atomic on POSIX and Windows alike. The
+    file's mode follows the umask, as any newly created file's does.
 
     Args:
         path: the file to (re)place.
@@ -36,11 +37,20 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        # mkstemp makes the file 0600; the result gets the mode any new file gets (the umask)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def json_default(obj: Any) -> Any:

@@ -9,11 +9,13 @@
 * :mod:`~acsa.batch.output`: stdout, or a resumable file (``.partial``, then renamed);
 * :mod:`~acsa.batch.local`: the local engine; :mod:`~acsa.batch.ray_engine` and
   :mod:`~acsa.batch.ray_tasks`: the Ray Data engine;
+* :mod:`~acsa.batch.options`: the typed options of a run;
 * :mod:`~acsa.batch.progress`: the progress bar; :mod:`~acsa.batch.run`: the loop.
 """
 
 from __future__ import annotations
 
+from acsa.batch.options import PredictOptions
 from acsa.batch.run import DEFAULT_CHUNK_SIZE, StreamSummary, predict_stream
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "StreamSummary", "predict_stream"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "PredictOptions", "StreamSummary", "predict_stream"]

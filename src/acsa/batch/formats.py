@@ -67,8 +67,11 @@ def output_format(path: Path | None, given: str | None = None, as_json: bool = F
     return SUFFIXES.get(path.suffix.lower(), "txt")
 
 
-def choose_text_column(names: Sequence[str], wanted: str | None, where: str) -> str:
-    """The text column among ``names``: ``wanted`` (exact), else data/text/review (any case).
+def choose_text_column(
+    names: Sequence[str], wanted: str | None, where: str, preferred: Sequence[str] = ()
+) -> str:
+    """The text column among ``names``: ``wanted`` (exact, else any case), else the first
+    of ``preferred`` (the model's text column) then data/text/review found (any case).
 
     A file with a single column uses it. ``where`` names the file in errors.
     """
@@ -83,12 +86,13 @@ def choose_text_column(names: Sequence[str], wanted: str | None, where: str) -> 
             f"{where}: no column {wanted!r} (--text-column); the columns are {names[:12]}"
         )
     lowered = [n.strip().lower() for n in names]
-    for candidate in TEXT_COLUMNS:
+    candidates = list(dict.fromkeys([*(p.strip().lower() for p in preferred), *TEXT_COLUMNS]))
+    for candidate in candidates:
         if candidate in lowered:
             return names[lowered.index(candidate)]
     if len(names) == 1:
         return names[0]
+    tried = ", ".join(repr(c) for c in candidates[:-1]) + f" or {candidates[-1]!r}"
     raise DataError(
-        f"{where}: no 'data', 'text' or 'review' column among {names[:12]}; "
-        "name the text column with --text-column"
+        f"{where}: no {tried} column among {names[:12]}; name the text column with --text-column"
     )

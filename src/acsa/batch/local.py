@@ -5,21 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from acsa.batch.readers import InputSpec, ReadPosition, chunks, new_position, read_texts
+from acsa.batch.readers import InputSpec, ReadPosition, Row, chunks, new_position, read_rows
 from acsa.batch.records import PredictedChunk
 
 
-def predict_chunk(predictor: Any, texts: Sequence[str], batch_size: int) -> PredictedChunk:
-    """One chunk through an :class:`acsa.api.Predictor`: probabilities, then the saved rule.
+def predict_chunk(
+    predictor: Any, rows: Sequence[Row], batch_size: int, keep: tuple[str, ...] = ()
+) -> PredictedChunk:
+    """One chunk of ``(text, kept values)`` rows through an :class:`acsa.api.Predictor`:
+    probabilities, then the saved rule (blank texts: no aspect).
 
     Both engines call this on the same chunks (the same reviews in the same
     groups), so their outputs are equal to the bit: a model's float results
     depend slightly on which reviews share a batch.
     """
-    probabilities = predictor.predict_proba(texts, batch_size)
-    return PredictedChunk(
-        list(texts), predictor.decide(probabilities), probabilities, tuple(predictor.aspects)
-    )
+    texts = [text for text, _ in rows]
+    labels, probabilities = predictor.predict_labels(texts, batch_size)
+    kept = [values for _, values in rows] if keep else []
+    return PredictedChunk(texts, labels, probabilities, tuple(predictor.aspects), tuple(keep), kept)
 
 
 class LocalEngine:
@@ -43,17 +46,20 @@ class LocalEngine:
 
         ``source`` is an input file (:func:`acsa.batch.readers.open_input`) or the texts.
         """
+        keep: tuple[str, ...] = ()
         if isinstance(source, InputSpec):
             position = new_position(source)
-            texts: Iterable[str] = read_texts(source, position)
+            rows: Iterable[Row] = read_rows(source, position)
+            keep = source.keep
         else:
             position = ReadPosition(len(source))
-            texts = _counted(source, position)
-        for chunk_texts in chunks(texts, chunk_size, skip_chunks):
-            yield predict_chunk(self.predictor, chunk_texts, self.batch_size), position.fraction
+            rows = _counted(source, position)
+        for chunk_rows in chunks(rows, chunk_size, skip_chunks):
+            chunk = predict_chunk(self.predictor, chunk_rows, self.batch_size, keep)
+            yield chunk, position.fraction
 
 
-def _counted(texts: Sequence[str], position: ReadPosition) -> Iterator[str]:
+def _counted(texts: Sequence[str], position: ReadPosition) -> Iterator[Row]:
     for text in texts:
         position.done += 1
-        yield text
+        yield text, ()

@@ -37,6 +37,7 @@ SETUP_LABELS: dict[str, str] = {
     "format": "output format",
     "text_column": "text column (--text-column)",
     "probabilities": "--probabilities",
+    "keep_columns": "kept columns (--keep-columns)",
 }
 
 

@@ -46,7 +46,7 @@ class Sink(Protocol):
     rows_before: int  # their reviews
     complete: bool  # nothing left to predict
 
-    def open(self, aspects: tuple[str, ...]) -> None: ...
+    def open(self, aspects: tuple[str, ...], keep_types: dict[str, Any] | None = None) -> None: ...
 
     def write(self, chunk: PredictedChunk) -> None: ...
 
@@ -70,10 +70,12 @@ class StdoutSink:
         self.fmt = fmt
         self.probabilities = probabilities
         self.aspects: tuple[str, ...] = ()
+        self.keep: tuple[str, ...] = ()
         self._first = True
 
-    def open(self, aspects: tuple[str, ...]) -> None:
+    def open(self, aspects: tuple[str, ...], keep_types: dict[str, Any] | None = None) -> None:
         self.aspects = tuple(aspects)
+        self.keep = tuple(keep_types or ())
 
     def write(self, chunk: PredictedChunk) -> None:
         data = encode(chunk, self.fmt, first=self._first, probabilities=self.probabilities)
@@ -90,7 +92,9 @@ class StdoutSink:
 
     def finish(self) -> None:
         if self._first and self.fmt == "csv":
-            self.write(empty_chunk(self.aspects))  # the header of an input without reviews
+            self.write(
+                empty_chunk(self.aspects, self.keep)
+            )  # the header of an input without reviews
 
     def close(self) -> None:
         return None
@@ -128,6 +132,7 @@ class FileSink:
         self.output = output
         self.fmt = fmt
         self.aspects: tuple[str, ...] = ()  # the model's: the header of an output without rows
+        self.keep_types: dict[str, Any] = {}  # the kept input columns and their Arrow types
         self.probabilities = probabilities
         self.partial = partial_path(output)
         self.manifest_file = manifest_path(output)
@@ -157,9 +162,10 @@ class FileSink:
 
     # ------------------------------------------------------------ opening
 
-    def open(self, aspects: tuple[str, ...]) -> None:
+    def open(self, aspects: tuple[str, ...], keep_types: dict[str, Any] | None = None) -> None:
         """Create the partial output, or cut the interrupted one back to its last chunk."""
         self.aspects = tuple(aspects)
+        self.keep_types = dict(keep_types or {})
         if self.complete:
             return
         if self._resuming:
@@ -232,7 +238,7 @@ class FileSink:
     def write(self, chunk: PredictedChunk) -> None:
         manifest = self.manifest
         if self.fmt == "parquet":
-            self._write_part(manifest.chunks_done, arrow_table(chunk))
+            self._write_part(manifest.chunks_done, arrow_table(chunk, self.keep_types))
             manifest.offsets.append(len(chunk))
         else:
             first = manifest.chunks_done == 0
@@ -270,9 +276,9 @@ class FileSink:
         self.complete = True
 
     def _write_empty(self) -> None:
-        empty = empty_chunk(self.aspects)
+        empty = empty_chunk(self.aspects, tuple(self.keep_types))
         if self.fmt == "parquet":
-            self._write_part(0, arrow_table(empty))
+            self._write_part(0, arrow_table(empty, self.keep_types))
         elif self.fmt == "csv":
             self._fh.write(encode(empty, "csv", first=True, probabilities=False))
             self._fh.flush()
@@ -286,7 +292,7 @@ class FileSink:
         parts = sorted(self.partial.glob("part-*.parquet"))
 
         def write(tmp: Path) -> None:
-            with pq.ParquetWriter(tmp, arrow_schema(self.aspects)) as writer:
+            with pq.ParquetWriter(tmp, arrow_schema(self.aspects, self.keep_types)) as writer:
                 for part in parts:
                     writer.write_table(pq.read_table(part))
 

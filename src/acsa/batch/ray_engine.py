@@ -169,13 +169,15 @@ class RayEngine:
                 waiting[int(row[rt.CHUNK])] = row
             while expected in waiting:
                 row = waiting.pop(expected)
-                yield _chunk(row, aspects), float(row[rt.FRACTION])
+                yield _chunk(row, aspects, spec.keep), float(row[rt.FRACTION])
                 expected += 1
         if waiting:
             raise RuntimeError(f"Ray returned chunks {sorted(waiting)} out of sequence")
 
 
-def _chunk(row: dict[str, Any], aspects: tuple[str, ...]) -> PredictedChunk:
+def _chunk(
+    row: dict[str, Any], aspects: tuple[str, ...], keep: tuple[str, ...] = ()
+) -> PredictedChunk:
     """A predicted chunk back from an actor's row (arrays sent as raw bytes: exact)."""
     from acsa.batch import ray_tasks as rt
 
@@ -183,4 +185,7 @@ def _chunk(row: dict[str, Any], aspects: tuple[str, ...]) -> PredictedChunk:
     shape = (len(texts), len(aspects))
     labels = np.frombuffer(row[rt.LABELS], dtype=rt.LABEL_DTYPE).reshape(shape)
     probabilities = np.frombuffer(row[rt.PROBABILITIES], dtype=rt.PROBABILITY_DTYPE)
-    return PredictedChunk(texts, labels.astype(np.int64), probabilities.reshape(*shape, 4), aspects)
+    kept = [tuple(values[k] for k in keep) for values in row.get(rt.KEPT) or []]
+    return PredictedChunk(
+        texts, labels.astype(np.int64), probabilities.reshape(*shape, 4), aspects, keep, kept
+    )

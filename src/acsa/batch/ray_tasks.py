@@ -22,9 +22,10 @@ from ray.data import Datasource, ReadTask
 from ray.data.block import BlockMetadata
 
 from acsa.batch.local import predict_chunk
-from acsa.batch.readers import InputSpec, chunks, new_position, read_texts
+from acsa.batch.readers import InputSpec, chunks, new_position, read_rows
 
 CHUNK, TEXTS, FRACTION, LABELS, PROBABILITIES = "chunk", "texts", "fraction", "labels", "probs"
+KEPT = "kept"  # the kept input columns' values: a list of structs, passed through the actors
 LABEL_DTYPE, PROBABILITY_DTYPE = np.int8, np.float32
 
 
@@ -65,17 +66,20 @@ class ChunkSource(Datasource):
 
     def _read(self) -> Iterator[pa.Table]:
         position = new_position(self.spec)
-        texts = read_texts(self.spec, position)
+        rows = read_rows(self.spec, position)
+        kept_type = pa.list_(pa.struct(list(self.spec.keep_types().items())))
         for index, chunk in enumerate(
-            chunks(texts, self.chunk_size, self.skip_chunks), start=self.skip_chunks
+            chunks(rows, self.chunk_size, self.skip_chunks), start=self.skip_chunks
         ):
-            yield pa.table(
-                {
-                    CHUNK: pa.array([index], pa.int64()),
-                    TEXTS: pa.array([chunk], pa.list_(pa.string())),
-                    FRACTION: pa.array([position.fraction], pa.float64()),
-                }
-            )
+            columns = {
+                CHUNK: pa.array([index], pa.int64()),
+                TEXTS: pa.array([[text for text, _ in chunk]], pa.list_(pa.string())),
+                FRACTION: pa.array([position.fraction], pa.float64()),
+            }
+            if self.spec.keep:
+                values = [dict(zip(self.spec.keep, kept, strict=True)) for _, kept in chunk]
+                columns[KEPT] = pa.array([values], kept_type)
+            yield pa.table(columns)
 
 
 class ChunkPredictor:
@@ -106,20 +110,21 @@ class ChunkPredictor:
     def __call__(self, batch: pa.Table) -> pa.Table:
         labels, probabilities = [], []
         for texts in batch.column(TEXTS).to_pylist():
-            chunk = predict_chunk(self.predictor, texts, self.batch_size)
+            chunk = predict_chunk(self.predictor, [(t, ()) for t in texts], self.batch_size)
             labels.append(np.ascontiguousarray(chunk.labels, dtype=LABEL_DTYPE).tobytes())
             probabilities.append(
                 np.ascontiguousarray(chunk.probabilities, dtype=PROBABILITY_DTYPE).tobytes()
             )
-        return pa.table(
-            {
-                CHUNK: batch.column(CHUNK),
-                TEXTS: batch.column(TEXTS),
-                FRACTION: batch.column(FRACTION),
-                LABELS: pa.array(labels, pa.large_binary()),
-                PROBABILITIES: pa.array(probabilities, pa.large_binary()),
-            }
-        )
+        columns = {
+            CHUNK: batch.column(CHUNK),
+            TEXTS: batch.column(TEXTS),
+            FRACTION: batch.column(FRACTION),
+            LABELS: pa.array(labels, pa.large_binary()),
+            PROBABILITIES: pa.array(probabilities, pa.large_binary()),
+        }
+        if KEPT in batch.column_names:
+            columns[KEPT] = batch.column(KEPT)
+        return pa.table(columns)
 
 
 def write_model_files(folder: Path, files: Mapping[str, bytes]) -> None:

@@ -15,13 +15,18 @@ Layouts:
   ``prob_<aspect>_<class>`` for the four classes, rounded to 4 decimals. A CSV
   is UTF-8 with a BOM (so Excel shows Vietnamese), ``\\n`` line ends, the
   header once.
+
+A blank review is marked: ``"empty": true`` in JSON lines, an ``empty`` column
+(after ``data``) in CSV and Parquet, ``(empty review)`` in text lines; its
+aspects are all "not mentioned". The input columns kept (``--keep-columns``)
+come first: before ``data`` in a table, as the first keys of a JSON record.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -41,25 +46,51 @@ class PredictedChunk:
         labels: ``[n, A]`` canonical labels under the model's decision rule.
         probabilities: ``[n, A, 4]`` canonical-order class probabilities.
         aspects: the ``A`` aspect names.
+        keep: the names of the input columns carried through.
+        kept: ``n`` tuples of their values, one per review.
     """
 
     texts: list[str]
     labels: np.ndarray
     probabilities: np.ndarray
     aspects: tuple[str, ...]
+    keep: tuple[str, ...] = ()
+    kept: list[tuple[Any, ...]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.texts)
 
+    @property
+    def empty(self) -> list[bool]:
+        """Which reviews are blank (predicted as mentioning no aspect)."""
+        from acsa.api import is_blank
 
-def empty_chunk(aspects: tuple[str, ...]) -> PredictedChunk:
+        return [is_blank(t) for t in self.texts]
+
+    def kept_columns(self) -> dict[str, list[Any]]:
+        """The kept input columns, name -> the ``n`` values."""
+        rows = self.kept or [() for _ in self.texts]
+        return {name: [row[j] for row in rows] for j, name in enumerate(self.keep)}
+
+
+def empty_chunk(aspects: tuple[str, ...], keep: tuple[str, ...] = ()) -> PredictedChunk:
     """A chunk without reviews (what an empty input writes: a CSV header, a Parquet schema)."""
     return PredictedChunk(
         [],
         np.zeros((0, len(aspects)), dtype=np.int64),
         np.zeros((0, len(aspects), 4), dtype=np.float32),
         tuple(aspects),
+        tuple(keep),
     )
+
+
+def table_columns(aspects: Sequence[str]) -> list[str]:
+    """The columns a CSV or Parquet output writes besides the kept ones."""
+    probs = [f"prob_{a}_{c}" for a in aspects for c in CANONICAL_CLASSES]
+    return ["data", "empty", *map(str, aspects), *probs]
+
+
+JSON_KEYS = ("text", "aspects", "confidence", "empty", "probabilities")
 
 
 def _predictions(chunk: PredictedChunk) -> list[Any]:
@@ -75,9 +106,13 @@ def frame(chunk: PredictedChunk) -> Any:
     """The chunk as the tabular layout's DataFrame."""
     from acsa.evaluation.report import predictions_frame
 
-    return predictions_frame(
+    table = predictions_frame(
         chunk.texts, chunk.labels, chunk.aspects, probabilities=chunk.probabilities
     )
+    table.insert(1, "empty", chunk.empty)
+    for j, (name, values) in enumerate(chunk.kept_columns().items()):
+        table.insert(j, name, values)
+    return table
 
 
 def encode(chunk: PredictedChunk, fmt: str, *, first: bool, probabilities: bool) -> bytes:
@@ -91,12 +126,19 @@ def encode(chunk: PredictedChunk, fmt: str, *, first: bool, probabilities: bool)
         from acsa.evaluation.report import format_prediction_line
 
         lines = [
-            format_prediction_line(text, chunk.labels[i], chunk.aspects, max_text_chars=TEXT_CHARS)
-            for i, text in enumerate(chunk.texts)
+            f"{text}\t(empty review)"
+            if blank
+            else format_prediction_line(
+                text, chunk.labels[i], chunk.aspects, max_text_chars=TEXT_CHARS
+            )
+            for i, (text, blank) in enumerate(zip(chunk.texts, chunk.empty, strict=True))
         ]
         return "".join(line + "\n" for line in lines).encode("utf-8")
     if fmt == "jsonl":
         records = [p.to_payload() if probabilities else p.to_record() for p in _predictions(chunk)]
+        kept = chunk.kept_columns()
+        if kept:
+            records = [{**{k: v[i] for k, v in kept.items()}, **r} for i, r in enumerate(records)]
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
     if fmt == "csv":
         text = frame(chunk).to_csv(index=False, header=first, lineterminator="\n")
@@ -104,21 +146,36 @@ def encode(chunk: PredictedChunk, fmt: str, *, first: bool, probabilities: bool)
     raise ValueError(f"not a line format: {fmt!r}")
 
 
-def arrow_schema(aspects: Sequence[str]) -> Any:
-    """The Parquet output's schema: text and aspects as strings, probabilities as doubles."""
+def arrow_schema(aspects: Sequence[str], keep_types: dict[str, Any] | None = None) -> Any:
+    """The Parquet output's schema: the kept columns (their own types), text and aspects
+    as strings, ``empty`` as a bool, probabilities as doubles."""
     import pyarrow as pa
 
-    fields = [pa.field("data", pa.string())]
+    fields = [pa.field(name, kind) for name, kind in (keep_types or {}).items()]
+    fields += [pa.field("data", pa.string()), pa.field("empty", pa.bool_())]
     fields += [pa.field(str(a), pa.string()) for a in aspects]
     fields += [pa.field(f"prob_{a}_{c}", pa.float64()) for a in aspects for c in CANONICAL_CLASSES]
     return pa.schema(fields)
 
 
-def arrow_table(chunk: PredictedChunk) -> Any:
+def arrow_table(chunk: PredictedChunk, keep_types: dict[str, Any] | None = None) -> Any:
     """The chunk as a ``pyarrow.Table`` of :func:`arrow_schema`."""
     import pyarrow as pa
 
-    table = pa.Table.from_pandas(
-        frame(chunk), schema=arrow_schema(chunk.aspects), preserve_index=False
-    )
+    if keep_types is None:
+        keep_types = {name: pa.string() for name in chunk.keep}
+    schema = arrow_schema(chunk.aspects, keep_types)
+    if chunk.keep:  # kept values as they came (dates, numbers): no trip through pandas
+        base = pa.Table.from_pandas(
+            frame(_without_kept(chunk)), schema=arrow_schema(chunk.aspects), preserve_index=False
+        )
+        kept = chunk.kept_columns()
+        arrays = [pa.array(kept[f.name], f.type) for f in schema if f.name in kept]
+        table = pa.Table.from_arrays([*arrays, *base.columns], schema=schema)
+    else:
+        table = pa.Table.from_pandas(frame(chunk), schema=schema, preserve_index=False)
     return table.replace_schema_metadata(None)  # no pandas metadata: every part has one schema
+
+
+def _without_kept(chunk: PredictedChunk) -> PredictedChunk:
+    return PredictedChunk(chunk.texts, chunk.labels, chunk.probabilities, chunk.aspects)

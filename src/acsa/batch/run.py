@@ -17,12 +17,13 @@ from typing import Any
 
 from acsa.batch.formats import output_format
 from acsa.batch.manifest import input_digest, model_digest, partial_path
+from acsa.batch.options import DEFAULT_CHUNK_SIZE, PredictOptions
 from acsa.batch.output import FileSink, Sink, StdoutSink
 from acsa.batch.readers import InputSpec, open_input
+from acsa.batch.records import JSON_KEYS, table_columns
 from acsa.errors import DataError
 
-DEFAULT_CHUNK_SIZE = 10_000
-ENGINES = ("local", "ray")
+__all__ = ["DEFAULT_CHUNK_SIZE", "PredictOptions", "StreamSummary", "predict_stream"]
 
 
 @dataclass(frozen=True)
@@ -41,101 +42,71 @@ class StreamSummary:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
 
-def predict_stream(
-    model_dir: str | Path,
-    *,
-    input_path: str | Path | None = None,
-    texts: list[str] | None = None,
-    output: str | Path | None = None,
-    fmt: str | None = None,
-    input_format: str | None = None,
-    text_column: str | None = None,
-    as_json: bool = False,
-    probabilities: bool = False,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    batch_size: int = 256,
-    resume: bool = False,
-    overwrite: bool = False,
-    engine: str = "local",
-    address: str | None = None,
-    num_actors: int | None = None,
-    runtime: str | None = None,
-    threads: int | None = None,
-    progress: bool = False,
-) -> StreamSummary:
-    """Predict every review of a file (or of ``texts``) and write the predictions as it goes.
+def predict_stream(model_dir: str | Path, options: PredictOptions) -> StreamSummary:
+    """Predict every review of a file (or the reviews given) and write the predictions as it goes.
 
     Args:
         model_dir: a saved model folder or a run folder holding one.
-        input_path: a ``.csv``, ``.jsonl``, ``.parquet`` or ``.txt`` file
-            (:mod:`acsa.batch.readers`); or give ``texts``.
-        texts: the reviews themselves (``acsa predict --text``).
-        output: the file to write; ``None`` writes to stdout (not Parquet).
-        fmt: ``txt``, ``jsonl``, ``csv`` or ``parquet``; default ``jsonl``
-            with ``as_json``, else the output's suffix, else ``txt``.
-        input_format: the input's format when its suffix does not say.
-        text_column: the CSV or Parquet column holding the reviews.
-        as_json: ``acsa predict --json``.
-        probabilities: JSON lines also carry every aspect's four probabilities.
-        chunk_size: reviews per chunk (the unit of memory, of resume, of a Ray task).
-        batch_size: most reviews per model call within a chunk.
-        resume: continue the interrupted run that wrote ``output``.
-        overwrite: replace an existing ``output``.
-        engine: ``local`` or ``ray``.
-        address: the Ray cluster to join (``--engine ray``); default a local Ray.
-        num_actors: Ray actors, each with one copy of the model (default: the
-            cluster's CPUs).
-        runtime: ``onnx`` runs the model folder's ``model.onnx``.
-        threads: torch threads of the model (local), CPUs and threads of each
-            Ray actor (default: torch's own locally, 1 per actor). The float results
-            depend slightly on it: the same count gives the same bytes on both engines.
-        progress: show a progress bar on stderr.
+        options: the run (:class:`~acsa.batch.options.PredictOptions`); one row out
+            per row in, in order, blank reviews included (flagged ``empty``).
     """
-    if engine not in ENGINES:
-        allowed = ", ".join(ENGINES)
-        raise DataError(f"--engine: unknown engine {engine!r}; expected one of {allowed}")
-    if chunk_size < 1:
-        raise DataError(f"--chunk-size: expected a positive number of reviews, got {chunk_size}")
-    if (texts is None) == (input_path is None):
-        raise DataError("give either --text (one or more) or --input FILE")
-    out = Path(output) if output is not None else None
-    out_fmt = output_format(out, fmt, as_json)
-    spec = open_input(Path(input_path), input_format, text_column) if input_path else None
-    if spec is None and (resume or engine == "ray"):
-        raise DataError(f"{'--resume' if resume else '--engine ray'} needs --input FILE")
-    if out is None and resume:
-        raise DataError("--resume needs --output FILE (the output of the interrupted run)")
-
     from acsa.models.saved import resolve_model_dir
 
     model_path = resolve_model_dir(model_dir)
+    out = options.output
+    out_fmt = output_format(out, options.format, options.as_json)
+    spec = None
+    if options.input_path is not None:
+        from acsa.api import model_text_column
+
+        model_column = model_text_column(model_path)
+        spec = open_input(
+            options.input_path,
+            options.input_format,
+            options.text_column,
+            preferred=[model_column] if model_column else [],
+            keep=options.keep_columns,
+        )
+    if spec is not None and spec.keep and out_fmt == "txt":
+        raise DataError(
+            f"{out or 'stdout'}: text lines have no columns to keep; write csv, jsonl or parquet"
+        )
+    if spec is None and (options.resume or options.engine == "ray"):
+        raise DataError("resuming and the Ray engine read an input file, not reviews given")
+    if out is None and options.resume:
+        raise DataError("resuming needs the output file of the interrupted run")
+    keep = spec.keep if spec is not None else ()
+    keep_types = spec.keep_types() if keep and out_fmt == "parquet" else dict.fromkeys(keep)
+
     sink: Sink
     if out is None:
-        sink = StdoutSink(out_fmt, probabilities)
+        sink = StdoutSink(out_fmt, options.probabilities)
     else:
         sink = FileSink(
             out,
             out_fmt,
-            _setup(spec, model_path, chunk_size, out_fmt, probabilities),
-            resume=resume,
-            overwrite=overwrite,
-            probabilities=probabilities,
+            _setup(spec, model_path, options.chunk_size, out_fmt, options.probabilities),
+            resume=options.resume,
+            overwrite=options.overwrite,
+            probabilities=options.probabilities,
         )
     rows_before = sink.rows_before
+    engine = options.engine
     if sink.complete:  # only the final rename was left
         sink.finish()
         return StreamSummary(0, rows_before, 0.0, out, out_fmt, engine)
 
-    runner, aspects = _engine(engine, model_path, runtime, batch_size, address, num_actors, threads)
+    runner, aspects = _engine(model_path, options)
+    _check_names(keep, aspects, out_fmt)
     from acsa.batch.progress import PredictProgress
 
-    sink.open(aspects)
-    previous = _torch_threads(threads) if engine == "local" else None
+    sink.open(aspects, keep_types)
+    previous = _torch_threads(options.threads) if engine == "local" else None
     try:
-        with PredictProgress(progress, rows_before) as bar:
-            source = spec if spec is not None else list(texts or [])
+        with PredictProgress(options.progress, rows_before) as bar:
+            source = spec if spec is not None else list(options.source)
             try:
-                for chunk, fraction in runner.run(source, chunk_size, sink.skip_chunks):
+                for chunk, fraction in runner.run(source, options.chunk_size, sink.skip_chunks):
                     sink.write(chunk)
                     bar.update(len(chunk), fraction)
             except KeyboardInterrupt:
@@ -157,17 +128,21 @@ def predict_stream(
     return StreamSummary(bar.rows, rows_before, bar.seconds, out, out_fmt, engine)
 
 
-def _engine(
-    engine: str,
-    model_path: Path,
-    runtime: str | None,
-    batch_size: int,
-    address: str | None,
-    num_actors: int | None,
-    threads: int | None,
-) -> tuple[Any, tuple[str, ...]]:
+def _check_names(keep: tuple[str, ...], aspects: tuple[str, ...], fmt: str) -> None:
+    """A kept column may not share its name with a column of the predictions."""
+    taken = set(JSON_KEYS) if fmt == "jsonl" else set(table_columns(aspects))
+    clash = [k for k in keep if k in taken]
+    if clash:
+        raise DataError(
+            f"input column {clash[0]!r} would collide with the predictions' own "
+            f"{clash[0]!r}; rename it in the input or leave it out of --keep-columns"
+        )
+
+
+def _engine(model_path: Path, options: PredictOptions) -> tuple[Any, tuple[str, ...]]:
     """The engine, and the model's aspects."""
-    if engine == "ray":
+    runtime = options.runtime if options.runtime != "torch" else None
+    if options.engine == "ray":
         from acsa.batch.ray_engine import RayEngine, saved_aspects
         from acsa.cluster import import_ray
 
@@ -175,17 +150,17 @@ def _engine(
         ray_engine = RayEngine(
             model_path,
             runtime,
-            batch_size=batch_size,
-            address=address,
-            num_actors=num_actors,
-            cpus_per_actor=threads or 1,
+            batch_size=options.batch_size,
+            address=options.address,
+            num_actors=options.num_actors,
+            cpus_per_actor=options.threads or 1,
         )
         return ray_engine, saved_aspects(model_path)
     from acsa import api
     from acsa.batch.local import LocalEngine
 
     predictor = api.Predictor.from_folder(model_path, runtime)  # resolved once, above
-    return LocalEngine(predictor, batch_size), tuple(predictor.aspects)
+    return LocalEngine(predictor, options.batch_size), tuple(predictor.aspects)
 
 
 def _setup(
@@ -197,7 +172,7 @@ def _setup(
 ) -> dict[str, Any]:
     """What identifies a run for ``--resume`` (see :mod:`acsa.batch.manifest`)."""
     size, digest = input_digest(spec.path) if spec is not None else (None, None)
-    return {
+    setup: dict[str, Any] = {
         "input": str(spec.path.resolve()) if spec is not None else "--text",
         "input_size": size,
         "input_sha256": digest,
@@ -208,6 +183,9 @@ def _setup(
         "text_column": spec.text_column if spec is not None else None,
         "probabilities": probabilities,
     }
+    if spec is not None and spec.keep:  # absent otherwise, as in the manifests of older runs
+        setup["keep_columns"] = list(spec.keep)
+    return setup
 
 
 def _torch_threads(threads: int | None) -> int | None:

@@ -58,7 +58,19 @@ def predict(
     ] = False,
     text_column: Annotated[
         str | None,
-        typer.Option("--text-column", help="The CSV or Parquet column holding the reviews."),
+        typer.Option(
+            "--text-column",
+            help="The CSV or Parquet column holding the reviews (default: the model's "
+            "data.text_column, then data, text or review).",
+        ),
+    ] = None,
+    keep_columns: Annotated[
+        str | None,
+        typer.Option(
+            "--keep-columns",
+            help="Input columns to copy into the output, comma-separated (e.g. id,date), "
+            "or 'all' (CSV, JSON lines and Parquet outputs).",
+        ),
     ] = None,
     input_format: Annotated[
         str | None,
@@ -153,29 +165,37 @@ def predict(
             threads=threads,
         )
         return
-    from acsa.batch import predict_stream
+    from acsa.batch import PredictOptions, predict_stream
+    from acsa.errors import DataError
 
-    summary = predict_stream(
-        model_dir,
-        input_path=input_file,
-        texts=list(text) if text else None,
+    if input_file is None and (resume or engine == "ray" or keep_columns):
+        flag = "--resume" if resume else "--engine ray" if engine == "ray" else "--keep-columns"
+        raise DataError(f"{flag} needs --input FILE")
+    if output is None and resume:
+        raise DataError("--resume needs --output FILE (the output of the interrupted run)")
+
+    keep = tuple(c.strip() for c in (keep_columns or "").split(",") if c.strip())
+    options = PredictOptions(
+        source=input_file if input_file is not None else tuple(text or ()),
         output=output,
-        fmt=fmt,
+        format=fmt,
         input_format=input_format,
         text_column=text_column,
+        keep_columns=keep,
         as_json=as_json,
         probabilities=probabilities,
         chunk_size=chunk_size,
         batch_size=batch_size,
         resume=resume,
         overwrite=overwrite,
-        engine=engine,
+        engine="ray" if engine == "ray" else "local",
         address=address,
         num_actors=num_actors,
         runtime="onnx" if onnx else None,
         threads=threads,
         progress=progress and (output is not None or not sys.stdout.isatty()),
     )
+    summary = predict_stream(model_dir, options)
     if output is not None and input_file is not None:
         from acsa.cli._console import console
 

@@ -43,6 +43,14 @@ def train(
             help="Do not fit the TF-IDF baseline beside the model (training.baseline: false).",
         ),
     ] = False,
+    keep_checkpoints: Annotated[
+        bool,
+        typer.Option(
+            "--keep-checkpoints",
+            help="Keep checkpoints/ after a finished run (training.keep_checkpoints: true); "
+            "an interrupted run always keeps them for --resume.",
+        ),
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More log lines.")] = False,
 ) -> None:
     """Train a model, keep the best epoch, and report test metrics."""
@@ -60,6 +68,7 @@ def train(
         "data.dir": str(data_dir_override(data_dir)) if data_dir is not None else None,
         "output.overwrite": True if overwrite else None,
         "training.baseline": False if no_baseline else None,
+        "training.keep_checkpoints": True if keep_checkpoints else None,
     }
     cfg = load_config(config, overrides)
     preflight(config, cfg, training=True)
@@ -69,23 +78,9 @@ def train(
     result = run_train(cfg, resume=resume)
     if not is_main_process():
         return
-    out = console()
-    test = result.metrics.get("test")
-    if test is not None:
-        from acsa.evaluation import format_metrics_table
-        from acsa.training.finish import comparison_line, decision_line
+    from acsa.training.summary import summary_items, write_summary
 
-        out.print(format_metrics_table(test, title="Test metrics (best model)"))
-        out.print(f"test {comparison_line(test)}")
-        out.print(decision_line(test))
-    best = result.metrics.get("validation") or {}
-    if best and result.global_step:
-        out.print(
-            f"best validation pair-F1 {best.get('eval_pair_f1', float('nan')):.4f} "
-            f"(step {best.get('step', 0)}, epoch {best.get('epoch') or 0:.2f})"
-        )
-    out.print(
-        f"model: {result.model_dir}\nrun folder: {result.output_dir} "
-        f"(metrics.json, predictions.csv, plots, logs/ for TensorBoard)\n"
-        f"time: {result.timings.get('total', 0.0):.1f} s"
-    )
+    out = console()
+    for item in summary_items(result):
+        out.print(item)
+    write_summary(result)

@@ -117,13 +117,16 @@ class DataReport:
             if split.duplicates:
                 groups = ", ".join("/".join(map(str, g)) for g in split.duplicates[:5])
                 more = ", ..." if len(split.duplicates) > 5 else ""
+                texts = len(split.duplicates)
+                copies = split.exact_duplicates
                 lines.append(
-                    f"{split.name} ({split.source}): {len(split.duplicates)} texts occur more "
-                    f"than once ({split.exact_duplicates} exact copies), rows {groups}{more}"
+                    f"{split.name} ({split.source}): {plural(texts, 'text')} "
+                    f"{'occurs' if texts == 1 else 'occur'} more than once "
+                    f"({plural(copies, 'exact copy', 'exact copies')}), rows {groups}{more}"
                 )
             reasons = Counter(d.reason.split(" of row")[0] for d in split.dropped)
             for reason, count in reasons.items():
-                lines.append(f"{split.name}: {count} reviews dropped ({reason})")
+                lines.append(f"{split.name}: {plural(count, 'review')} dropped ({reason})")
             if split.skipped_labels:
                 lines.append(
                     skipped_labels_line(f"{split.name} ({split.source})", split.skipped_labels)
@@ -134,8 +137,9 @@ class DataReport:
         for o in self.overlaps:
             if o.rows:
                 pairs = ", ".join(f"{a}/{b}" for a, b in o.rows[:5])
+                verb = "occurs" if len(o.rows) == 1 else "occur"
                 lines.append(
-                    f"{len(o.rows)} text(s) occur in both {o.first} and {o.second} "
+                    f"{plural(len(o.rows), 'text')} {verb} in both {o.first} and {o.second} "
                     f"(rows {pairs}{', ...' if len(o.rows) > 5 else ''})"
                 )
         return lines
@@ -361,6 +365,11 @@ def resolve_aspects(data_config: DataConfig, base_dir: Path | str | None = None)
     return data_config.model_copy(update={"aspects": list(train_aspects)})
 
 
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """``"1 text"``, ``"2 texts"``; ``many`` for an irregular plural (``"exact copies"``)."""
+    return f"{count:,} {singular if count == 1 else (many or singular + 's')}"
+
+
 def load_and_validate(
     data_config: DataConfig, base_dir: Path | str | None = None
 ) -> tuple[dict[str, LabeledReviews], DataReport]:
@@ -396,8 +405,9 @@ def load_and_validate(
     for overlap in report.overlaps:
         if overlap.rows:
             logger.warning(
-                "%d text(s) occur in both %s and %s (rows %s)",
-                len(overlap.rows),
+                "%s %s in both %s and %s (rows %s)",
+                plural(len(overlap.rows), "text"),
+                "occurs" if len(overlap.rows) == 1 else "occur",
                 overlap.first,
                 overlap.second,
                 ", ".join(f"{a}/{b}" for a, b in overlap.rows[:5]),

@@ -11,8 +11,10 @@ ONNX file holds only the network:
 
 Every size but ``A`` and ``C`` is a dynamic axis. The exported folder is a
 loadable model folder: the source folder's description and featurizer files
-plus ``model.onnx`` (and ``model.onnx.data`` when the exporter stores the
-weights beside the graph). Exporting into the model's own folder adds
+plus ``model.onnx`` (one file while the weights fit protobuf's 2 GB; beyond
+:data:`ONE_FILE_LIMIT` ``model.onnx.data`` beside it) and the run's
+``config.yaml`` and ``metrics.json`` when found, so that the folder describes
+itself (``/v1/model``). Exporting into the model's own folder adds
 ``model.onnx`` beside ``model.safetensors`` and the folder then serves both
 runtimes.
 
@@ -188,6 +190,31 @@ def _max_sequence(model: AcsaModel) -> int | None:
     return positions - offset if positions > offset else None
 
 
+# weights up to this size go inside model.onnx (protobuf's limit is 2 GiB a file;
+# the graph itself needs some room); larger ones in model.onnx.data beside it
+ONE_FILE_LIMIT = 1_800_000_000
+# the run's files beside a model folder that describe it (GET /v1/model's loss and
+# test_metrics): copied into an exported folder so that it describes itself
+RUN_FILES = ("config.yaml", "metrics.json")
+
+
+def weights_bytes(model: nn.Module) -> int:
+    """The bytes of the model's parameters and buffers."""
+    tensors = [*model.parameters(), *model.buffers()]
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def _copy_run_files(source: Path, output: Path) -> None:
+    """The run's config and test metrics (beside ``source``) into ``output``, when found."""
+    for name in RUN_FILES:
+        if (output / name).exists():
+            continue
+        for candidate in (source / name, source.parent / name):
+            if candidate.is_file():
+                shutil.copy2(candidate, output / name)
+                break
+
+
 def _copy_model_files(source: Path, output: Path) -> None:
     for item in source.iterdir():
         if item.name in (WEIGHTS_FILE, ONNX_FILE, ONNX_DATA_FILE):
@@ -206,6 +233,7 @@ def _run_exporter(
     path: Path,
     opset: int,
     max_seq: int | None,
+    external_data: bool = False,
 ) -> None:
     optional_import("onnxscript", "serve", "exporting to ONNX")
     # the exporter narrates each step on stdout and logs optimizer notes; a user needs neither
@@ -227,7 +255,7 @@ def _run_exporter(
                 dynamic_shapes=_dynamic_shapes(names, max_seq),
                 opset_version=opset,
                 dynamo=True,
-                external_data=True,
+                external_data=external_data,
                 verbose=False,
             )
     except Exception as exc:
@@ -295,9 +323,11 @@ def export_onnx(
         output / ONNX_FILE,
         opset,
         _max_sequence(model),
+        external_data=weights_bytes(model) > ONE_FILE_LIMIT,
     )
     if not in_place:
         _copy_model_files(source, output)
+        _copy_run_files(source, output)
     _check_export(model, output / ONNX_FILE)
     return output
 

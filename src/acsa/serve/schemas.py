@@ -41,6 +41,10 @@ class TextPrediction(BaseModel):
     confidence: dict[str, float] = Field(
         description="Probability of the predicted sentiment of each mentioned aspect (4 decimals)."
     )
+    empty: bool = Field(
+        description="True for a blank text (empty or whitespace only): no aspect is "
+        "predicted from it, every aspect's probability of none is 1."
+    )
     probabilities: dict[str, dict[str, float]] = Field(
         description="For every aspect, the probability of none, negative, neutral and positive."
     )

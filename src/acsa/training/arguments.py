@@ -65,6 +65,8 @@ def build_training_arguments(
     """
     from transformers import TrainingArguments
 
+    from acsa.training.callbacks import stderr_is_terminal
+
     tc = training
     world = world_size()
     if tc.batch_size % world:
@@ -106,7 +108,8 @@ def build_training_arguments(
         dataloader_pin_memory=False,
         remove_unused_columns=False,
         label_names=list(BATCH_LABEL_KEYS),
-        disable_tqdm=not tc.progress_bar,
+        # tqdm's bars only on a terminal: a log file gets plain lines (PlainProgressCallback)
+        disable_tqdm=not (tc.progress_bar and stderr_is_terminal()),
         ddp_find_unused_parameters=has_projection_unused,
         ddp_backend=None,
         logging_nan_inf_filter=False,

@@ -68,6 +68,25 @@ def load_loss_state(loss_fn: nn.Module, checkpoint_dir: Path) -> bool:
     return True
 
 
+def evaluation_line(args: Any, state: Any, logs: dict[str, Any]) -> str:
+    """One evaluation as a short line: ``epoch 2  val pair-F1 0.7012  aspect-F1 ...``."""
+    epoch = logs.get("epoch", state.epoch or 0)
+    if getattr(args, "eval_strategy", "epoch") == "steps":  # a str enum
+        parts = [f"step {state.global_step} (epoch {epoch:.2f})"]
+    else:
+        parts = [f"epoch {epoch:.0f}"]
+    for key, label in (
+        ("eval_pair_f1", "val pair-F1"),
+        ("eval_aspect_f1", "aspect-F1"),
+        ("eval_sentiment_macro_f1", "sentiment-F1"),
+        ("eval_loss", "val loss"),
+    ):
+        value = logs.get(key)
+        if isinstance(value, (int, float)) and math.isfinite(value):
+            parts.append(f"{label} {value:.4f}")
+    return "  ".join(parts)
+
+
 class EpochSummaryCallback(ProgressCallback):
     """The Trainer's progress bar, with one short line per evaluation instead of raw dicts."""
 
@@ -82,21 +101,53 @@ class EpochSummaryCallback(ProgressCallback):
             return
         if self.metric not in logs:
             return
-        epoch = logs.get("epoch", state.epoch or 0)
-        if getattr(args, "eval_strategy", "epoch") == "steps":  # a str enum
-            parts = [f"step {state.global_step} (epoch {epoch:.2f})"]
-        else:
-            parts = [f"epoch {epoch:.0f}"]
-        for key, label in (
-            ("eval_pair_f1", "val pair-F1"),
-            ("eval_aspect_f1", "aspect-F1"),
-            ("eval_sentiment_macro_f1", "sentiment-F1"),
-            ("eval_loss", "val loss"),
-        ):
-            value = logs.get(key)
-            if isinstance(value, (int, float)) and math.isfinite(value):
-                parts.append(f"{label} {value:.4f}")
-        self.training_bar.write("  ".join(parts))
+        self.training_bar.write(evaluation_line(args, state, logs))
+
+
+class PlainProgressCallback(TrainerCallback):
+    """Progress for a log file or a pipe: plain lines, no bar, no escape codes.
+
+    One line every ``every`` of the optimizer steps (``step 120/1200 (10%)``)
+    and one per evaluation, written to the current ``sys.stderr``.
+    """
+
+    def __init__(self, metric: str = "eval_pair_f1", every: float = 0.1) -> None:
+        self.metric = metric
+        self.every = every
+        self._next = every
+
+    def _write(self, line: str) -> None:
+        import sys
+
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if not state.is_world_process_zero or not state.max_steps:
+            return
+        done = state.global_step / state.max_steps
+        if done + 1e-9 >= self._next:
+            while self._next <= done + 1e-9:
+                self._next += self.every
+            self._write(f"step {state.global_step}/{state.max_steps} ({done:.0%})")
+
+    def on_log(
+        self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        if state.is_world_process_zero and logs and self.metric in logs:
+            self._write(evaluation_line(args, state, logs))
+
+
+def stderr_is_terminal() -> bool:
+    """Whether stderr is a terminal (live bars) or a file or pipe (plain lines)."""
+    import sys
+
+    return bool(getattr(sys.stderr, "isatty", None) and sys.stderr.isatty())
+
+
+def progress_callback() -> TrainerCallback:
+    """The progress display for this stderr: a live bar on a terminal, plain lines elsewhere."""
+    return EpochSummaryCallback() if stderr_is_terminal() else PlainProgressCallback()
 
 
 def tensorboard_callback(log_dir: Path) -> TrainerCallback | None:

@@ -23,6 +23,7 @@ import struct
 import warnings
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from acsa.errors import CheckpointError
 
@@ -164,3 +165,35 @@ def find_resumable_checkpoint(root: Path, *, need_loss_state: bool = False) -> s
             continue
         return str(folder)
     return None
+
+
+def run_finished(trainer: Any) -> bool:
+    """Whether training ran to its end: the whole step budget, or early stopping's verdict.
+
+    A run stopped otherwise (a time budget, a callback, Ctrl-C) may be resumed.
+    """
+    from transformers import EarlyStoppingCallback
+
+    state = trainer.state
+    if state.max_steps and state.global_step >= state.max_steps:
+        return True
+    return any(
+        isinstance(cb, EarlyStoppingCallback)
+        and cb.early_stopping_patience_counter >= cb.early_stopping_patience
+        for cb in trainer.callback_handler.callbacks
+    )
+
+
+def remove_checkpoints(out: Path, checkpoint_dir: str, trainer: Any) -> bool:
+    """After a finished run (:func:`run_finished`): remove ``out/checkpoint_dir``.
+
+    The model is saved in ``model/`` by then; a run that did not finish keeps
+    its checkpoints for ``--resume``. Returns whether a folder was removed.
+    """
+    import shutil
+
+    folder = Path(out) / checkpoint_dir
+    if not folder.is_dir() or not run_finished(trainer):
+        return False
+    shutil.rmtree(folder)
+    return True

@@ -148,6 +148,7 @@ class TrainingConfig(BaseModel):
     group_by_length: bool | Literal["auto"] = "auto"
     log_gradient_stats: bool = True
     progress_bar: bool = True
+    keep_checkpoints: bool = False
     decision_thresholds: bool = True
     threshold_min_mentions: int = Field(default=5, ge=1)
     threshold_cv_folds: int = Field(default=5, ge=0)

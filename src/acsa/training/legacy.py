@@ -2,7 +2,9 @@
 
 Those files mix Hugging Face ``TrainingArguments`` names (``training:``),
 file paths (``paths:``), the model (``model:``), the aspect list
-(``valid_aspects:``) and the loss choice (``multi_label:``). This module maps
+(``valid_aspects:``), label spellings to accept (``label_aliases:``, e.g.
+``{Posititve: Positive}``, new here: the older scripts had no place for them)
+and the loss choice (``multi_label:``). This module maps
 what has a counterpart here and lists what it ignores in a one-line notice,
 so an old config keeps working and nothing is dropped silently.
 """
@@ -219,6 +221,9 @@ def map_legacy_config(raw: dict[str, Any]) -> tuple[dict[str, Any], str]:
     if "sentiment_labels" in raw:
         # The older scripts had no "none" class: an empty cell was Neutral.
         data["label_scheme"] = "seed"
+    if raw.get("label_aliases"):
+        # the older shape had no place for them: a top-level key beside valid_aspects
+        data["label_aliases"] = dict(raw["label_aliases"])
     out["data"] = data
 
     known = {
@@ -229,6 +234,7 @@ def map_legacy_config(raw: dict[str, Any]) -> tuple[dict[str, Any], str]:
         "paths",
         "valid_aspects",
         "sentiment_labels",
+        "label_aliases",
     }
     # Sections already in the current shape (e.g. a data: block added by hand) win.
     for section in ("data", "output"):

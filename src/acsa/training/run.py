@@ -25,6 +25,7 @@ import numpy as np
 from acsa.errors import CheckpointError, ConfigError, DataError
 from acsa.evaluation.scoring import SplitPredictions
 from acsa.logs import is_main_process
+from acsa.training.checkpoints import remove_checkpoints
 from acsa.training.config import AcsaConfig, build_configured_loss, dump_config
 from acsa.training.finish import FittedModel, RunClock, TrainResult, finish_run
 from acsa.training.output_dir import (
@@ -112,9 +113,9 @@ def train(
         config, out, model, featurizer, datasets, splits, loss_fn, callbacks, budget
     )
     if config.training.progress_bar and not quiet:
-        from acsa.training.callbacks import EpochSummaryCallback
+        from acsa.training.callbacks import progress_callback
 
-        trainer.add_callback(EpochSummaryCallback())
+        trainer.add_callback(progress_callback())  # plain lines when stderr is no terminal
     with clock("train"):
         _fit(trainer, out, resume_from)
 
@@ -153,7 +154,10 @@ def train(
         skipped_batches=trainer.skipped_batches,
         writes=trainer.is_world_process_zero(),
     )
-    return finish_run(fitted, splits, config.training, clock, plots=write_plots)
+    result = finish_run(fitted, splits, config.training, clock, plots=write_plots)
+    if trainer.is_world_process_zero() and not config.training.keep_checkpoints:
+        remove_checkpoints(out, CHECKPOINT_DIR, trainer)  # finished: model/ holds the best
+    return result
 
 
 def _fit_tfidf(
