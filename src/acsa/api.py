@@ -360,7 +360,7 @@ def model_text_column(model_dir: str | Path) -> str | None:
 
     ``acsa predict`` and ``acsa evaluate`` look for it first in a file's columns.
     """
-    from acsa.models.backend import resolve_model_dir
+    from acsa.models.saved import resolve_model_dir
 
     try:
         path = resolve_model_dir(model_dir)
