@@ -21,8 +21,14 @@ from acsa.models.tfidf import TfidfModelConfig
 
 ASPECTS = ("Battery", "Camera")
 PHRASES = {
-    "Battery": {1: ["pin yếu quá", "pin tụt nhanh", "pin kém"], 3: ["pin trâu", "pin rất tốt", "pin dùng lâu"]},
-    "Camera": {1: ["camera mờ", "chụp ảnh xấu", "camera kém"], 3: ["camera đẹp", "chụp ảnh nét", "camera rất tốt"]},
+    "Battery": {
+        1: ["pin yếu quá", "pin tụt nhanh", "pin kém"],
+        3: ["pin trâu", "pin rất tốt", "pin dùng lâu"],
+    },
+    "Camera": {
+        1: ["camera mờ", "chụp ảnh xấu", "camera kém"],
+        3: ["camera đẹp", "chụp ảnh nét", "camera rất tốt"],
+    },
 }
 FILLER = ["máy ổn", "giao hàng nhanh", "shop nhiệt tình", "đóng gói cẩn thận", "giá hợp lý", ""]
 NAMES = {0: "", 1: "Negative", 3: "Positive"}
@@ -75,7 +81,7 @@ def planted(tmp_path_factory):
     before = sha(train)
     result = analyze(
         data,
-        TfidfModelConfig(min_df=1),
+        TfidfModelConfig(min_df=1, char_ngram_max=0),
         folds=4,
         out_dir=folder / "out",
         write_clean=folder / "clean",
@@ -99,8 +105,15 @@ def test_planted_errors_are_found(planted) -> None:
 def test_report_files_and_issue_table(planted) -> None:
     folder, result, _, picks, _ = planted
     out = folder / "out"
-    for name in ("label_issues.csv", "noise_by_aspect.csv", "hardest_reviews.csv",
-                 "conflicting_duplicates.csv", "report.md", "noise.png", "summary.json"):
+    for name in (
+        "label_issues.csv",
+        "noise_by_aspect.csv",
+        "hardest_reviews.csv",
+        "conflicting_duplicates.csv",
+        "report.md",
+        "noise.png",
+        "summary.json",
+    ):
         assert (out / name).is_file(), name
     with (out / "label_issues.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
@@ -140,13 +153,19 @@ def test_clean_copy_relabels_and_never_touches_the_original(planted) -> None:
 def test_drop_and_mask_policies(planted, tmp_path) -> None:
     folder, result, _, _, before = planted
     reviews, issues = result.analysis.reviews, result.analysis.issues
-    path = write_clean_copy(reviews, issues.flagged, issues.suggested, "drop", DataConfig(), tmp_path / "d")
+    path = write_clean_copy(
+        reviews, issues.flagged, issues.suggested, "drop", DataConfig(), tmp_path / "d"
+    )
     dropped = load_split(path, DataConfig())
     assert len(dropped) == len(reviews) - int(issues.flagged.any(1).sum())
     with pytest.raises(ConfigError, match="missing_values"):
-        write_clean_copy(reviews, issues.flagged, issues.suggested, "mask", DataConfig(), tmp_path / "m")
+        write_clean_copy(
+            reviews, issues.flagged, issues.suggested, "mask", DataConfig(), tmp_path / "m"
+        )
     config = DataConfig(missing_values=["?"])
-    path = write_clean_copy(reviews, issues.flagged, issues.suggested, "mask", config, tmp_path / "m")
+    path = write_clean_copy(
+        reviews, issues.flagged, issues.suggested, "mask", config, tmp_path / "m"
+    )
     masked = load_split(path, config)
     assert (~masked.mask == issues.flagged).all()
     with pytest.raises(ConfigError, match="never modified"):
@@ -161,8 +180,9 @@ def test_label_column_and_label_list_clean_copies(tmp_path) -> None:
         "camera đẹp,5,Camera: Positive\n",
         encoding="utf-8",
     )
-    config = DataConfig(format="label_column", text_column="Content", label_column="Polarity",
-                        aspect_separator=":")
+    config = DataConfig(
+        format="label_column", text_column="Content", label_column="Polarity", aspect_separator=":"
+    )
     reviews = load_split(src, config)
     assert reviews.aspects == ("Battery", "Camera")
     flagged = np.array([[False, True], [True, False]])
@@ -195,3 +215,211 @@ def test_folds_keep_copies_together() -> None:
     assert set(fold.tolist()) == {0, 1, 2}
     with pytest.raises(ConfigError, match="--folds"):
         fold_of_reviews(texts, 1, seed=0)
+
+
+# --------------------------------------------------------------------------- Label Studio
+
+
+def _annotate(tasks: list[dict], fix: dict[int, dict[str, str]]) -> list[dict]:
+    """What Label Studio's JSON export holds after a reviewer changed some choices."""
+    exported = []
+    for i, task in enumerate(tasks, start=1):
+        result = json.loads(json.dumps(task["annotations"][0]["result"]))
+        for r in result:
+            if r["from_name"] in fix.get(i, {}):
+                r["value"]["choices"] = [fix[i][r["from_name"]]]
+        exported.append(
+            {
+                "id": 100 + i,
+                "data": task["data"],
+                "annotations": [
+                    {
+                        "id": 1,
+                        "was_cancelled": True,
+                        "result": [],
+                        "updated_at": "2026-12-07T10:00:00Z",
+                    },
+                    {
+                        "id": 2,
+                        "was_cancelled": False,
+                        "result": result,
+                        "updated_at": "2026-12-07T11:00:00Z",
+                    },
+                ],
+                "predictions": task.get("predictions", []),
+            }
+        )
+    return exported
+
+
+def test_label_studio_round_trip(planted, tmp_path) -> None:
+    folder, result, _, _, _ = planted
+    tasks_path, xml_path = result.label_studio
+    tasks = json.loads(tasks_path.read_text(encoding="utf-8"))
+    reviews, issues = result.analysis.reviews, result.analysis.issues
+    assert len(tasks) == len(reviews)
+    n_flagged = int(issues.flagged.any(1).sum())
+    assert all(t["data"]["acsa_flagged"] for t in tasks[:n_flagged])
+    assert not any(t["data"]["acsa_flagged"] for t in tasks[n_flagged:])
+    assert all("predictions" in t for t in tasks[:n_flagged])
+    first = tasks[0]
+    n = reviews.rows.index(first["data"]["acsa_row"])
+    a = int(np.flatnonzero(issues.flagged[n])[0])
+    predicted = {
+        r["from_name"]: r["value"]["choices"][0] for r in first["predictions"][0]["result"]
+    }
+    expected = {0: "Not mentioned", 1: "Negative", 2: "Neutral", 3: "Positive"}
+    assert predicted[ASPECTS[a]] == expected[int(issues.suggested[n, a])]
+    xml = xml_path.read_text(encoding="utf-8")
+    assert xml.count("<Choices ") == len(ASPECTS) and 'name="Battery"' in xml
+    assert 'toName="text"' in xml and '<Choice value="Not mentioned"/>' in xml
+
+    # a reviewer accepts the first task's suggestion; the export reads back as the data set
+    export = tmp_path / "export.json"
+    accepted = {1: {ASPECTS[a]: predicted[ASPECTS[a]]}}
+    export.write_text(json.dumps(_annotate(tasks, accepted), ensure_ascii=False), encoding="utf-8")
+    config = DataConfig(format="label_studio")
+    back = load_split(export, config)
+    assert back.aspects == ASPECTS
+    order = [reviews.rows.index(t["data"]["acsa_row"]) for t in tasks]
+    expected_labels = reviews.labels[order].copy()
+    expected_labels[0, a] = issues.suggested[n, a]
+    assert back.texts == [reviews.texts[i] for i in order]
+    assert (back.labels == expected_labels).all() and back.mask.all()
+
+    # and trains with a CSV test split beside it (format applies to the .json export only)
+    data = DataConfig(format="label_studio", train=export, test=folder / "test.csv")
+    from acsa.data import load_and_validate
+
+    splits, _ = load_and_validate(data, tmp_path)
+    assert len(splits["test"]) == 20 and splits["train"].aspects == ASPECTS
+
+
+def _task(choices: dict[str, str], text: str = "pin tốt") -> dict:
+    return {
+        "id": 9,
+        "data": {"text": text},
+        "annotations": [
+            {
+                "result": [
+                    {
+                        "from_name": k,
+                        "to_name": "text",
+                        "type": "choices",
+                        "value": {"choices": [v]},
+                    }
+                    for k, v in choices.items()
+                ]
+            }
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("tasks", "message"),
+    [
+        ({"data": {}}, "expected a JSON array of tasks"),
+        ([{"annotations": []}], r"task 1: missing field 'data'"),
+        (
+            [{"id": 3, "data": {"review": "x"}, "annotations": []}],
+            r"task 1 \(id 3\): missing field data.text",
+        ),
+        ([{"data": {"text": "x"}}], "missing field 'annotations'"),
+        (
+            [{"data": {"text": "x"}, "annotations": [{"was_cancelled": True, "result": []}]}],
+            "no annotation",
+        ),
+        (
+            [_task({"Battery": "Positive"}), _task({"Battery": "Great"})],
+            r"task 2 \(id 9\), aspect 'Battery': unknown choice 'Great'",
+        ),
+        ([_task({"Battery": "Postive"})], r"label_aliases, e.g. \{Postive: Positive\}"),
+        ([_task({"Screen": "Positive"})], r"unknown aspect control 'Screen'"),
+        ([_task({"Battery": "Positive"}, text=" ")], "only whitespace"),
+    ],
+)
+def test_bad_label_studio_exports_give_one_line_errors(tmp_path, tasks, message) -> None:
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(tasks), encoding="utf-8")
+    config = DataConfig(format="label_studio", aspects=["Battery", "Camera"])
+    with pytest.raises(DataError, match=message) as info:
+        load_split(path, config)
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
+
+
+def test_label_studio_missing_choice_is_not_mentioned_and_unknown_is_masked(tmp_path) -> None:
+    path = tmp_path / "export.json"
+    path.write_text(
+        json.dumps([_task({"Camera": "Unknown"}), _task({"battery": "Negative"}, "pin kém")]),
+        encoding="utf-8",
+    )
+    back = load_split(path, DataConfig(format="label_studio"))
+    assert back.aspects == ("battery", "Camera")
+    assert back.labels.tolist() == [[0, 0], [1, 0]]
+    assert back.mask.tolist() == [[True, False], [True, True]]
+    broken = tmp_path / "broken.json"
+    broken.write_text("[{", encoding="utf-8")
+    with pytest.raises(DataError, match="line 1: not valid JSON"):
+        load_split(broken, DataConfig(format="label_studio"))
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def _config(folder: Path, extra: str = "") -> Path:
+    path = folder / "config.yaml"
+    path.write_text(
+        f"data:\n  train: train.csv\n  test: test.csv\n{extra}"
+        "model:\n  encoder: tfidf\n  min_df: 1\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_cli_exit_codes(planted, tmp_path, capsys) -> None:
+    folder = planted[0]
+    config = _config(folder)
+    before = sha(folder / "train.csv")
+    with pytest.raises(SystemExit) as info:
+        main(["analyze", str(config), "--encoder", "offline", "-o", str(tmp_path / "x")])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("error: --encoder offline: only tfidf is supported yet")
+        and err.count("\n") == 1
+    )
+    with pytest.raises(SystemExit) as info:
+        main(["analyze", str(config), "--split", "validation", "-o", str(tmp_path / "x")])
+    assert info.value.code == 2 and "data.validation: not set" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["analyze", str(config), "--write-clean", str(folder), "-o", str(tmp_path / "x")])
+    assert info.value.code == 2 and "never modified" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["analyze", str(config), "--write-clean", str(tmp_path / "c"), "--policy", "mask"])
+    assert info.value.code == 2 and "missing_values" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+    with pytest.raises(SystemExit) as info:
+        main(
+            [
+                "analyze",
+                str(config),
+                "--folds",
+                "3",
+                "-o",
+                str(tmp_path / "ok"),
+                "-j",
+                "1",
+                "--write-clean",
+                str(tmp_path / "clean"),
+                "--policy",
+                "drop",
+                "--top",
+                "3",
+            ]
+        )
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "flagged cells in" in out and "clean copy:" in out
+    assert (tmp_path / "ok" / "label_issues.csv").is_file()
+    assert (tmp_path / "clean" / "train.csv").is_file()
+    assert sha(folder / "train.csv") == before

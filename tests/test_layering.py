@@ -29,6 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "compare": {"base", "data", "losses", "models", "evaluation", "training", "api"},
     "serve": {"base", "data", "models", "evaluation", "api"},
     "batch": {"base", "data", "models", "evaluation", "api"},
+    "analysis": {"base", "data", "models"},
     "cli": {
         "base",
         "data",
@@ -40,6 +41,7 @@ ALLOWED: dict[str, set[str]] = {
         "compare",
         "serve",
         "batch",
+        "analysis",
     },
 }
 _BASE = {"errors", "files", "logs", "cluster"}

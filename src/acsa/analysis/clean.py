@@ -125,8 +125,11 @@ def _relabel_pairs(
     kept = [e for e in entries if e.strip().rsplit(sep, 1)[0].strip().casefold() not in keys]
     for aspect, value in updates.items():
         written = next(
-            (e.strip().rsplit(sep, 1)[0].strip() for e in entries
-             if e.strip().rsplit(sep, 1)[0].strip().casefold() == aspect.casefold()),
+            (
+                e.strip().rsplit(sep, 1)[0].strip()
+                for e in entries
+                if e.strip().rsplit(sep, 1)[0].strip().casefold() == aspect.casefold()
+            ),
             aspect,
         )
         label = unknown if value is None else value

@@ -69,8 +69,7 @@ def out_of_fold_proba(
     fold = fold_of_reviews(reviews.texts, folds, seed)
     parts = [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in range(folds)]
     results = Parallel(n_jobs=max(1, jobs))(
-        delayed(_fit_predict)(reviews, train_idx, test_idx, config)
-        for train_idx, test_idx in parts
+        delayed(_fit_predict)(reviews, train_idx, test_idx, config) for train_idx, test_idx in parts
     )
     out = np.zeros((len(reviews), len(reviews.aspects), NUM_CLASSES), dtype=np.float64)
     for (_, test_idx), probs in zip(parts, results, strict=True):

@@ -3,10 +3,11 @@
 ``tasks.json`` is a JSON array of Label Studio tasks, one per review, the
 reviews with flagged cells first (most suspicious first), then the others::
 
-    {"data": {"text": "...", "acsa_row": 12, "acsa_flagged": "Battery: positive -> negative (0.03)"},
-     "annotations": [{"result": [... the given labels, one choice per aspect ...]}],
+    {"data": {"text": "...", "acsa_row": 12,
+              "acsa_flagged": "Battery: positive -> negative (0.03)"},
+     "annotations": [{"result": [... given labels, one choice per aspect ...]}],
      "predictions": [{"model_version": "acsa-analyze", "score": 0.03,
-                      "result": [... the given labels with the suggestions in the flagged cells ...]}]}
+                      "result": [... given labels, suggestions in the flagged cells ...]}]}
 
 The given labels come pre-filled as an annotation and the suggestions as a
 prediction, so a reviewer filters the tasks on ``acsa_flagged`` and edits only
@@ -64,10 +65,10 @@ def labelling_config(aspects: tuple[str, ...], config: DataConfig) -> str:
     lines = [
         "<View>",
         f"  <Text name={quoteattr(TEXT_FIELD)} value={quoteattr('$' + TEXT_FIELD)}/>",
-        f"  <Header value={quoteattr('Flagged: $acsa_flagged')} size=\"6\"/>",
+        f'  <Header value={quoteattr("Flagged: $acsa_flagged")} size="6"/>',
     ]
     for aspect in aspects:
-        lines.append(f"  <Header value={quoteattr(aspect)} size=\"5\"/>")
+        lines.append(f'  <Header value={quoteattr(aspect)} size="5"/>')
         lines.append(
             f"  <Choices name={quoteattr(aspect)} toName={quoteattr(TEXT_FIELD)} "
             'choice="single" showInline="true" required="true">'

@@ -123,7 +123,9 @@ def write_tables(analysis: Analysis, out: Path) -> None:
     """The four CSV tables and ``summary.json``."""
     r, i = analysis.reviews, analysis.issues
     _write_csv(
-        out / ISSUES_FILE, ["row", "aspect", "text", "given", "suggested", "score"], issue_rows(analysis)
+        out / ISSUES_FILE,
+        ["row", "aspect", "text", "given", "suggested", "score"],
+        issue_rows(analysis),
     )
     _write_csv(
         out / NOISE_FILE,
@@ -136,7 +138,13 @@ def write_tables(analysis: Analysis, out: Path) -> None:
     for n in analysis.hardest(len(r)):
         a = int(np.nanargmin(i.score[n]))
         hard.append(
-            [r.rows[n], round(float(i.score[n, a]), 6), r.aspects[a], int(i.flagged[n].sum()), r.texts[n]]
+            [
+                r.rows[n],
+                round(float(i.score[n, a]), 6),
+                r.aspects[a],
+                int(i.flagged[n].sum()),
+                r.texts[n],
+            ]
         )
     _write_csv(out / HARDEST_FILE, ["row", "lowest_score", "aspect", "flagged_cells", "text"], hard)
     conflicts = []
@@ -147,8 +155,14 @@ def write_tables(analysis: Analysis, out: Path) -> None:
             for a in p.aspects
         )
         conflicts.append(
-            [r.rows[p.first], r.rows[p.second], round(p.similarity, 4), labels,
-             r.texts[p.first], r.texts[p.second]]
+            [
+                r.rows[p.first],
+                r.rows[p.second],
+                round(p.similarity, 4),
+                labels,
+                r.texts[p.first],
+                r.texts[p.second],
+            ]
         )
     _write_csv(
         out / CONFLICTS_FILE,
@@ -182,7 +196,15 @@ def write_picture(analysis: Analysis, path: Path) -> None:
             for t in range(4):
                 if totals[g, 0] > 0:
                     colour = "white" if cond[g, t] > 0.6 else "black"
-                    ax.text(t, g, f"{cond[g, t]:.2f}", ha="center", va="center", fontsize=7, color=colour)
+                    ax.text(
+                        t,
+                        g,
+                        f"{cond[g, t]:.2f}",
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color=colour,
+                    )
         ax.set_title(f"{aspects[k]} (noise {analysis.issues.noise_rate[k]:.1%})", fontsize=9)
         ax.set_xticks(range(4), short, fontsize=7)
         ax.set_yticks(range(4), short, fontsize=7)
@@ -210,7 +232,8 @@ def render_markdown(analysis: Analysis, top: int = 20) -> str:
         "found by cleanlab (confident learning, `prune_by_noise_rate`).",
         "",
         f"**{s['flagged_cells']} cells flagged** in {s['reviews_with_flagged_cells']} reviews; "
-        f"{s['conflicting_duplicate_pairs']} pairs of (near-)identical reviews with different labels.",
+        f"{s['conflicting_duplicate_pairs']} pairs of (near-)identical reviews with "
+        "different labels.",
         "",
         "## Estimated noise per aspect",
         "",
@@ -233,9 +256,14 @@ def render_markdown(analysis: Analysis, top: int = 20) -> str:
         "| ---: | --- | --- | --- | ---: | --- |",
     ]
     for row, aspect, text, given, suggested, score in issue_rows(analysis)[:top]:
-        lines.append(f"| {row} | {aspect} | {given} | {suggested} | {score:.4f} | {_md_cell(text)} |")
+        lines.append(
+            f"| {row} | {aspect} | {given} | {suggested} | {score:.4f} | {_md_cell(text)} |"
+        )
     lines += ["", f"All flagged cells: {ISSUES_FILE}.", "", "## Hardest reviews", ""]
-    lines += ["| row | lowest score | aspect | flagged cells | text |", "| ---: | ---: | --- | ---: | --- |"]
+    lines += [
+        "| row | lowest score | aspect | flagged cells | text |",
+        "| ---: | ---: | --- | ---: | --- |",
+    ]
     for n in analysis.hardest(10):
         a = int(np.nanargmin(i.score[n]))
         lines.append(
@@ -253,7 +281,9 @@ def render_markdown(analysis: Analysis, top: int = 20) -> str:
                 f"{CANONICAL_CLASSES[r.labels[p.second, a]]}"
                 for a in p.aspects
             )
-            lines.append(f"| {r.rows[p.first]}, {r.rows[p.second]} | {p.similarity:.3f} | {labels} |")
+            lines.append(
+                f"| {r.rows[p.first]}, {r.rows[p.second]} | {p.similarity:.3f} | {labels} |"
+            )
         lines.append(f"\nAll pairs: {CONFLICTS_FILE}.")
     return "\n".join(lines) + "\n"
 

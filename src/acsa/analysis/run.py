@@ -16,7 +16,7 @@ from acsa.analysis.report import Analysis, write_report
 from acsa.data.config import DataConfig
 from acsa.data.readers import LabeledReviews, load_split
 from acsa.data.validation import resolve_aspects
-from acsa.errors import ConfigError
+from acsa.errors import ConfigError, optional_import
 from acsa.models.tfidf import TfidfModelConfig
 
 logger = logging.getLogger("acsa.analysis")
@@ -34,7 +34,9 @@ class AnalyzeResult:
     label_studio: tuple[Path, Path] | None = None
 
 
-def load_analysed_split(data: DataConfig, split: str, base: Path) -> tuple[LabeledReviews, DataConfig]:
+def load_analysed_split(
+    data: DataConfig, split: str, base: Path
+) -> tuple[LabeledReviews, DataConfig]:
     """The whole file of ``split`` (never cut into train and validation) and the resolved config."""
     if split not in SPLITS:
         raise ConfigError(f"--split {split}: unknown; use one of {', '.join(SPLITS)}")
@@ -80,6 +82,7 @@ def analyze(
     Raises:
         ConfigError, DataError: one line (bad option, bad data).
     """
+    optional_import("cleanlab", "analyze", "acsa analyze")
     base = Path.cwd() if base is None else base
     options = tfidf_config(model_config, encoder)
     reviews, resolved = load_analysed_split(data, split, base)

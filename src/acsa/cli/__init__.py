@@ -1,7 +1,8 @@
 """The ``acsa`` command line (typer): the top layer, which nothing else in acsa imports.
 
 Commands: ``train``, ``evaluate``, ``predict``, ``validate-data``,
-``compare``, ``plot-ghm``, ``serve``, ``export`` and ``analyze``, one module each in this package. Errors
+``compare``, ``plot-ghm``, ``serve``, ``export`` and ``analyze``, one module each in
+this package. Errors
 caused by the user's input (:class:`acsa.errors.AcsaError`) print one line
 ``error: ...`` on stderr and exit with code 2; usage errors exit with 2 as
 click does.

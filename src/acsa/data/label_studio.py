@@ -111,8 +111,9 @@ def _parse(path: Path, text: str, config: DataConfig) -> tuple[list, list[str]]:
             if not isinstance(aspect, str) or not isinstance(choices, list) or len(choices) != 1:
                 raise _fail(
                     f"{place}, result {r}: expected one choice per aspect control "
-                    f"(from_name and value.choices with one entry), got {_quote(json.dumps(result, ensure_ascii=False), 80)}; "
-                    "use single-choice controls (choice=\"single\")"
+                    "(from_name and value.choices with one entry), got "
+                    f"{_quote(json.dumps(result, ensure_ascii=False), 80)}; "
+                    'use single-choice controls (choice="single")'
                 )
             choice = str(choices[0])
             if choice == NOT_MENTIONED:
