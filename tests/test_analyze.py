@@ -81,7 +81,7 @@ def planted(tmp_path_factory):
     before = sha(train)
     result = analyze(
         data,
-        TfidfModelConfig(min_df=1, char_ngram_max=0),
+        TfidfModelConfig(min_df=1, char_ngram_max=0, C=1.0),
         folds=4,
         out_dir=folder / "out",
         write_clean=folder / "clean",
@@ -370,7 +370,7 @@ def _config(folder: Path, extra: str = "") -> Path:
     path = folder / "config.yaml"
     path.write_text(
         f"data:\n  train: train.csv\n  test: test.csv\n{extra}"
-        "model:\n  encoder: tfidf\n  min_df: 1\n",
+        "model:\n  encoder: tfidf\n  min_df: 1\n  char_ngram_max: 0\n  C: 1.0\n",
         encoding="utf-8",
     )
     return path
