@@ -30,6 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     "compare": {"base", "data", "losses", "models", "evaluation", "training", "api"},
     "serve": {"base", "data", "models", "evaluation", "explain", "api"},
     "batch": {"base", "data", "models", "evaluation", "api"},
+    "analysis": {"base", "data", "models"},
     "cli": {
         "base",
         "data",
@@ -42,6 +43,7 @@ ALLOWED: dict[str, set[str]] = {
         "compare",
         "serve",
         "batch",
+        "analysis",
     },
 }
 _BASE = {"errors", "files", "logs", "cluster", "threads"}

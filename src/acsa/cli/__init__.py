@@ -1,7 +1,8 @@
 """The ``acsa`` command line (typer): the top layer, which nothing else in acsa imports.
 
 Commands: ``train``, ``evaluate``, ``predict``, ``validate-data``,
-``compare``, ``plot-ghm``, ``serve`` and ``export``, one module each in this package. Errors
+``compare``, ``plot-ghm``, ``serve``, ``export`` and ``analyze``, one module each in
+this package. Errors
 caused by the user's input (:class:`acsa.errors.AcsaError`) print one line
 ``error: ...`` on stderr and exit with code 2; usage errors exit with 2 as
 click does.
@@ -18,7 +19,17 @@ import time
 
 import typer
 
-from acsa.cli import compare, evaluate, export, plot_ghm, predict, serve, train, validate_data
+from acsa.cli import (
+    analyze,
+    compare,
+    evaluate,
+    export,
+    plot_ghm,
+    predict,
+    serve,
+    train,
+    validate_data,
+)
 from acsa.errors import AcsaError, one_line
 from acsa.threads import prefer_passive_wait
 
@@ -39,6 +50,7 @@ app.command("compare")(compare.compare)
 app.command("plot-ghm")(plot_ghm.plot_ghm)
 app.command("serve")(serve.serve)
 app.command("export")(export.export)
+app.command("analyze")(analyze.analyze)
 
 
 def _stderr(message: str) -> None:

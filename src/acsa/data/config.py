@@ -60,10 +60,11 @@ class DataConfig(BaseModel):
     test: Path | None = Field(default=None, description="test file (optional)")
     validation_fraction: float = Field(default=0.1, gt=0.0, lt=1.0)
     split_seed: int = Field(default=42, ge=0)
-    format: Literal["auto", "wide_csv", "label_list", "label_column"] = Field(
+    format: Literal["auto", "wide_csv", "label_list", "label_column", "label_studio"] = Field(
         default="auto",
         description="auto: .csv -> wide_csv, .jsonl/.json -> label_list; label_column: a CSV "
-        "whose labels are 'ASPECT: Polarity' pairs in one column",
+        "whose labels are 'ASPECT: Polarity' pairs in one column; label_studio: .json files are "
+        "Label Studio JSON exports, other files are read by their suffix",
     )
     text_column: str = Field(
         default="data", min_length=1, description="text column (wide CSV, label column)"

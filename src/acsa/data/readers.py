@@ -74,6 +74,10 @@ def load_split(path: Path | str, config: DataConfig) -> LabeledReviews:
     text = read_text(path)
     if fmt == "wide_csv":
         reviews = parse_wide_csv(path, text, config)
+    elif fmt == "label_studio":
+        from acsa.data.label_studio import read_label_studio
+
+        reviews = read_label_studio(path, text, config)
     else:
         reviews = collect_labels(path, text, config, fmt).assemble()
     if reviews.skipped_labels:
@@ -100,12 +104,22 @@ def file_aspects(path: Path | str, config: DataConfig) -> tuple[str, ...]:
         with open_csv(path, text, config) as table:
             names, text_col = table.names, table.text_col
         return tuple(name for _, name in inferred_aspect_columns(path, names, text_col, config))
+    if fmt == "label_studio":
+        from acsa.data.label_studio import label_studio_aspects
+
+        return label_studio_aspects(path, text, config)
     return collect_labels(path, text, config, fmt).aspect_names()
 
 
 def detect_format(path: Path, config: DataConfig) -> str:
-    """``config.format``, or with ``auto`` the format the file suffix implies."""
-    if config.format != "auto":
+    """``config.format``, or with ``auto`` the format the file suffix implies.
+
+    ``label_studio`` applies to ``.json`` files only (the exports); the other
+    splits (a CSV validation or test file) are read by their suffix.
+    """
+    if config.format == "label_studio" and path.suffix.lower() == ".json":
+        return "label_studio"
+    if config.format not in ("auto", "label_studio"):
         return config.format
     suffix = path.suffix.lower()
     if suffix == ".csv":
