@@ -107,3 +107,31 @@ def test_importing_everything_below_the_cli_never_loads_it() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_no_import_cycle_between_modules() -> None:
+    # every import, lazy ones included: a function-level import must not hide a loop
+    modules = {_module_name(p): p for p in SRC.rglob("*.py")}
+
+    def owner(name: str) -> str | None:  # the module a dotted import name lands in
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph = {
+        m: {t for t in map(owner, _acsa_imports(p)) if t and t != m and t != "acsa"}
+        for m, p in modules.items()
+    }
+    graph = {m: {t for t in targets if not m.startswith(t + ".")} for m, targets in graph.items()}
+    cycles = []
+    for start in graph:  # a cycle through `start`: `start` reachable from its own imports
+        seen, todo = set(), list(graph[start])
+        while todo:
+            node = todo.pop()
+            if node == start:
+                cycles.append(start)
+                break
+            if node not in seen:
+                seen.add(node)
+                todo.extend(graph[node])
+    assert not cycles, f"modules on an import cycle: {sorted(cycles)}"

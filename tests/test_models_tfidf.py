@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pydantic import ValidationError
+from sklearn.exceptions import NotFittedError
 
 from acsa.errors import CheckpointError
 from acsa.models.tfidf import TfidfAspectModel, TfidfModelConfig
@@ -56,10 +57,10 @@ def test_predictions_shapes_and_classes(fitted: TfidfAspectModel) -> None:
         [0, 0, 0],
     ]
     # Camera only ever had none and positive: the other classes get probability 0
-    assert fitted.aspect_classes == [[0, 1, 2, 3], [0, 3], [0]]
+    assert fitted.aspect_classes_ == [[0, 1, 2, 3], [0, 3], [0]]
     assert (probs[:, 1, [1, 2]] == 0).all()
     # Screen has one class in training: that class with probability 1, no classifier
-    assert fitted.classifiers[2] is None
+    assert fitted.classifiers_[2] is None
     assert (probs[:, 2, 0] == 1).all()
     assert fitted.label_space.aspects == ASPECTS and fitted.label_space.num_classes == 4
 
@@ -102,9 +103,9 @@ def test_masked_cells_are_left_out() -> None:
     garbage[:6, 0] = 2  # would change the fit if it were used
     a = TfidfAspectModel().fit(texts, labels, mask, ASPECTS)
     b = TfidfAspectModel().fit(texts, garbage, mask, ASPECTS)
-    np.testing.assert_array_equal(a.classifiers[0].coef_, b.classifiers[0].coef_)
+    np.testing.assert_array_equal(a.classifiers_[0].coef_, b.classifiers_[0].coef_)
     c = TfidfAspectModel().fit(texts, garbage, None, ASPECTS)
-    assert not np.allclose(a.classifiers[0].coef_, c.classifiers[0].coef_)
+    assert not np.allclose(a.classifiers_[0].coef_, c.classifiers_[0].coef_)
 
 
 def test_aspect_with_every_cell_masked_predicts_none() -> None:
@@ -112,7 +113,7 @@ def test_aspect_with_every_cell_masked_predicts_none() -> None:
     mask = np.ones_like(labels, dtype=bool)
     mask[:, 1] = False
     model = TfidfAspectModel().fit(texts, labels, mask, ASPECTS)
-    assert model.aspect_classes[1] == [0]
+    assert model.aspect_classes_[1] == [0]
     assert (model.predict_proba(["camera đẹp"])[:, 1, 0] == 1).all()
 
 
@@ -144,8 +145,8 @@ def test_save_load_round_trip(fitted: TfidfAspectModel, tmp_path: Path) -> None:
 def test_word_only_model_round_trips(tmp_path: Path) -> None:
     texts, labels = _data()
     config = TfidfModelConfig(char_ngram_max=0, min_df=1, word_ngram_max=1, C=1.0)
-    model = TfidfAspectModel(config).fit(texts, labels, None, ASPECTS)
-    assert list(model.vectorizers) == ["word"]
+    model = TfidfAspectModel.from_config(config).fit(texts, labels, None, ASPECTS)
+    assert list(model.vectorizers_) == ["word"]
     loaded = TfidfAspectModel.from_pretrained(model.save_pretrained(tmp_path))
     assert loaded.config == config
     np.testing.assert_allclose(loaded.predict_proba(texts), model.predict_proba(texts), atol=1e-6)
@@ -179,7 +180,7 @@ def test_bad_fit_input() -> None:
     bad[0, 0] = 4
     with pytest.raises(ValueError, match="canonical"):
         TfidfAspectModel().fit(texts, bad, None, ASPECTS)
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         TfidfAspectModel().predict(["x"])
 
 
@@ -285,13 +286,12 @@ def _shared(name: str) -> Path:
 
 def _reference_pair_f1(config_name: str, data_dir: Path) -> tuple[float, float]:
     from acsa.data import load_and_validate
-    from acsa.training.baseline import score_reviews
+    from acsa.training.baseline import fit_baseline
     from acsa.training.config import load_config
 
     config = load_config(PROJECT_ROOT / "configs" / config_name, {"data.dir": str(data_dir)})
     splits, _ = load_and_validate(config.data, PROJECT_ROOT)
-    model = TfidfAspectModel().fit_reviews(splits["train"])
-    metrics = score_reviews(model, splits["test"])
+    metrics = fit_baseline(splits, score=("test",)).metrics["test"]  # argmax: no thresholds
     return metrics["pair_f1"], metrics["aspect_f1"]
 
 
@@ -329,14 +329,15 @@ def test_logits_give_back_the_probabilities(fitted: TfidfAspectModel) -> None:
     np.testing.assert_allclose(probs, fitted.predict_proba(queries), atol=1e-6)
 
 
-def test_is_saved_model(fitted: TfidfAspectModel, tmp_path: Path) -> None:
-    assert TfidfAspectModel.is_saved_model(fitted.save_pretrained(tmp_path / "m"))
-    assert not TfidfAspectModel.is_saved_model(tmp_path)
+def test_loads_only_a_tfidf_description(fitted: TfidfAspectModel, tmp_path: Path) -> None:
+    root = fitted.save_pretrained(tmp_path / "m")
+    assert TfidfAspectModel.from_pretrained(root).aspects == fitted.aspects
     (tmp_path / "acsa_model.json").write_text(
         json.dumps({"format": "acsa-model", "model_config": {"encoder": "offline"}}),
         encoding="utf-8",
     )
-    assert not TfidfAspectModel.is_saved_model(tmp_path)
+    with pytest.raises(CheckpointError, match="not a TF-IDF acsa model description"):
+        TfidfAspectModel.from_pretrained(tmp_path)
 
 
 def test_fit_baseline_scores_the_splits_it_is_given() -> None:
@@ -368,3 +369,78 @@ def test_fit_baseline_scores_the_splits_it_is_given() -> None:
     json.dumps(summary)
     assert summary["test"]["pair_f1"] == expected["pair_f1"]
     assert summary["model_config"]["encoder"] == "tfidf"
+
+
+# --------------------------------------------------------------------------- scikit-learn estimator
+
+
+def test_get_params_are_the_constructor_arguments_unchanged() -> None:
+    model = TfidfAspectModel(min_df=1, C=0.5, char_ngram_max=0)
+    params = model.get_params()
+    assert params == {**TfidfAspectModel().get_params(), "min_df": 1, "C": 0.5, "char_ngram_max": 0}
+    assert set(params) == set(TfidfModelConfig.model_fields) - {"encoder"}
+    assert model.set_params(C=2.0) is model and model.C == 2.0
+    with pytest.raises(ValueError, match="Invalid parameter"):
+        model.set_params(alpha=1.0)
+
+
+def test_from_config_carries_every_option() -> None:
+    config = TfidfModelConfig(word_ngram_max=3, min_df=1, C=0.25, lowercase=False)
+    assert TfidfAspectModel.from_config(config).config == config
+    assert TfidfAspectModel.from_config().config == TfidfModelConfig()
+
+
+def test_clone_gives_an_unfitted_copy_with_the_same_params(fitted: TfidfAspectModel) -> None:
+    from sklearn.base import clone
+
+    copy = clone(fitted)
+    assert copy is not fitted and copy.get_params() == fitted.get_params()
+    assert not hasattr(copy, "aspects_") and hasattr(fitted, "aspects_")
+    with pytest.raises(NotFittedError, match="not fitted"):
+        copy.predict_proba(["pin tốt"])
+    texts, labels = _data()
+    refit = copy.fit(texts, labels, None, ASPECTS)
+    np.testing.assert_allclose(refit.predict_proba(texts), fitted.predict_proba(texts), atol=1e-9)
+
+
+def test_fitted_attributes_are_set_by_fit_only() -> None:
+    model = TfidfAspectModel()
+    assert not [name for name in vars(model) if name.endswith("_")]
+    texts, labels = _data()
+    model.fit(texts, labels)  # mask and aspect names are optional
+    assert model.aspects == ("aspect1", "aspect2", "aspect3")
+    assert {"aspects_", "vectorizers_", "classifiers_", "aspect_classes_"} <= set(vars(model))
+
+
+def test_hyper_parameters_are_checked_at_fit() -> None:
+    texts, labels = _data()
+    model = TfidfAspectModel(char_ngram_min=4, char_ngram_max=3)  # stored as given
+    assert model.char_ngram_min == 4
+    with pytest.raises(ValidationError, match="char_ngram_max"):
+        model.fit(texts, labels, None, ASPECTS)
+
+
+def test_check_estimator_where_it_applies() -> None:
+    import warnings
+
+    from sklearn.exceptions import SkipTestWarning
+    from sklearn.utils import estimator_checks as checks
+
+    model = TfidfAspectModel()
+    # the common checks feed numeric 2-D X; the tags say the input is texts, so they skip
+    assert model.__sklearn_tags__().input_tags.string
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        checks.check_estimator(model)
+    assert any(issubclass(w.category, SkipTestWarning) for w in caught)
+    # the API checks that need no data apply, and pass
+    for check in (
+        checks.check_estimator_cloneable,
+        checks.check_estimator_repr,
+        checks.check_no_attributes_set_in_init,
+        checks.check_do_not_raise_errors_in_init_or_set_params,
+        checks.check_parameters_default_constructible,
+        checks.check_valid_tag_types,
+        checks.check_estimator_tags_renamed,
+    ):
+        check("TfidfAspectModel", model)

@@ -73,7 +73,7 @@ def test_scores_match_the_model_fitted_by_hand(tfidf_run: Any, data_dir: Path) -
     train, val, test = (
         load_split(data_dir / f"{n}.csv", config) for n in ("train", "validation", "test")
     )
-    model = TfidfAspectModel(TfidfModelConfig(min_df=1)).fit_reviews(train)
+    model = TfidfAspectModel.from_config(TfidfModelConfig(min_df=1)).fit_reviews(train)
     val_probs = model.predict_proba(val.texts)
     thresholds = fit_thresholds(val_probs, val.labels, val.mask)
     probs = model.predict_proba(test.texts)

@@ -123,10 +123,18 @@ class Predictor:
         ``runtime="onnx"`` runs its ``model.onnx`` (``acsa export``) with
         onnxruntime; see :func:`acsa.models.backend.load_backend`.
         """
-        from acsa.models.backend import load_backend, resolve_model_dir
+        from acsa.models.saved import resolve_model_dir
 
-        path = resolve_model_dir(model_dir)
-        return cls(load_backend(path, runtime), path)
+        return cls.from_folder(resolve_model_dir(model_dir), runtime)
+
+    @classmethod
+    def from_folder(cls, folder: Path, runtime: str | None = None) -> Predictor:
+        """Load the model folder ``folder`` itself, as
+        :func:`acsa.models.saved.resolve_model_dir` returned it (a caller that
+        already resolved the path passes it on instead of resolving it again)."""
+        from acsa.models.backend import load_backend
+
+        return cls(load_backend(folder, runtime), folder)
 
     @property
     def label_space(self) -> LabelSpace:

@@ -57,21 +57,11 @@ def model_files(model_dir: Path) -> dict[str, bytes]:
     }
 
 
-def saved_aspects(model_dir: Path, runtime: str | None = None) -> tuple[str, ...]:
+def saved_aspects(model_dir: Path) -> tuple[str, ...]:
     """The aspects a saved model predicts, from its description (the model is not loaded)."""
-    import json
+    from acsa.models.saved import read_metadata
 
-    from acsa.data.label_space import LabelSpace
-    from acsa.models.model import CONFIG_FILE
-
-    try:
-        meta = json.loads((model_dir / CONFIG_FILE).read_text(encoding="utf-8"))
-        return tuple(LabelSpace.from_dict(meta["label_space"]).aspects)
-    except (OSError, ValueError, KeyError, TypeError):
-        # let the loader say what is wrong with the folder
-        from acsa import api
-
-        return tuple(api.load(model_dir, runtime).aspects)
+    return read_metadata(model_dir).aspects
 
 
 class RayEngine:
@@ -172,7 +162,7 @@ class RayEngine:
             compute=ray.data.ActorPoolStrategy(size=actors),
             num_cpus=self.cpus_per_actor,
         )
-        aspects = saved_aspects(self.model_dir, self.runtime)
+        aspects = saved_aspects(self.model_dir)
         expected, waiting = skip_chunks, {}
         for block in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
             for row in block.to_pylist():

@@ -106,7 +106,7 @@ def predict_stream(
     if out is None and resume:
         raise DataError("--resume needs --output FILE (the output of the interrupted run)")
 
-    from acsa.models.backend import resolve_model_dir
+    from acsa.models.saved import resolve_model_dir
 
     model_path = resolve_model_dir(model_dir)
     sink: Sink
@@ -180,11 +180,11 @@ def _engine(
             num_actors=num_actors,
             cpus_per_actor=threads or 1,
         )
-        return ray_engine, saved_aspects(model_path, runtime)
+        return ray_engine, saved_aspects(model_path)
     from acsa import api
     from acsa.batch.local import LocalEngine
 
-    predictor = api.load(model_path, runtime)
+    predictor = api.Predictor.from_folder(model_path, runtime)  # resolved once, above
     return LocalEngine(predictor, batch_size), tuple(predictor.aspects)
 
 

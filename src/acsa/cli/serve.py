@@ -139,7 +139,7 @@ def serve(
     import uvicorn
 
     from acsa import api
-    from acsa.models.backend import resolve_model_dir
+    from acsa.models.saved import resolve_model_dir
     from acsa.serve.app import create_app
     from acsa.threads import set_torch_threads
 

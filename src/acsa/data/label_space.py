@@ -82,11 +82,6 @@ class LabelSpace:
     def num_classes(self) -> int:
         return len(self.classes)
 
-    @property
-    def none_index(self) -> int | None:
-        """Scheme index of ``none``; ``None`` for the seed scheme, which has none."""
-        return 0 if self.scheme == "with_none" else None
-
     def to_scheme(self, canonical: np.ndarray) -> np.ndarray:
         """Map canonical labels ``[N, A]`` to the scheme's class indices."""
         return _TO_SCHEME[self.scheme][np.asarray(canonical)]

@@ -11,7 +11,6 @@ names; no caller changes.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,10 +19,7 @@ import numpy as np
 
 from acsa.data.label_space import LabelSpace
 from acsa.errors import CheckpointError
-from acsa.models.model import CONFIG_FILE
-
-# the saved model's folder inside a run folder (acsa.training.output_dir)
-RUN_MODEL_DIR = "model"
+from acsa.models.saved import ONNX_FILE, onnx_only, read_metadata
 
 
 class ModelBackend(Protocol):
@@ -106,42 +102,16 @@ BACKENDS: dict[str, Callable[[Path], ModelBackend]] = {
 }
 
 
-def resolve_model_dir(model_dir: str | Path) -> Path:
-    """The saved-model folder of ``model_dir`` (which may be a run folder holding ``model/``)."""
-    path = Path(model_dir).expanduser()
-    if not path.exists():
-        raise CheckpointError(f"{path}: model folder not found")
-    if not path.is_dir():
-        raise CheckpointError(f"{path}: expected a model folder, found a file")
-    own_weights = any(path.glob("*.safetensors")) or (path / "model.onnx").is_file()
-    if (path / RUN_MODEL_DIR).is_dir() and not own_weights:
-        path = path / RUN_MODEL_DIR
-    return path
-
-
-def _encoder_kind(model_dir: Path) -> str | None:
-    try:
-        meta = json.loads((model_dir / CONFIG_FILE).read_text(encoding="utf-8"))
-        return str(meta["model_config"]["encoder"])
-    except (OSError, ValueError, KeyError, TypeError):
-        # the loader reports a missing or damaged description with the right message
-        return None
-
-
-def saved_encoder_kind(model_dir: str | Path) -> str | None:
-    """The ``encoder`` kind a saved model's ``acsa_model.json`` names (None when unreadable)."""
-    return _encoder_kind(resolve_model_dir(model_dir))
-
-
 # how a model may be run: "torch" (its own backend) or "onnx" (its exported graph)
 RUNTIMES = ("torch", "onnx")
 
 
-def load_backend(model_dir: str | Path, runtime: str | None = None) -> ModelBackend:
-    """The backend of a saved model folder (or of a run folder), chosen by its encoder kind.
+def load_backend(model_dir: Path, runtime: str | None = None) -> ModelBackend:
+    """The backend of a model folder, chosen by the encoder kind its description names.
 
     Args:
-        model_dir: the folder.
+        model_dir: the model folder itself, as
+            :func:`acsa.models.saved.resolve_model_dir` returns it.
         runtime: ``"onnx"`` runs the folder's ``model.onnx`` (``acsa export``)
             with onnxruntime; ``"torch"`` its own backend; ``None`` picks ONNX
             only for a folder that holds ``model.onnx`` and no other weights.
@@ -149,7 +119,7 @@ def load_backend(model_dir: str | Path, runtime: str | None = None) -> ModelBack
     A folder with ``blend.json`` gets a :class:`acsa.models.blended.BlendedBackend`
     around the network's backend.
     """
-    path = resolve_model_dir(model_dir)
+    path = Path(model_dir)
     if runtime is not None and runtime not in RUNTIMES:
         raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
     backend = _network_backend(path, runtime)
@@ -160,14 +130,13 @@ def load_backend(model_dir: str | Path, runtime: str | None = None) -> ModelBack
 
 
 def _network_backend(path: Path, runtime: str | None) -> ModelBackend:
-    onnx_only = (path / "model.onnx").is_file() and not any(path.glob("*.safetensors"))
-    if runtime == "onnx" or (runtime is None and onnx_only):
-        from acsa.models.onnx_backend import OnnxBackend
+    only_onnx = onnx_only(path)
+    if runtime == "onnx" or (runtime is None and only_onnx):
+        from acsa.models.onnx_backend import OnnxBackend  # onnxruntime: an optional extra
 
         return OnnxBackend.load(path)
-    if runtime == "torch" and onnx_only:
+    if runtime == "torch" and only_onnx:
         raise CheckpointError(
-            f"{path}: holds only an ONNX model (model.onnx); load it with the onnx runtime"
+            f"{path}: holds only an ONNX model ({ONNX_FILE}); load it with the onnx runtime"
         )
-    loader = BACKENDS.get(_encoder_kind(path) or "", TorchBackend.load)
-    return loader(path)
+    return BACKENDS[read_metadata(path).encoder](path)

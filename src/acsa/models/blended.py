@@ -24,6 +24,7 @@ import numpy as np
 
 from acsa.data.label_space import LabelSpace
 from acsa.errors import CheckpointError
+from acsa.models.saved import BLEND_FILE, BLEND_TFIDF_DIR
 
 __all__ = [
     "BLEND_FILE",
@@ -35,8 +36,7 @@ __all__ = [
     "save_blend",
 ]
 
-BLEND_FILE = "blend.json"
-TFIDF_DIR = "tfidf"
+TFIDF_DIR = BLEND_TFIDF_DIR
 _FORMAT = "acsa-blend"
 _TINY = 1e-12
 

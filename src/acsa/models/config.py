@@ -8,7 +8,7 @@ The section is a union discriminated by ``encoder``:
   path. ``local_files_only`` is true unless the user sets it false explicitly,
   so nothing is downloaded by default.
 * ``encoder: tfidf`` -- the TF-IDF + logistic-regression baseline
-  (:class:`acsa.models.tfidf.TfidfModelConfig`): fitted, not trained.
+  (:class:`TfidfModelConfig`, :mod:`acsa.models.tfidf`): fitted, not trained.
 
 The two neural encoders share the ``head:`` sub-section (hidden layer, dropout,
 projection head).
@@ -19,8 +19,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
-
-from acsa.models.tfidf import TfidfModelConfig
 
 
 class HeadConfig(BaseModel):
@@ -158,6 +156,42 @@ class HuggingFaceModelConfig(BaseModel):
             raise ValueError(
                 f"window_stride ({self.window_stride}) must be at most half of max_length "
                 f"({self.max_length})"
+            )
+        return self
+
+
+class TfidfModelConfig(BaseModel):
+    """The ``model:`` section for ``encoder: tfidf``.
+
+    Args:
+        word_ngram_max: word n-gram orders 1 to this (2 = unigrams and bigrams).
+        char_ngram_min, char_ngram_max: character n-gram lengths, taken inside word
+            boundaries (``char_wb``); ``char_ngram_max: 0`` disables them.
+        min_df: a term must occur in at least this many training texts.
+        C: inverse L2 regularisation strength of each logistic regression.
+        max_iter: iteration limit of the solver (lbfgs).
+        sublinear_tf: use ``1 + log(tf)`` instead of raw counts.
+        lowercase: lowercase texts (after Unicode NFC normalisation, always applied).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    encoder: Literal["tfidf"] = "tfidf"
+    word_ngram_max: int = Field(default=2, ge=1, le=5)
+    char_ngram_min: int = Field(default=2, ge=1, le=10)
+    char_ngram_max: int = Field(default=5, ge=0, le=10)
+    min_df: int = Field(default=2, ge=1)
+    C: float = Field(default=8.0, gt=0.0)
+    max_iter: int = Field(default=1000, ge=1)
+    sublinear_tf: bool = True
+    lowercase: bool = True
+
+    @model_validator(mode="after")
+    def _check_char_range(self) -> TfidfModelConfig:
+        if self.char_ngram_max and self.char_ngram_max < self.char_ngram_min:
+            raise ValueError(
+                f"char_ngram_max ({self.char_ngram_max}) is below char_ngram_min "
+                f"({self.char_ngram_min}); raise it, or set it to 0 to use no character n-grams"
             )
         return self
 

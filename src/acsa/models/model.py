@@ -1,6 +1,7 @@
 """``AcsaModel``: encoder + multi-aspect head, saved as safetensors plus JSON (never pickle).
 
-Checkpoint directory written by :meth:`AcsaModel.save_pretrained`::
+Checkpoint directory written by :meth:`AcsaModel.save_pretrained` (file names and the
+description's reader and writer: :mod:`acsa.models.saved`)::
 
     model.safetensors     all weights (encoder, head, projection head)
     acsa_model.json       model config, label space, aspect names, sizes, acsa version
@@ -14,7 +15,6 @@ original Hugging Face checkpoint, no network).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +23,11 @@ from typing import Any
 import torch
 from torch import nn
 
-import acsa
 from acsa.data.label_space import LabelSpace
 from acsa.errors import CheckpointError, ConfigError
 from acsa.models.config import (
     HuggingFaceModelConfig,
     OfflineModelConfig,
-    model_config_to_dict,
     parse_model_config,
 )
 from acsa.models.featurizer import Featurizer
@@ -38,13 +36,14 @@ from acsa.models.hf_encoder import HFEncoder
 from acsa.models.hf_featurizer import HFFeaturizer, policy_of
 from acsa.models.offline_encoder import OfflineEncoder
 from acsa.models.offline_featurizer import OfflineFeaturizer
-
-WEIGHTS_FILE = "model.safetensors"
-CONFIG_FILE = "acsa_model.json"
-TOKENIZER_DIR = "tokenizer"
-BACKBONE_DIR = "backbone"
-_FORMAT = "acsa-model"
-_FORMAT_VERSION = 1
+from acsa.models.saved import (
+    BACKBONE_DIR,
+    CONFIG_FILE,
+    TOKENIZER_DIR,
+    WEIGHTS_FILE,
+    read_metadata,
+    write_metadata,
+)
 
 AnyModelConfig = OfflineModelConfig | HuggingFaceModelConfig
 
@@ -125,18 +124,7 @@ class AcsaModel(nn.Module):
         out.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
         save_file(state, str(out / WEIGHTS_FILE), metadata={"format": "pt"})
-        meta = {
-            "format": _FORMAT,
-            "format_version": _FORMAT_VERSION,
-            "acsa_version": acsa.__version__,
-            "model_config": model_config_to_dict(self.model_config),
-            "label_space": self.label_space.to_dict(),
-            "aspects": list(self.label_space.aspects),
-            "sizes": self.sizes,
-        }
-        (out / CONFIG_FILE).write_text(
-            json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8"
-        )
+        write_metadata(out, self.model_config, self.label_space, sizes=self.sizes)
         if isinstance(self.encoder, HFEncoder):
             self.featurizer.save(out / TOKENIZER_DIR)
             self.encoder.save_backbone_config(out / BACKBONE_DIR)
@@ -214,25 +202,14 @@ class ModelDescription:
 
 
 def read_model_description(directory: str | Path) -> ModelDescription:
-    """Parse ``acsa_model.json`` in ``directory`` (missing or damaged: ``CheckpointError``)."""
-    root = Path(directory)
-    if not root.is_dir():
-        raise CheckpointError(f"{root}: model directory not found")
-    meta_path = root / CONFIG_FILE
-    if not meta_path.is_file():
-        raise CheckpointError(f"{meta_path}: missing; not a saved acsa model directory")
+    """The parts of ``acsa_model.json`` every runtime of a neural model needs
+    (:func:`acsa.models.saved.read_metadata`; missing or damaged: ``CheckpointError``)."""
+    meta = read_metadata(directory)
+    model_config, label_space = meta.model_config, meta.label_space
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("format") != _FORMAT:
-            raise ValueError("wrong format tag")
-        model_config = parse_model_config(meta["model_config"])
-        label_space = LabelSpace.from_dict(meta["label_space"])
-        sizes = {str(k): int(v) for k, v in dict(meta.get("sizes") or {}).items()}
-    except Exception as exc:  # any decode/validation problem means the file is corrupt
-        raise CheckpointError(
-            f"{meta_path}: unreadable model description ({type(exc).__name__});"
-            " save the model again"
-        ) from None
+        sizes = {str(k): int(v) for k, v in dict(meta.fields.get("sizes") or {}).items()}
+    except Exception as exc:  # a damaged sizes entry
+        raise meta.damaged(exc) from None
     return ModelDescription(model_config, label_space, sizes)
 
 

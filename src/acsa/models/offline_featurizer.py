@@ -27,9 +27,9 @@ import torch
 from acsa.errors import CheckpointError
 from acsa.models.config import OfflineModelConfig
 from acsa.models.featurizer import Features, Featurizer, pad_2d
+from acsa.models.saved import FEATURIZER_FILE
 from acsa.models.text import char_ngrams, tokenize, word_ngrams
 
-FEATURIZER_FILE = "featurizer.json"
 PAD, UNK = 0, 1
 _FORMAT_VERSION = 1
 

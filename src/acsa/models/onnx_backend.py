@@ -16,7 +16,7 @@ from acsa.data.label_space import LabelSpace
 from acsa.errors import CheckpointError, first_line, optional_import
 from acsa.models.featurizer import Featurizer
 from acsa.models.model import load_featurizer, read_model_description
-from acsa.models.onnx_export import ONNX_FILE
+from acsa.models.saved import ONNX_FILE
 
 
 def create_session(path: str | Path, threads: int | None = None) -> Any:

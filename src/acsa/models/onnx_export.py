@@ -35,9 +35,17 @@ import torch
 from torch import nn
 
 from acsa.errors import CheckpointError, first_line, optional_import
-from acsa.models.model import CONFIG_FILE, WEIGHTS_FILE, AcsaModel
+from acsa.models.model import AcsaModel
+from acsa.models.onnx_backend import create_session
+from acsa.models.saved import (
+    CONFIG_FILE,
+    ONNX_DATA_FILE,
+    ONNX_FILE,
+    WEIGHTS_FILE,
+    read_metadata,
+    resolve_model_dir,
+)
 
-ONNX_FILE = "model.onnx"
 ONNX_OPSET = 18
 EXPORTABLE_ENCODERS = ("offline", "huggingface")
 # graph input order; a model uses the names its encoder reads
@@ -182,7 +190,7 @@ def _max_sequence(model: AcsaModel) -> int | None:
 
 def _copy_model_files(source: Path, output: Path) -> None:
     for item in source.iterdir():
-        if item.name in (WEIGHTS_FILE, ONNX_FILE, ONNX_FILE + ".data"):
+        if item.name in (WEIGHTS_FILE, ONNX_FILE, ONNX_DATA_FILE):
             continue
         target = output / item.name
         if item.is_dir():
@@ -255,10 +263,8 @@ def export_onnx(
     Returns:
         The output folder.
     """
-    from acsa.models.backend import resolve_model_dir, saved_encoder_kind
-
     source = resolve_model_dir(model_dir)
-    kind = saved_encoder_kind(source) or "offline"
+    kind = read_metadata(source).encoder
     if kind not in EXPORTABLE_ENCODERS:
         raise CheckpointError(
             f"{source}: a {kind!r} model cannot be exported to ONNX (only "
@@ -280,7 +286,7 @@ def export_onnx(
     graph = _LogitsGraph(_exportable_copy(model)).eval()
     names = graph_input_names(model)
     output.mkdir(parents=True, exist_ok=True)
-    for stale in (output / ONNX_FILE, output / (ONNX_FILE + ".data")):
+    for stale in (output / ONNX_FILE, output / ONNX_DATA_FILE):
         stale.unlink(missing_ok=True)
     _run_exporter(
         graph,
@@ -298,8 +304,6 @@ def export_onnx(
 
 def _check_export(model: AcsaModel, path: Path) -> None:
     """onnxruntime and PyTorch agree on a batch of sizes the export did not trace."""
-    from acsa.models.onnx_backend import create_session
-
     inputs = example_inputs(model, _CHECK_SIZES, seed=1)
     with torch.inference_mode():
         expected = model(**inputs)["logits"].float().numpy()

@@ -11,6 +11,16 @@ training; an aspect with a single class in training predicts that class with
 probability 1. With the defaults this scores pair micro-F1 0.810 on the shared
 smartphone test split and 0.708 on the cosmetics one (the data READMEs).
 
+:class:`TfidfAspectModel` is a scikit-learn estimator (``BaseEstimator``: the
+constructor's plain hyper-parameters are its ``get_params``, fitted
+attributes end in ``_``, ``sklearn.base.clone`` gives an unfitted copy), but
+not a standard classifier: ``X`` is a list of texts and ``y`` an ``[N, A]``
+label matrix with a mask of known cells. Its tags say so (string input, no
+2-D array, multi-output target), so scikit-learn's ``check_estimator``, whose
+common checks feed numeric 2-D ``X``, skips them; the API checks that need no
+data (clone, repr, nothing set in ``__init__``, ``set_params``) pass.
+:meth:`TfidfAspectModel.from_config` builds one from the ``model:`` section.
+
 Saved without pickle (:meth:`TfidfAspectModel.save_pretrained`)::
 
     acsa_model.json        format tag, model config (encoder: tfidf), label space,
@@ -22,7 +32,7 @@ Example:
     >>> import numpy as np
     >>> texts = ["pin tốt", "pin tốt lắm", "pin kém", "pin kém quá", "camera đẹp", "camera đẹp lắm"]
     >>> labels = np.array([[3, 0], [3, 0], [1, 0], [1, 0], [0, 3], [0, 3]])
-    >>> model = TfidfAspectModel(TfidfModelConfig(min_df=1)).fit(
+    >>> model = TfidfAspectModel(min_df=1).fit(
     ...     texts, labels, np.ones_like(labels, dtype=bool), ["Battery", "Camera"])
     >>> model.predict_proba(["pin tốt"]).shape
     (1, 2, 4)
@@ -36,58 +46,27 @@ import json
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sklearn.base import BaseEstimator
+from sklearn.utils import Tags
+from sklearn.utils.validation import check_is_fitted
 
-import acsa
 from acsa.data.label_space import CANONICAL_CLASSES, LabelSpace
 from acsa.errors import CheckpointError
+from acsa.models.config import TfidfModelConfig
+from acsa.models.saved import (
+    CONFIG_FILE,
+    TFIDF_FEATURES_FILE,
+    WEIGHTS_FILE,
+    read_metadata,
+    write_metadata,
+)
 
-CONFIG_FILE = "acsa_model.json"
-FEATURES_FILE = "tfidf_features.json"
-WEIGHTS_FILE = "model.safetensors"
-_FORMAT = "acsa-model"
-_FORMAT_VERSION = 1
+__all__ = ["TfidfAspectModel", "TfidfModelConfig"]
 _NUM_CLASSES = len(CANONICAL_CLASSES)
 _MIN_PROB = 1e-12
-
-
-class TfidfModelConfig(BaseModel):
-    """The ``model:`` section for ``encoder: tfidf``.
-
-    Args:
-        word_ngram_max: word n-gram orders 1 to this (2 = unigrams and bigrams).
-        char_ngram_min, char_ngram_max: character n-gram lengths, taken inside word
-            boundaries (``char_wb``); ``char_ngram_max: 0`` disables them.
-        min_df: a term must occur in at least this many training texts.
-        C: inverse L2 regularisation strength of each logistic regression.
-        max_iter: iteration limit of the solver (lbfgs).
-        sublinear_tf: use ``1 + log(tf)`` instead of raw counts.
-        lowercase: lowercase texts (after Unicode NFC normalisation, always applied).
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    encoder: Literal["tfidf"] = "tfidf"
-    word_ngram_max: int = Field(default=2, ge=1, le=5)
-    char_ngram_min: int = Field(default=2, ge=1, le=10)
-    char_ngram_max: int = Field(default=5, ge=0, le=10)
-    min_df: int = Field(default=2, ge=1)
-    C: float = Field(default=8.0, gt=0.0)
-    max_iter: int = Field(default=1000, ge=1)
-    sublinear_tf: bool = True
-    lowercase: bool = True
-
-    @model_validator(mode="after")
-    def _check_char_range(self) -> TfidfModelConfig:
-        if self.char_ngram_max and self.char_ngram_max < self.char_ngram_min:
-            raise ValueError(
-                f"char_ngram_max ({self.char_ngram_max}) is below char_ngram_min "
-                f"({self.char_ngram_min}); raise it, or set it to 0 to use no character n-grams"
-            )
-        return self
 
 
 def _nfc(text: str) -> str:
@@ -121,66 +100,119 @@ def _vectorizers(config: TfidfModelConfig) -> dict[str, Any]:
     return out
 
 
-class TfidfAspectModel:
-    """TF-IDF features and one logistic regression per aspect (scikit-learn estimator style).
+class TfidfAspectModel(BaseEstimator):
+    """TF-IDF features and one logistic regression per aspect, a scikit-learn estimator.
+
+    ``fit(X, y, mask, aspects)`` takes texts and an ``[N, A]`` canonical label
+    matrix, so it is not a standard classifier (see the module docstring); the
+    hyper-parameters are checked when fitting (:class:`TfidfModelConfig`'s
+    ranges), as scikit-learn estimators do.
 
     Args:
-        config: the options; defaults are the reference baseline.
+        word_ngram_max, char_ngram_min, char_ngram_max, min_df, C, max_iter,
+            sublinear_tf, lowercase: see :class:`TfidfModelConfig` (the same
+            defaults: the reference baseline).
 
     Attributes (after :meth:`fit` or :meth:`from_pretrained`):
-        aspects: aspect names, in label-column order.
-        vectorizers: ``{"word": TfidfVectorizer, "char": TfidfVectorizer}``.
-        classifiers: per aspect a fitted ``LogisticRegression``, or ``None`` for
+        aspects_: aspect names, in label-column order.
+        vectorizers_: ``{"word": TfidfVectorizer, "char": TfidfVectorizer}``.
+        classifiers_: per aspect a fitted ``LogisticRegression``, or ``None`` for
             an aspect with one class in training.
-        aspect_classes: per aspect the canonical classes its classifier knows.
+        aspect_classes_: per aspect the canonical classes its classifier knows.
     """
 
-    def __init__(self, config: TfidfModelConfig | None = None) -> None:
-        self.config = config or TfidfModelConfig()
-        self.aspects: tuple[str, ...] = ()
-        self.vectorizers: dict[str, Any] = {}
-        self.classifiers: list[Any | None] = []
-        self.aspect_classes: list[list[int]] = []
+    def __init__(
+        self,
+        word_ngram_max: int = 2,
+        char_ngram_min: int = 2,
+        char_ngram_max: int = 5,
+        min_df: int = 2,
+        C: float = 8.0,  # noqa: N803 - scikit-learn's name
+        max_iter: int = 1000,
+        sublinear_tf: bool = True,
+        lowercase: bool = True,
+    ) -> None:
+        self.word_ngram_max = word_ngram_max
+        self.char_ngram_min = char_ngram_min
+        self.char_ngram_max = char_ngram_max
+        self.min_df = min_df
+        self.C = C
+        self.max_iter = max_iter
+        self.sublinear_tf = sublinear_tf
+        self.lowercase = lowercase
+
+    def __sklearn_tags__(self) -> Tags:
+        # texts in, an [N, A] label matrix out: scikit-learn's common checks, written for
+        # numeric 2-D X, skip an estimator whose input is not a 2-D array
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        return tags
+
+    @classmethod
+    def from_config(cls, config: TfidfModelConfig | None = None) -> TfidfAspectModel:
+        """An unfitted model with the hyper-parameters of a ``model:`` section (default: the
+        reference baseline)."""
+        return cls(**(config or TfidfModelConfig()).model_dump(exclude={"encoder"}))
+
+    @property
+    def config(self) -> TfidfModelConfig:
+        """The hyper-parameters as a validated ``model:`` section (what is saved)."""
+        return TfidfModelConfig(**self.get_params())
 
     # ------------------------------------------------------------------ properties
     @property
     def label_space(self) -> LabelSpace:
         """The aspects with the 4 canonical classes (the model always predicts those)."""
         self._check_fitted()
-        return LabelSpace(self.aspects, "with_none")
+        return LabelSpace(self.aspects_, "with_none")
+
+    @property
+    def aspects(self) -> tuple[str, ...]:
+        """The fitted aspect names (``aspects_``)."""
+        self._check_fitted()
+        return self.aspects_
 
     @property
     def num_features(self) -> dict[str, int]:
-        return {name: len(v.vocabulary_) for name, v in self.vectorizers.items()}
+        self._check_fitted()
+        return {name: len(v.vocabulary_) for name, v in self.vectorizers_.items()}
 
     def _check_fitted(self) -> None:
-        if not self.aspects:
-            raise RuntimeError("the model is not fitted; call fit() or from_pretrained() first")
+        check_is_fitted(
+            self, "aspects_", msg="the model is not fitted; call fit() or from_pretrained() first"
+        )
 
     # ------------------------------------------------------------------ fitting
     def fit(
         self,
-        texts: Sequence[str],
-        labels: np.ndarray,
-        mask: np.ndarray | None,
-        aspects: Sequence[str],
+        X: Sequence[str],  # noqa: N803 - scikit-learn's name
+        y: np.ndarray,
+        mask: np.ndarray | None = None,
+        aspects: Sequence[str] | None = None,
     ) -> TfidfAspectModel:
-        """Fit the vectorizers on ``texts`` and one classifier per aspect.
+        """Fit the vectorizers on the texts ``X`` and one classifier per aspect.
 
         Args:
-            texts: ``N`` training texts.
-            labels: ``int [N, A]`` canonical labels (0 none, 1 negative, 2 neutral, 3 positive).
+            X: ``N`` training texts.
+            y: ``int [N, A]`` canonical labels (0 none, 1 negative, 2 neutral, 3 positive).
             mask: ``bool [N, A]``; cells where it is False are left out of that
                 aspect's classifier. ``None`` uses every cell.
-            aspects: the ``A`` aspect names.
+            aspects: the ``A`` aspect names (default ``aspect1`` ... ``aspectA``).
 
         Returns:
             ``self``.
+
+        Raises:
+            ValueError: shapes, labels or hyper-parameters out of range.
         """
         from sklearn.linear_model import LogisticRegression
 
-        texts = list(texts)
-        labels = np.asarray(labels)
+        config = self.config  # checks the hyper-parameters
+        texts = list(X)
+        labels = np.asarray(y)
         mask = np.ones(labels.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
         n = len(texts)
         if labels.ndim != 2 or labels.shape[0] != n or mask.shape != labels.shape:
@@ -188,6 +220,8 @@ class TfidfAspectModel:
                 f"expected labels and mask of shape [{n}, A] for {n} texts, got labels "
                 f"{labels.shape} and mask {mask.shape}"
             )
+        if aspects is None:
+            aspects = [f"aspect{a + 1}" for a in range(labels.shape[1])]
         if labels.shape[1] != len(aspects):
             raise ValueError(f"got {len(aspects)} aspect names for {labels.shape[1]} label columns")
         known = labels[mask]
@@ -196,25 +230,29 @@ class TfidfAspectModel:
         if n == 0:
             raise ValueError("cannot fit on zero texts")
 
-        self.vectorizers = _vectorizers(self.config)
-        features = self._stack([v.fit_transform(texts) for v in self.vectorizers.values()])
-        self.aspects = tuple(str(a) for a in aspects)
-        self.classifiers, self.aspect_classes = [], []
-        for a in range(len(self.aspects)):
+        vectorizers = _vectorizers(config)
+        features = _stack([v.fit_transform(texts) for v in vectorizers.values()])
+        classifiers: list[Any | None] = []
+        aspect_classes: list[list[int]] = []
+        for a in range(len(aspects)):
             rows = np.flatnonzero(mask[:, a])
-            y = labels[rows, a].astype(np.int64)
-            classes = np.unique(y).tolist() if rows.size else [0]
-            self.aspect_classes.append([int(c) for c in classes])
+            labels_a = labels[rows, a].astype(np.int64)
+            classes = np.unique(labels_a).tolist() if rows.size else [0]
+            aspect_classes.append([int(c) for c in classes])
             if len(classes) < 2:
-                self.classifiers.append(None)
+                classifiers.append(None)
                 continue
-            clf = LogisticRegression(C=self.config.C, max_iter=self.config.max_iter, solver="lbfgs")
-            clf.fit(features[rows], y)
+            clf = LogisticRegression(C=config.C, max_iter=config.max_iter, solver="lbfgs")
+            clf.fit(features[rows], labels_a)
             # keep float32 precision: the saved file stores float32, and the model
             # must predict the same before and after a save/load round trip
             clf.coef_ = clf.coef_.astype(np.float32).astype(np.float64)
             clf.intercept_ = clf.intercept_.astype(np.float32).astype(np.float64)
-            self.classifiers.append(clf)
+            classifiers.append(clf)
+        self.vectorizers_ = vectorizers
+        self.classifiers_ = classifiers
+        self.aspect_classes_ = aspect_classes
+        self.aspects_ = tuple(str(a) for a in aspects)
         return self
 
     def fit_reviews(self, reviews: Any) -> TfidfAspectModel:
@@ -222,16 +260,10 @@ class TfidfAspectModel:
         return self.fit(reviews.texts, reviews.labels, reviews.mask, reviews.aspects)
 
     # ------------------------------------------------------------------ prediction
-    @staticmethod
-    def _stack(parts: list[Any]) -> Any:
-        from scipy.sparse import hstack
-
-        return hstack(parts, format="csr") if len(parts) > 1 else parts[0].tocsr()
-
     def transform(self, texts: Sequence[str]) -> Any:
         """The sparse TF-IDF matrix ``[N, F]`` of ``texts``."""
         self._check_fitted()
-        return self._stack([v.transform(list(texts)) for v in self.vectorizers.values()])
+        return _stack([v.transform(list(texts)) for v in self.vectorizers_.values()])
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """``float64 [N, A, 4]`` class probabilities, canonical order (none, neg, neu, pos).
@@ -240,8 +272,9 @@ class TfidfAspectModel:
         """
         features = self.transform(texts)
         n = features.shape[0]
-        out = np.zeros((n, len(self.aspects), _NUM_CLASSES), dtype=np.float64)
-        for a, (clf, classes) in enumerate(zip(self.classifiers, self.aspect_classes, strict=True)):
+        out = np.zeros((n, len(self.aspects_), _NUM_CLASSES), dtype=np.float64)
+        pairs = zip(self.classifiers_, self.aspect_classes_, strict=True)
+        for a, (clf, classes) in enumerate(pairs):
             if clf is None:
                 out[:, a, classes[0]] = 1.0
             elif n:
@@ -270,7 +303,7 @@ class TfidfAspectModel:
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         tensors: dict[str, np.ndarray] = {}
-        for a, clf in enumerate(self.classifiers):
+        for a, clf in enumerate(self.classifiers_):
             if clf is not None:
                 tensors[f"coef.{a}"] = np.ascontiguousarray(clf.coef_, dtype=np.float32)
                 tensors[f"intercept.{a}"] = np.ascontiguousarray(clf.intercept_, dtype=np.float32)
@@ -280,35 +313,19 @@ class TfidfAspectModel:
                 "vocabulary": _terms_in_column_order(v.vocabulary_),
                 "idf": [float(x) for x in v.idf_],
             }
-            for name, v in self.vectorizers.items()
+            for name, v in self.vectorizers_.items()
         }
-        (out / FEATURES_FILE).write_text(json.dumps(features, ensure_ascii=False), encoding="utf-8")
-        meta = {
-            "format": _FORMAT,
-            "format_version": _FORMAT_VERSION,
-            "acsa_version": acsa.__version__,
-            "model_config": self.config.model_dump(mode="json"),
-            "label_space": self.label_space.to_dict(),
-            "aspects": list(self.aspects),
-            "aspect_classes": self.aspect_classes,
-            "num_features": self.num_features,
-        }
-        (out / CONFIG_FILE).write_text(
-            json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8"
+        (out / TFIDF_FEATURES_FILE).write_text(
+            json.dumps(features, ensure_ascii=False), encoding="utf-8"
+        )
+        write_metadata(
+            out,
+            self.config,
+            self.label_space,
+            aspect_classes=self.aspect_classes_,
+            num_features=self.num_features,
         )
         return out
-
-    @staticmethod
-    def is_saved_model(directory: str | Path) -> bool:
-        """True when ``directory`` holds a model saved by this class (reads one JSON file).
-
-        Lets a loader pick between this class and the neural ``AcsaModel``.
-        """
-        try:
-            meta = json.loads((Path(directory) / CONFIG_FILE).read_text(encoding="utf-8"))
-            return meta.get("format") == _FORMAT and meta["model_config"]["encoder"] == "tfidf"
-        except Exception:  # noqa: BLE001 - anything unreadable is not a TF-IDF model
-            return False
 
     @classmethod
     def from_pretrained(cls, directory: str | Path) -> TfidfAspectModel:
@@ -319,35 +336,34 @@ class TfidfAspectModel:
                 nothing is unpickled.
         """
         root = Path(directory)
-        if not root.is_dir():
-            raise CheckpointError(f"{root}: model directory not found")
-        meta = _read_json(root / CONFIG_FILE, "model description")
-        meta_path = root / CONFIG_FILE
+        meta = read_metadata(root, kind="tfidf")
+        config = meta.model_config
+        assert isinstance(config, TfidfModelConfig)  # read_metadata checked the kind
         try:
-            if meta.get("format") != _FORMAT:
-                raise ValueError("wrong format tag")
-            config = TfidfModelConfig.model_validate(meta["model_config"])
-            label_space = LabelSpace.from_dict(meta["label_space"])
-            aspect_classes = [[int(c) for c in cs] for cs in meta["aspect_classes"]]
-            if len(aspect_classes) != label_space.num_aspects or any(
+            aspect_classes = [[int(c) for c in cs] for cs in meta.fields["aspect_classes"]]
+            if len(aspect_classes) != meta.label_space.num_aspects or any(
                 not cs or sorted(set(cs)) != cs or cs[0] < 0 or cs[-1] >= _NUM_CLASSES
                 for cs in aspect_classes
             ):
                 raise ValueError("aspect_classes do not match the aspects")
         except Exception as exc:  # any decode or validation problem: the file is damaged
-            raise CheckpointError(
-                f"{meta_path}: not a TF-IDF acsa model description ({type(exc).__name__}); "
-                "save the model again"
-            ) from None
+            raise meta.damaged(exc) from None
 
-        model = cls(config)
-        model.aspects = label_space.aspects
-        model.aspect_classes = aspect_classes
-        model.vectorizers = _load_vectorizers(root / FEATURES_FILE, config)
-        model.classifiers = _load_classifiers(
-            root / WEIGHTS_FILE, config, aspect_classes, sum(model.num_features.values())
+        model = cls.from_config(config)
+        model.vectorizers_ = _load_vectorizers(root / TFIDF_FEATURES_FILE, config)
+        num_features = sum(len(v.vocabulary_) for v in model.vectorizers_.values())
+        model.classifiers_ = _load_classifiers(
+            root / WEIGHTS_FILE, config, aspect_classes, num_features
         )
+        model.aspect_classes_ = aspect_classes
+        model.aspects_ = meta.label_space.aspects
         return model
+
+
+def _stack(parts: list[Any]) -> Any:
+    from scipy.sparse import hstack
+
+    return hstack(parts, format="csr") if len(parts) > 1 else parts[0].tocsr()
 
 
 def _terms_in_column_order(vocabulary: dict[str, int]) -> list[str]:

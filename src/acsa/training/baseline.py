@@ -27,19 +27,6 @@ from acsa.models.tfidf import TfidfAspectModel, TfidfModelConfig
 HEADLINE_KEYS = ("pair_f1", "aspect_f1", "sentiment_macro_f1", "seed_weighted_f1")
 
 
-def score_reviews(
-    model: TfidfAspectModel, reviews: Any, rule: DecisionRule | None = None
-) -> dict[str, Any]:
-    """:func:`acsa.evaluation.compute_metrics` of ``model`` on a ``LabeledReviews``
-    (labels decided by ``rule``, else the argmax)."""
-    if tuple(reviews.aspects) != model.aspects:
-        raise ValueError(
-            f"the reviews' aspects {list(reviews.aspects)} differ from the model's "
-            f"{list(model.aspects)}"
-        )
-    return _score(model.predict_proba(reviews.texts), reviews, model.aspects, rule)
-
-
 def _score(
     probs: Any, reviews: Any, aspects: Sequence[str], rule: DecisionRule | None
 ) -> dict[str, Any]:
@@ -106,7 +93,7 @@ def fit_baseline(
     splits are scored under them as well as under the argmax.
     """
     start, cpu = time.perf_counter(), time.process_time()
-    model = TfidfAspectModel(config).fit_reviews(splits["train"])
+    model = TfidfAspectModel.from_config(config).fit_reviews(splits["train"])
     fit_seconds, fit_cpu = time.perf_counter() - start, time.process_time() - cpu
     probabilities = {
         name: model.predict_proba(splits[name].texts)

@@ -104,13 +104,6 @@ class LossConfig(BaseModel):
             "contrastive_weight": self.contrastive_weight if self.uses_contrastive else 0.0,
         }
 
-    @property
-    def type_name(self) -> str:
-        """Short description for logs: ``ghm + soft_contrastive``."""
-        if self.uses_contrastive and self.contrastive is not None:
-            return f"{self.type} + {self.contrastive.type}"
-        return self.type
-
 
 class TrainingConfig(BaseModel):
     """Optimisation and bookkeeping; the optimisation keys map onto ``TrainingArguments``.

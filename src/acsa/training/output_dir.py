@@ -19,7 +19,7 @@ from pathlib import Path
 
 from acsa.errors import ConfigError
 from acsa.files import check_writable_dir
-from acsa.models.backend import RUN_MODEL_DIR as MODEL_DIR
+from acsa.models.saved import RUN_MODEL_DIR as MODEL_DIR
 
 CHECKPOINT_DIR = "checkpoints"
 LOG_DIR = "logs"

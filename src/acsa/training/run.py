@@ -176,7 +176,7 @@ def _fit_tfidf(
         logger.info("encoder tfidf keeps no checkpoints; fitting it again")
     _prepare_run_folder(out, config, resume)
     with clock("train"):
-        model = TfidfAspectModel(config.model).fit_reviews(splits["train"])
+        model = TfidfAspectModel.from_config(config.model).fit_reviews(splits["train"])
     model_dir = out / MODEL_DIR
     model.save_pretrained(model_dir)
 
