@@ -284,3 +284,13 @@ def test_blend_off_saves_the_network_alone(tmp_path: Path) -> None:
     np.testing.assert_array_equal(
         decide(probs, rule.thresholds), api.load(result.model_dir).decide(probs)
     )
+
+
+def test_clearing_a_blend_leaves_the_network_alone(blended_dir: Path, tmp_path: Path) -> None:
+    from acsa.models.blended import clear_blend
+
+    folder = tmp_path / "model"
+    shutil.copytree(blended_dir, folder)
+    clear_blend(folder)
+    assert not (folder / BLEND_FILE).exists() and not (folder / TFIDF_DIR).exists()
+    assert isinstance(load_backend(folder), TorchBackend)

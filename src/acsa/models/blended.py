@@ -31,6 +31,7 @@ __all__ = [
     "TFIDF_DIR",
     "BlendedBackend",
     "blend_log_probabilities",
+    "clear_blend",
     "is_blended",
     "read_blend_weights",
     "save_blend",
@@ -44,6 +45,16 @@ _TINY = 1e-12
 def is_blended(model_dir: str | Path) -> bool:
     """Whether a saved model folder holds a blend (``blend.json``)."""
     return (Path(model_dir) / BLEND_FILE).is_file()
+
+
+def clear_blend(model_dir: str | Path) -> None:
+    """Remove a blend from a model folder (``blend.json``, ``tfidf/``): the network alone."""
+    import shutil
+
+    root = Path(model_dir)
+    (root / BLEND_FILE).unlink(missing_ok=True)
+    if (root / TFIDF_DIR).is_dir():
+        shutil.rmtree(root / TFIDF_DIR)
 
 
 def save_blend(

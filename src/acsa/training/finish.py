@@ -192,6 +192,11 @@ def finish_run(
         baseline = baseline_run.summary() if baseline_run is not None else None
     network_rule, network_test = rule, test
     blended = None
+    if writes:
+        from acsa.models.blended import clear_blend
+
+        # a resumed run's model folder may hold the blend of an earlier fit
+        clear_blend(fitted.model_dir)
     skipped = blend_skipped(training, fitted.label_scheme, fitted.encoder)
     if skipped is None and baseline_run is not None and writes:
         from acsa.training.blending import blend_run
@@ -437,7 +442,8 @@ def decision_line(test: Mapping[str, Any]) -> str:
     decision = test.get("decision") or {}
     thresholds = decision.get("thresholds") or {}
     if decision.get("rule") != "mention_threshold":
-        reason = decision.get("reason") or "training.decision_thresholds: false"
+        reason = decision.get("why") or decision.get("reason")
+        reason = reason or "training.decision_thresholds: false"
         return f"decision rule: argmax ({reason})"
     fitted = sum(v is not None for v in thresholds.values())
     argmax = (test.get(ARGMAX_KEY) or {}).get("pair_f1")
