@@ -85,7 +85,7 @@ def fit_blend_weights(
     gold: np.ndarray,
     mask: np.ndarray | None = None,
     *,
-    mode: BlendMode = "aspect",
+    mode: BlendMode = "global",
     grid: np.ndarray = BLEND_GRID,
 ) -> np.ndarray:
     """Network weights ``[A]`` on ``grid`` minimising the validation log-loss.
@@ -153,7 +153,7 @@ def fit_blend(
     mask: np.ndarray | None,
     aspects: Any,
     *,
-    mode: BlendMode = "aspect",
+    mode: BlendMode = "global",
     folds: int = DEFAULT_CV_FOLDS,
     margin: float = DEFAULT_MARGIN,
     rule_options: dict[str, Any] | None = None,

@@ -125,8 +125,8 @@ class TrainingConfig(BaseModel):
     ``baseline`` fits the TF-IDF baseline on the same splits for comparison, and
     ``blend: auto`` saves the network blended with that baseline when the blend
     beats the network on held-out validation folds by the same margin
-    (:mod:`acsa.evaluation.blend`; ``blend_weights``: one weight per ``aspect``
-    or one ``global``); ``off`` or ``baseline: false`` saves the network alone.
+    (:mod:`acsa.evaluation.blend`; ``blend_weights``: one ``global`` weight,
+    measured better than one per ``aspect`` on both shared sets); ``off`` or ``baseline: false`` saves the network alone.
     """
 
     model_config = _STRICT
@@ -159,7 +159,7 @@ class TrainingConfig(BaseModel):
     threshold_margin: float = Field(default=0.005, ge=0.0, lt=1.0)
     baseline: bool = True
     blend: Literal["auto", "off"] = "auto"
-    blend_weights: Literal["aspect", "global"] = "aspect"
+    blend_weights: Literal["global", "aspect"] = "global"
 
     @field_validator("threshold_cv_folds")
     @classmethod
