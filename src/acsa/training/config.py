@@ -126,7 +126,8 @@ class TrainingConfig(BaseModel):
     ``blend: auto`` saves the network blended with that baseline when the blend
     beats the network on held-out validation folds by the same margin
     (:mod:`acsa.evaluation.blend`; ``blend_weights``: one ``global`` weight,
-    measured better than one per ``aspect`` on both shared sets); ``off`` or ``baseline: false`` saves the network alone.
+    measured better than one per ``aspect`` on both shared sets); ``off`` or
+    ``baseline: false`` saves the network alone.
     """
 
     model_config = _STRICT
