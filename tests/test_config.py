@@ -230,3 +230,18 @@ def test_legacy_typo_still_reported(tmp_path: Path) -> None:
     }
     with pytest.raises(ConfigError, match=r"loss\.momentum: must be in \[0, 1\)"):
         load_config(write(tmp_path, yaml.safe_dump(raw)))
+
+
+def test_config_from_dict_resolves_data_paths_once_against_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from acsa.training.config import config_from_dict
+
+    monkeypatch.chdir(tmp_path)
+    raw = {"data": {"dir": "data", "train": "train.csv"}}
+    config = config_from_dict(raw)
+    assert config.data.train == (tmp_path / "data" / "train.csv").resolve()
+    elsewhere = config_from_dict(raw, base_dir=tmp_path / "cfg")
+    assert elsewhere.data.dir == (tmp_path / "cfg" / "data").resolve()
+    # already absolute: building again changes nothing
+    assert config_from_dict(config.model_dump(mode="python")).data == config.data

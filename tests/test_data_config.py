@@ -91,3 +91,18 @@ def test_resolve_paths_against_dir(tmp_path: Path) -> None:
 def test_windows_style_relative_path_is_kept_as_path(tmp_path: Path) -> None:
     resolved = DataConfig(train=Path("sub") / "train.csv").resolve_paths(tmp_path)
     assert resolved.train is not None and resolved.train.parts[-2:] == ("sub", "train.csv")
+
+
+def test_data_dir_override_is_taken_against_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from acsa.data.config import data_dir_override
+    from acsa.errors import DataError
+
+    (tmp_path / "reviews").mkdir()
+    (tmp_path / "a_file.csv").write_text("data\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert data_dir_override("reviews") == (tmp_path / "reviews").resolve()
+    for bad in ("nowhere", "a_file.csv"):
+        with pytest.raises(DataError, match=f"data.dir: .*{bad} is not a folder"):
+            data_dir_override(bad)

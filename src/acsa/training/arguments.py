@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from acsa.data.indexed import BATCH_LABEL_KEYS
 from acsa.errors import ConfigError
 from acsa.training.budget import Budget
 from acsa.training.config import TrainingConfig
 from acsa.training.output_dir import CHECKPOINT_DIR
+
+if TYPE_CHECKING:
+    from transformers import TrainingArguments
 
 
 def world_size() -> int:
@@ -46,7 +49,7 @@ def build_training_arguments(
     has_projection_unused: bool,
     group_by_length: bool,
     budget: Budget | None = None,
-) -> Any:
+) -> TrainingArguments:
     """The Trainer's arguments: evaluation and checkpoints at the budget's interval, best
     pair-F1 kept.
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from acsa.evaluation import compute_metrics
 from acsa.evaluation.decision import (
@@ -24,11 +24,19 @@ from acsa.evaluation.decision import (
 )
 from acsa.models.tfidf import TfidfAspectModel, TfidfModelConfig
 
+if TYPE_CHECKING:
+    import numpy as np
+
+    from acsa.data import LabeledReviews
+
 HEADLINE_KEYS = ("pair_f1", "aspect_f1", "sentiment_macro_f1", "seed_weighted_f1")
 
 
 def _score(
-    probs: Any, reviews: Any, aspects: Sequence[str], rule: DecisionRule | None
+    probs: np.ndarray,
+    reviews: LabeledReviews,
+    aspects: Sequence[str],
+    rule: DecisionRule | None,
 ) -> dict[str, Any]:
     pred = rule.decide(probs) if rule is not None else probs.argmax(-1)
     return compute_metrics(reviews.labels, pred, list(aspects), reviews.mask)
@@ -75,7 +83,7 @@ def _headline(metrics: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def fit_baseline(
-    splits: Mapping[str, Any],
+    splits: Mapping[str, LabeledReviews],
     config: TfidfModelConfig | None = None,
     score: Sequence[str] = ("validation", "test"),
     *,
