@@ -65,7 +65,7 @@ def _valid(**change: object) -> str:
         (lambda d: _write(d, '{"format": '), None, [CONFIG_FILE, "unreadable", "JSONDecodeError"]),
         (lambda d: _write(d, "[1, 2]"), None, [CONFIG_FILE, "unreadable model description"]),
         (lambda d: _write(d, '{"model_config": {}}'), None, ["unreadable model description"]),
-        (lambda d: _write(d, _valid()), "offline", ["not a offline acsa model description"]),
+        (lambda d: _write(d, _valid()), "offline", ["not an offline acsa model description"]),
         (lambda d: _write(d, _valid(format="x")), "tfidf", ["not a TF-IDF acsa model"]),
         (lambda d: _write(d, _valid(label_space=3)), "tfidf", ["not a TF-IDF", "TypeError"]),
     ],

@@ -114,7 +114,8 @@ class ModelMetadata:
 
 def _damaged(path: Path, exc: BaseException, kind: str | None) -> CheckpointError:
     if kind is not None:
-        what = f"not a {_KIND_NAMES.get(kind, kind)} acsa model description"
+        name = _KIND_NAMES.get(kind, kind)
+        what = f"not {'an' if name[:1] in 'aeiouAEIOU' else 'a'} {name} acsa model description"
     else:
         what = "unreadable model description"
     return CheckpointError(f"{path}: {what} ({type(exc).__name__}); save the model again")
