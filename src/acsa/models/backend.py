@@ -115,12 +115,23 @@ def load_backend(model_dir: Path, runtime: str | None = None) -> ModelBackend:
         runtime: ``"onnx"`` runs the folder's ``model.onnx`` (``acsa export``)
             with onnxruntime; ``"torch"`` its own backend; ``None`` picks ONNX
             only for a folder that holds ``model.onnx`` and no other weights.
+
+    A folder with ``blend.json`` gets a :class:`acsa.models.blended.BlendedBackend`
+    around the network's backend.
     """
     from acsa.models.segmented import with_saved_segmentation
 
     path = Path(model_dir)
     if runtime is not None and runtime not in RUNTIMES:
         raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
+    backend = _network_backend(path, runtime)
+    from acsa.models.blended import BlendedBackend, is_blended
+
+    # a blend (acsa.models.blended) wraps the network, whichever runtime runs it
+    return BlendedBackend.load(path, backend) if is_blended(path) else backend
+
+
+def _network_backend(path: Path, runtime: str | None) -> ModelBackend:
     only_onnx = onnx_only(path)
     if runtime == "onnx" or (runtime is None and only_onnx):
         from acsa.models.onnx_backend import OnnxBackend  # onnxruntime: an optional extra

@@ -18,6 +18,10 @@ folder has one owner. A model folder holds::
     decision.json          the decision rule fitted by ``acsa train``; its reader
                            and writer are :class:`acsa.evaluation.decision.DecisionRule`
                            (evaluation may not import models, so its name lives there)
+    blend.json, tfidf/     a blended model (``training.blend: auto``): per-aspect
+                           weights of the network against the TF-IDF model saved
+                           in ``tfidf/`` (a TF-IDF model folder); read and written
+                           by :mod:`acsa.models.blended`
 
 A run folder (``acsa train``'s output) holds its model folder as ``model/``;
 :func:`resolve_model_dir` accepts either.
@@ -45,6 +49,8 @@ BACKBONE_DIR = "backbone"
 TFIDF_FEATURES_FILE = "tfidf_features.json"
 ONNX_FILE = "model.onnx"
 ONNX_DATA_FILE = ONNX_FILE + ".data"
+BLEND_FILE = "blend.json"
+BLEND_TFIDF_DIR = "tfidf"
 # the saved model's folder inside a run folder (acsa.training.output_dir)
 RUN_MODEL_DIR = "model"
 

@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from acsa.evaluation import compute_metrics
-from acsa.evaluation.decision import DEFAULT_CV_FOLDS, DEFAULT_MIN_MENTIONS, DecisionRule
+from acsa.evaluation.decision import (
+    DEFAULT_CV_FOLDS,
+    DEFAULT_MARGIN,
+    DEFAULT_MIN_MENTIONS,
+    DecisionRule,
+)
 from acsa.models.tfidf import TfidfAspectModel, TfidfModelConfig
 
 if TYPE_CHECKING:
@@ -46,6 +51,7 @@ class BaselineRun:
             always scored with the argmax rule (the thresholds are fitted on it).
         argmax_metrics: per split, the scores under the argmax rule (only with a rule).
         rule: the thresholds fitted on validation, or ``None``.
+        probabilities: per scored split, the canonical probabilities ``[N, A, 4]``.
     """
 
     model: TfidfAspectModel
@@ -54,6 +60,7 @@ class BaselineRun:
     fit_cpu_seconds: float
     rule: DecisionRule | None = None
     argmax_metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    probabilities: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """Plain JSON: config, fit time, decision rule and the headline metrics per split."""
@@ -83,6 +90,7 @@ def fit_baseline(
     decision_thresholds: bool = False,
     min_mentions: int = DEFAULT_MIN_MENTIONS,
     cv_folds: int = DEFAULT_CV_FOLDS,
+    margin: float = DEFAULT_MARGIN,
 ) -> BaselineRun:
     """Fit the baseline on ``splits["train"]`` and score the ``score`` splits present.
 
@@ -95,16 +103,22 @@ def fit_baseline(
     start, cpu = time.perf_counter(), time.process_time()
     model = TfidfAspectModel.from_config(config).fit_reviews(splits["train"])
     fit_seconds, fit_cpu = time.perf_counter() - start, time.process_time() - cpu
+    probabilities = {
+        name: model.predict_proba(splits[name].texts)
+        for name in dict.fromkeys(("validation", *score))
+        if name in splits
+    }
     rule = None
     if decision_thresholds and "validation" in splits:
         validation = splits["validation"]
         rule = DecisionRule.fit(
-            model.predict_proba(validation.texts),
+            probabilities["validation"],
             validation.labels,
             validation.mask,
             model.aspects,
             min_mentions=min_mentions,
             cv_folds=cv_folds,
+            margin=margin,
         )
     metrics, argmax_metrics = {}, {}
     for name in score:
@@ -116,11 +130,11 @@ def fit_baseline(
                 f"the {name} split's aspects {list(reviews.aspects)} differ from the "
                 f"training split's {list(model.aspects)}"
             )
-        probs = model.predict_proba(reviews.texts)
+        probs = probabilities[name]
         argmax = _score(probs, reviews, model.aspects, None)
         if rule is None or name == "validation":
             metrics[name] = argmax
         else:
             metrics[name] = _score(probs, reviews, model.aspects, rule)
             argmax_metrics[name] = argmax
-    return BaselineRun(model, metrics, fit_seconds, fit_cpu, rule, argmax_metrics)
+    return BaselineRun(model, metrics, fit_seconds, fit_cpu, rule, argmax_metrics, probabilities)

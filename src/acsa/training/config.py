@@ -120,8 +120,14 @@ class TrainingConfig(BaseModel):
     on validation (saved with the model; aspects with fewer than
     ``threshold_min_mentions`` validation mentions keep the argmax rule; the
     thresholds are kept only when they beat the argmax on held-out validation
-    folds, ``threshold_cv_folds``, 0 = always kept), and
-    ``baseline`` fits the TF-IDF baseline on the same splits for comparison.
+    folds, ``threshold_cv_folds``, 0 = always kept, by more than
+    ``threshold_margin`` of pooled out-of-fold pair-F1 and on most folds),
+    ``baseline`` fits the TF-IDF baseline on the same splits for comparison, and
+    ``blend: auto`` saves the network blended with that baseline when the blend
+    beats the network on held-out validation folds by the same margin
+    (:mod:`acsa.evaluation.blend`; ``blend_weights``: one ``global`` weight,
+    measured better than one per ``aspect`` on both shared sets); ``off`` or
+    ``baseline: false`` saves the network alone.
     """
 
     model_config = _STRICT
@@ -152,7 +158,10 @@ class TrainingConfig(BaseModel):
     decision_thresholds: bool = True
     threshold_min_mentions: int = Field(default=5, ge=1)
     threshold_cv_folds: int = Field(default=5, ge=0)
+    threshold_margin: float = Field(default=0.005, ge=0.0, lt=1.0)
     baseline: bool = True
+    blend: Literal["auto", "off"] = "auto"
+    blend_weights: Literal["global", "aspect"] = "global"
 
     @field_validator("threshold_cv_folds")
     @classmethod

@@ -153,6 +153,7 @@ def train(
         global_step=state.global_step,
         skipped_batches=trainer.skipped_batches,
         writes=trainer.is_world_process_zero(),
+        label_scheme=label_space.scheme,
     )
     result = finish_run(fitted, splits, config.training, clock, plots=write_plots)
     if trainer.is_world_process_zero() and not config.training.keep_checkpoints:
