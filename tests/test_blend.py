@@ -133,7 +133,9 @@ def test_every_consumer_gives_the_blends_labels(
         response = client.post("/v1/predict", json={"texts": texts})
         assert response.status_code == 200
         records = response.json()["predictions"]
-    assert [{k: r[k] for k in ("text", "aspects", "confidence")} for r in records] == labels
+    assert [
+        {k: r[k] for k in ("text", "aspects", "confidence", "empty")} for r in records
+    ] == labels
     # acsa predict, from a file (the local batch engine)
     source = tmp_path / "reviews.jsonl"
     lines = [json.dumps({"text": t}, ensure_ascii=False) for t in texts]

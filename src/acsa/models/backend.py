@@ -128,7 +128,10 @@ def load_backend(model_dir: Path, runtime: str | None = None) -> ModelBackend:
     from acsa.models.blended import BlendedBackend, is_blended
 
     # a blend (acsa.models.blended) wraps the network, whichever runtime runs it
-    return BlendedBackend.load(path, backend) if is_blended(path) else backend
+    if is_blended(path):
+        backend = BlendedBackend.load(path, backend)
+    # both parts of a blend were fitted on texts segmented as training did
+    return with_saved_segmentation(backend, path)
 
 
 def _network_backend(path: Path, runtime: str | None) -> ModelBackend:
@@ -136,9 +139,9 @@ def _network_backend(path: Path, runtime: str | None) -> ModelBackend:
     if runtime == "onnx" or (runtime is None and only_onnx):
         from acsa.models.onnx_backend import OnnxBackend  # onnxruntime: an optional extra
 
-        return with_saved_segmentation(OnnxBackend.load(path), path)
+        return OnnxBackend.load(path)
     if runtime == "torch" and only_onnx:
         raise CheckpointError(
             f"{path}: holds only an ONNX model ({ONNX_FILE}); load it with the onnx runtime"
         )
-    return with_saved_segmentation(BACKENDS[read_metadata(path).encoder](path), path)
+    return BACKENDS[read_metadata(path).encoder](path)
