@@ -29,7 +29,6 @@ as they are.
 
 from __future__ import annotations
 
-import csv
 import itertools
 import json
 from collections.abc import Iterable, Iterator, Sequence
@@ -38,7 +37,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from acsa.batch.formats import JSON_TEXT_FIELD, choose_text_column, input_format
-from acsa.data.text_files import check_field_count, csv_error, csv_field_limit, csv_place
+from acsa.data.text_files import check_field_count, csv_field_limit, csv_place, csv_records
 from acsa.errors import DataError, one_line, optional_import
 
 KEEP_ALL = "all"
@@ -208,18 +207,7 @@ def _decoded(path: Path, position: ReadPosition) -> Iterator[str]:
 def _csv_records(path: Path, position: ReadPosition) -> Iterator[tuple[int, int, list[str]]]:
     """``(row, line, fields)`` of every CSV record, blank lines included (as ``[]``)."""
     with csv_field_limit(MAX_FIELD_CHARS):
-        reader = csv.reader(_decoded(path, position), strict=True)
-        row = 0
-        while True:
-            line = reader.line_num + 1
-            row += 1
-            try:
-                record = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                raise csv_error(path, row, line, exc, reader.line_num) from None
-            yield row, line, record
+        yield from csv_records(path, _decoded(path, position))
 
 
 def csv_header(path: Path) -> list[str]:

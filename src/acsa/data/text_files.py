@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,13 +142,14 @@ def columns_list(header: Sequence[str], limit: int = 15) -> str:
     return ", ".join(shown) + more
 
 
-def iter_csv(path: Path, text: str) -> Iterator[tuple[int, int, list[str]]]:
-    """Yield ``(row, line, record)`` per non-blank record; the first is the header.
+def csv_records(path: Path, lines: Iterable[str]) -> Iterator[tuple[int, int, list[str]]]:
+    """Yield ``(row, line, record)`` for every CSV record of ``lines``, a blank line as ``[]``.
 
-    Blank lines are no records but still count as rows, as in a spreadsheet.
-    Call inside :func:`csv_field_limit`.
+    ``row`` counts records as a spreadsheet does, ``line`` is the line the record
+    starts on (they differ after a quoted text with line breaks). A malformed
+    record is :func:`csv_error`'s one-line error. Call inside :func:`csv_field_limit`.
     """
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(lines, strict=True)
     row = 0
     while True:
         line = reader.line_num + 1
@@ -159,6 +160,16 @@ def iter_csv(path: Path, text: str) -> Iterator[tuple[int, int, list[str]]]:
             return
         except csv.Error as exc:
             raise csv_error(path, row, line, exc, reader.line_num) from None
+        yield row, line, record
+
+
+def iter_csv(path: Path, text: str) -> Iterator[tuple[int, int, list[str]]]:
+    """Yield ``(row, line, record)`` per non-blank record; the first is the header.
+
+    Blank lines are no records but still count as rows, as in a spreadsheet.
+    Call inside :func:`csv_field_limit`.
+    """
+    for row, line, record in csv_records(path, io.StringIO(text, newline="")):
         if record:
             yield row, line, record
 
