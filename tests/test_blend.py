@@ -296,3 +296,40 @@ def test_clearing_a_blend_leaves_the_network_alone(blended_dir: Path, tmp_path: 
     clear_blend(folder)
     assert not (folder / BLEND_FILE).exists() and not (folder / TFIDF_DIR).exists()
     assert isinstance(load_backend(folder), TorchBackend)
+
+
+def test_a_blend_is_explained_by_its_parts_weighted_by_their_share(blended_dir: Path) -> None:
+    """Each token's contribution is a * network evidence + b * TF-IDF evidence, with a and b
+    the parts' shares of the blended probability of the predicted label."""
+    from acsa.evaluation.decision import canonical_probabilities
+    from acsa.explain.run import explain_labels
+
+    backend = load_backend(blended_dir)
+    texts = sample_reviews(12)
+    predictor = api.load(blended_dir)
+    labels = predictor.decide(predictor.predict_proba(texts))
+    blended = explain_labels(backend, texts, labels, n_steps=8)
+    network = explain_labels(backend.network, texts, labels, n_steps=8)
+    p_net = canonical_probabilities(backend.network.predict_logits(texts), backend.label_space)
+    p_tfidf = backend.tfidf.predict_proba(texts)
+    weights = [0.5, 0.3, 0.7, 1.0]
+    checked = 0
+    for i, evidence in enumerate(blended):
+        mentioned = {SYNTHETIC_ASPECTS[a] for a in np.flatnonzero(labels[i] != 0)}
+        assert set(evidence) == mentioned
+        for name, ev in evidence.items():
+            a = SYNTHETIC_ASPECTS.index(name)
+            y = int(labels[i, a])
+            net, tf = weights[a] * p_net[i, a, y], (1 - weights[a]) * p_tfidf[i, a, y]
+            share = net / (net + tf)
+            assert ev.method == "blend_of_parts"
+            assert ev.extra["network_share"] == pytest.approx(share, abs=1e-5)
+            if weights[a] == 1.0:  # the network alone: its evidence unchanged
+                for mine, theirs in zip(ev.tokens, network[i][name].tokens, strict=True):
+                    assert mine.contribution == pytest.approx(theirs.contribution)
+            else:
+                tfidf_only = [t.contribution for t in ev.tokens]
+                net_only = [t.contribution for t in network[i][name].tokens]
+                assert not np.allclose(tfidf_only, net_only)  # the TF-IDF part counts
+            checked += 1
+    assert checked > 0
