@@ -130,14 +130,13 @@ def _blend_evidence(
     its exact share of the TF-IDF model's logit for ``y`` (which moves ``log
     p_tfidf(y)`` to first order). A part the blend barely uses barely counts.
     """
-    from acsa.evaluation.decision import canonical_probabilities
-
     network = explain_labels(backend.network, texts, labels, n_steps)
     aspects = backend.label_space.aspects
     mentioned = _targets(labels)
-    p_net = canonical_probabilities(
-        backend.network.predict_logits(texts), backend.network.label_space
-    )
+    # a blend's network has the with_none scheme: its classes are the canonical four
+    logits = np.asarray(backend.network.predict_logits(texts), dtype=np.float64)
+    p_net = np.exp(logits - logits.max(-1, keepdims=True))
+    p_net /= p_net.sum(-1, keepdims=True)
     p_tfidf = backend.tfidf.predict_proba(texts)
     weights = np.asarray(backend.weights, dtype=np.float64)
     out = []
