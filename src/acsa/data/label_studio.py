@@ -26,30 +26,24 @@ from typing import Any
 
 from acsa.data.config import DataConfig
 from acsa.data.label_space import NONE
-from acsa.data.label_spellings import LabelLookup
+from acsa.data.label_spellings import MISSING, LabelLookup
 from acsa.data.reviews import LabeledReviews, check_text, reviews_from_codes
-from acsa.data.text_files import quote
-from acsa.errors import DataError
+from acsa.data.text_files import fail, quote
 
 NOT_MENTIONED = "Not mentioned"
 UNKNOWN = "Unknown"
-_MISSING = -1
-
-
-def _fail(message: str) -> DataError:
-    return DataError(" ".join(message.split("\n")))
 
 
 def _tasks(path: Path, text: str) -> list[Any]:
     try:
         tasks = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise _fail(
+        raise fail(
             f"{path} line {exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno}); "
             "export the project again from Label Studio (Export -> JSON)"
         ) from None
     if not isinstance(tasks, list):
-        raise _fail(
+        raise fail(
             f"{path}: expected a JSON array of tasks (Label Studio's JSON export), got "
             f"{type(tasks).__name__}; export the project with Export -> JSON"
         )
@@ -59,13 +53,13 @@ def _tasks(path: Path, text: str) -> list[Any]:
 def _annotation(task: dict, place: str) -> dict:
     annotations = task.get("annotations")
     if not isinstance(annotations, list):
-        raise _fail(
+        raise fail(
             f"{place}: missing field 'annotations'; export with Label Studio's JSON export, "
             "which includes the annotations"
         )
     valid = [a for a in annotations if isinstance(a, dict) and not a.get("was_cancelled")]
     if not valid:
-        raise _fail(
+        raise fail(
             f"{place}: the task has no annotation (or only cancelled ones); annotate it in "
             "Label Studio or delete the task before exporting"
         )
@@ -88,12 +82,12 @@ def _parse(path: Path, text: str, config: DataConfig) -> tuple[list, list[str]]:
     for index, task in enumerate(_tasks(path, text), start=1):
         place = _task_place(path, index, task)
         if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
-            raise _fail(
+            raise fail(
                 f"{place}: missing field 'data' (a task is an object with 'data' and "
                 "'annotations'); export the project again with Export -> JSON"
             )
         if key not in task["data"]:
-            raise _fail(
+            raise fail(
                 f"{place}: missing field data.{key} (fields: {sorted(task['data'])[:10]}); "
                 "set data.text_key to the field holding the review text"
             )
@@ -105,7 +99,7 @@ def _parse(path: Path, text: str, config: DataConfig) -> tuple[list, list[str]]:
             aspect = result.get("from_name")
             choices = (result.get("value") or {}).get("choices")
             if not isinstance(aspect, str) or not isinstance(choices, list) or len(choices) != 1:
-                raise _fail(
+                raise fail(
                     f"{place}, result {r}: expected one choice per aspect control "
                     "(from_name and value.choices with one entry), got "
                     f"{quote(json.dumps(result, ensure_ascii=False), 80)}; "
@@ -115,11 +109,11 @@ def _parse(path: Path, text: str, config: DataConfig) -> tuple[list, list[str]]:
             if choice == NOT_MENTIONED:
                 code = NONE
             elif choice == UNKNOWN:
-                code = _MISSING
+                code = MISSING
             else:
                 code = lookup.code(choice)
                 if code is None:
-                    raise _fail(
+                    raise fail(
                         f"{place}, aspect {aspect!r}: unknown choice {quote(choice)} (expected "
                         f"{NOT_MENTIONED!r}, {UNKNOWN!r} or a label of data.label_names); "
                         + lookup.unknown(choice, allow_empty=False).split("; ", 1)[-1]
@@ -140,7 +134,7 @@ def read_label_studio(path: Path, text: str, config: DataConfig) -> LabeledRevie
     parsed, found = _parse(path, text, config)
     aspects = list(config.aspects) if config.aspects is not None else found
     if not aspects:
-        raise _fail(
+        raise fail(
             f"{path}: no annotation chooses a label, so the aspects cannot be taken from it; "
             "list them in data.aspects"
         )
@@ -150,7 +144,7 @@ def read_label_studio(path: Path, text: str, config: DataConfig) -> LabeledRevie
         row_codes = [NONE] * len(aspects)
         for key, (code, written) in cells.items():
             if key not in index:
-                raise _fail(
+                raise fail(
                     f"{place}: unknown aspect control {written!r} (expected one of "
                     f"{', '.join(aspects)}); add it to data.aspects or rename the control"
                 )

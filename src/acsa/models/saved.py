@@ -39,6 +39,7 @@ from typing import Any
 import acsa
 from acsa.data.label_space import LabelSpace
 from acsa.errors import CheckpointError
+from acsa.files import write_json
 from acsa.models.config import AnyModelConfig, model_config_to_dict, parse_model_config
 
 CONFIG_FILE = "acsa_model.json"
@@ -134,20 +135,14 @@ def write_metadata(
         "aspects": list(label_space.aspects),
         **fields,
     }
-    path = Path(directory) / CONFIG_FILE
-    path.write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
-    return path
+    return write_json(Path(directory) / CONFIG_FILE, meta)
 
 
 def update_metadata(directory: str | Path, **fields: Any) -> Path:
     """Add or replace kind-specific keys of an existing ``acsa_model.json`` (e.g. the word
     segmentation training used); the file must be readable (:func:`read_metadata`)."""
     meta = read_metadata(directory)
-    path = meta.path
-    path.write_text(
-        json.dumps({**meta.fields, **fields}, ensure_ascii=False, indent=2), encoding="utf-8"
-    )
-    return path
+    return write_json(meta.path, {**meta.fields, **fields})
 
 
 def read_metadata(directory: str | Path, kind: str | None = None) -> ModelMetadata:

@@ -79,13 +79,6 @@ def blend_run(
     from acsa.evaluation.blend import fit_blend
     from acsa.models.blended import save_blend
 
-    rule_options = None
-    if training.decision_thresholds:
-        rule_options = {
-            "min_mentions": training.threshold_min_mentions,
-            "cv_folds": training.threshold_cv_folds,
-            "margin": training.threshold_margin,
-        }
     fit = fit_blend(
         validation.probabilities,
         baseline.probabilities["validation"],
@@ -95,7 +88,7 @@ def blend_run(
         mode=training.blend_weights,
         folds=training.threshold_cv_folds,
         margin=training.threshold_margin,
-        rule_options=rule_options,
+        rule_options=training.decision_rule_options(),
         seed=training.seed,
     )
     # the candidate blend (fitted weights) is scored either way, for the report

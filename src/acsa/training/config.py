@@ -180,6 +180,17 @@ class TrainingConfig(BaseModel):
             raise ValueError("must be 'epoch', 'auto' or a number of optimizer steps >= 1")
         return value
 
+    def decision_rule_options(self) -> dict[str, Any] | None:
+        """:meth:`acsa.evaluation.decision.DecisionRule.fit`'s options (``None`` when
+        ``decision_thresholds`` is off); the network's rule and the blend's share them."""
+        if not self.decision_thresholds:
+            return None
+        return {
+            "min_mentions": self.threshold_min_mentions,
+            "cv_folds": self.threshold_cv_folds,
+            "margin": self.threshold_margin,
+        }
+
 
 AUTO_EVALUATIONS = 10
 """Evaluations over a run with ``training.eval_every: auto``."""

@@ -298,16 +298,11 @@ def fit_decision_rule(
 ) -> DecisionRule | None:
     """The thresholds fitted on ``validation`` (``None`` when ``training.decision_thresholds``
     is off)."""
-    if not training.decision_thresholds:
+    options = training.decision_rule_options()
+    if options is None:
         return None
     return DecisionRule.fit(
-        validation.probabilities,
-        validation.gold,
-        validation.mask,
-        validation.aspects,
-        min_mentions=training.threshold_min_mentions,
-        cv_folds=training.threshold_cv_folds,
-        margin=training.threshold_margin,
+        validation.probabilities, validation.gold, validation.mask, validation.aspects, **options
     )
 
 
