@@ -255,3 +255,29 @@ def test_variant_overrides_are_validated(data_dir: Path, tmp_path: Path) -> None
     )
     with pytest.raises(ConfigError, match=r"variants\[0\].overrides.training.seed"):
         load_variants(reserved)
+
+
+def test_the_baseline_fitted_beside_the_training_equals_the_one_fitted_after(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from acsa.training import run as run_module
+    from acsa.training.background_baseline import BackgroundBaseline
+    from acsa.training.run import train
+
+    started: list[BackgroundBaseline] = []
+    original = BackgroundBaseline.__init__
+
+    def spy(self: BackgroundBaseline, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+        started.append(self)
+
+    monkeypatch.setattr(BackgroundBaseline, "__init__", spy)
+    metrics = {}
+    for name, min_reviews in (("after", 10**9), ("beside", 0)):
+        monkeypatch.setattr(run_module, "BACKGROUND_BASELINE_MIN_REVIEWS", min_reviews)
+        result = train(small_config(data_dir, tmp_path / name, epochs=1), quiet=True)
+        metrics[name] = result.baseline
+    assert len(started) == 1  # only the second run fitted it in a second process
+    assert not started[0]._process.is_alive()
+    for key in ("validation", "test"):
+        assert metrics["beside"][key] == metrics["after"][key]

@@ -9,6 +9,7 @@ processes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from acsa.data.dataset import LABEL_KEYS, AcsaCollator, EncodedDataset
@@ -21,18 +22,42 @@ BATCH_LABEL_KEYS: tuple[str, ...] = (*LABEL_KEYS, INDEX_KEY)
 
 
 class IndexedDataset:
-    """An :class:`~acsa.data.EncodedDataset` whose items also carry their row index."""
+    """An :class:`~acsa.data.EncodedDataset` whose items also carry their row index.
 
-    def __init__(self, dataset: EncodedDataset) -> None:
+    Args:
+        dataset: the encoded split.
+        order: the rows in the order items are served (item ``i`` is row
+            ``order[i]`` and carries that row's index); ``None`` serves them as
+            they are.
+    """
+
+    def __init__(self, dataset: EncodedDataset, order: Sequence[int] | None = None) -> None:
         self.dataset = dataset
+        self.order = list(order) if order is not None else None
 
     def __len__(self) -> int:
         return len(self.dataset)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        item = self.dataset[index]
-        item[INDEX_KEY] = index
+        row = self.order[index] if self.order is not None else index
+        item = self.dataset[row]
+        item[INDEX_KEY] = row
         return item
+
+    def longest_first(self) -> IndexedDataset:
+        """The same rows served longest review first, for evaluation and prediction.
+
+        Sequential batches then pad each review only to reviews of about its
+        own length (the validation split of the shared smartphone data is read
+        as 78k padded token positions in batches of 256 instead of 202k in file
+        order). The row index travels with each item, so scores and
+        predictions are mapped back to file order (the Trainer's metrics hook,
+        the test predictions); models whose output for a review does not
+        depend on its batch's padding give the same numbers.
+        """
+        lengths = self.dataset.lengths()
+        order = sorted(range(len(lengths)), key=lambda row: (-lengths[row], row))
+        return IndexedDataset(self.dataset, order)
 
 
 class IndexedCollator:

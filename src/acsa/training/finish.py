@@ -6,8 +6,10 @@ report, ``run.json`` and the :class:`TrainResult`.
 * :func:`fit_decision_rule`: per-aspect mention thresholds fitted on the
   validation predictions of the restored best model (``training.decision_thresholds``),
   saved beside the model as ``decision.json`` so every consumer applies them.
-* :func:`fit_run_baseline`: the TF-IDF baseline on the same splits
-  (``training.baseline``), so every run shows whether its model earns its keep.
+* :func:`fit_run_baseline_model`: the TF-IDF baseline on the same splits
+  (``training.baseline``), so every run shows whether its model earns its keep;
+  a network's run fits it in a second process while it trains
+  (:mod:`acsa.training.background_baseline`).
 * :func:`report_run`: ``metrics.json`` (headline: the test scores under the
   saved rule; ``argmax``: the same model under the plain argmax rule;
   ``decision``; ``baseline``; ``validation``), ``predictions.csv`` and plots.
@@ -46,7 +48,7 @@ __all__ = [
     "decision_summary",
     "finish_run",
     "fit_decision_rule",
-    "fit_run_baseline",
+    "fit_run_baseline_model",
     "report_run",
     "with_rule",
 ]
@@ -131,6 +133,9 @@ class FittedModel:
         best_checkpoint, global_step, skipped_batches: as in :class:`TrainResult`.
         writes: this process writes the files (rank 0).
         label_scheme: the model's label scheme (a blend needs ``with_none``).
+        baseline: returns the TF-IDF baseline fitted while the model trained
+            (:class:`~acsa.training.background_baseline.BackgroundBaseline`);
+            ``None``: :func:`finish_run` fits it.
     """
 
     out: Path
@@ -146,6 +151,7 @@ class FittedModel:
     skipped_batches: int = 0
     writes: bool = True
     label_scheme: str = "with_none"
+    baseline: Callable[[], BaselineRun | None] | None = None
 
 
 def finish_run(
@@ -187,8 +193,12 @@ def finish_run(
     baseline_run = None
     # rank 0 alone: no collective operation follows, the other ranks are done
     if writes and fitted.encoder != "tfidf":
+        # the wait for a baseline fitted beside the training, or the whole fit
         with clock("baseline"):
-            baseline_run = _fit_baseline_run(training, splits)
+            if fitted.baseline is not None:
+                baseline_run = fitted.baseline()
+            else:
+                baseline_run = fit_run_baseline_model(training, splits)
         baseline = baseline_run.summary() if baseline_run is not None else None
     network_rule, network_test = rule, test
     blended = None
@@ -313,19 +323,12 @@ def with_rule(scored: SplitPredictions, rule: DecisionRule | None) -> SplitPredi
     return dataclasses.replace(scored, pred=rule.decide(scored.probabilities))
 
 
-def fit_run_baseline(
-    training: TrainingConfig, splits: Mapping[str, LabeledReviews]
-) -> dict[str, Any] | None:
-    """``BaselineRun.summary()`` of the TF-IDF baseline on ``splits``, or ``None`` when
-    ``training.baseline`` is off (:func:`finish_run` does not call it for a model that is
-    itself the TF-IDF baseline)."""
-    run = _fit_baseline_run(training, splits)
-    return run.summary() if run is not None else None
-
-
-def _fit_baseline_run(
+def fit_run_baseline_model(
     training: TrainingConfig, splits: Mapping[str, LabeledReviews]
 ) -> BaselineRun | None:
+    """The TF-IDF baseline fitted on ``splits`` with the run's decision-rule options, or
+    ``None`` when ``training.baseline`` is off (:func:`finish_run` does not ask for one
+    beside a model that is itself the TF-IDF baseline)."""
     if not training.baseline:
         return None
     from acsa.training.baseline import fit_baseline

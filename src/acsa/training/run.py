@@ -5,8 +5,9 @@ validate the data, build the model and encode every split once (counting the
 reviews longer than the encoder reads), plan the step budget, build the loss,
 prepare the run folder (or find the checkpoint to resume), assemble the
 Trainer, fit, save the best model, fit the decision rule on validation
-(:mod:`acsa.training.finish`), score the test split, fit the TF-IDF baseline
-beside it, write ``run.json``. The run folder's layout is in
+(:mod:`acsa.training.finish`), score the test split, collect the TF-IDF
+baseline (fitted in a second process while the network trained, on a split of
+2,000 reviews or more), write ``run.json``. The run folder's layout is in
 :mod:`acsa.training.output_dir`.
 
 ``model.encoder: tfidf`` is fitted instead (:func:`_fit_tfidf`: no Trainer, no
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from acsa.data import LabeledReviews, LabelSpace
     from acsa.data.indexed import IndexedDataset
     from acsa.models.featurizer import Featurizer
+    from acsa.training.background_baseline import BackgroundBaseline
     from acsa.training.budget import Budget
     from acsa.training.gradient_stats import GradientNormTracker
     from acsa.training.trainer import AcsaTrainer
@@ -86,6 +88,57 @@ def train(
         splits = _load_splits(config)
     if config.model.encoder == "tfidf":
         return _fit_tfidf(config, splits, out, clock, resume=resume, write_plots=write_plots)
+    baseline = _start_background_baseline(config, splits)
+    try:
+        return _train_network(
+            config,
+            splits,
+            out,
+            clock,
+            resume=resume,
+            callbacks=callbacks,
+            write_plots=write_plots,
+            quiet=quiet,
+            baseline=baseline,
+        )
+    finally:
+        if baseline is not None:
+            baseline.close()
+
+
+# A split this small fits its baseline in a few seconds: a second process's start-up
+# (a new interpreter importing scikit-learn) would cost about what it saves.
+BACKGROUND_BASELINE_MIN_REVIEWS = 2000
+
+
+def _start_background_baseline(config: AcsaConfig, splits: Splits) -> BackgroundBaseline | None:
+    """The TF-IDF baseline fitting in a second process while the network trains, or
+    ``None`` (no baseline; a small split; several processes, where rank 0 alone fits it
+    at the end as before)."""
+    from acsa.training.arguments import world_size
+
+    if not config.training.baseline or world_size() > 1:
+        return None
+    if len(splits["train"]) < BACKGROUND_BASELINE_MIN_REVIEWS:
+        return None
+    from acsa.training.background_baseline import BackgroundBaseline
+
+    return BackgroundBaseline(config.training, splits)
+
+
+def _train_network(
+    config: AcsaConfig,
+    splits: Splits,
+    out: Path,
+    clock: RunClock,
+    *,
+    resume: bool,
+    callbacks: Sequence[TrainerCallback],
+    write_plots: bool,
+    quiet: bool,
+    baseline: BackgroundBaseline | None,
+) -> TrainResult:
+    """:func:`train` for a network (``baseline``: its TF-IDF baseline fitting beside it)."""
     from transformers import set_seed
 
     from acsa.data.indexed import encode_split
@@ -102,6 +155,10 @@ def train(
         datasets = {
             name: encode_split(reviews, featurizer, label_space) for name, reviews in splits.items()
         }
+        # evaluation and prediction batches read reviews of similar length together
+        datasets.update(
+            {name: data.longest_first() for name, data in datasets.items() if name != "train"}
+        )
     budget = plan_budget(config.training, len(splits["train"]), world_size())
     _log_budget(config, budget)
     loss_fn = _build_loss(config, splits["train"])
@@ -154,6 +211,7 @@ def train(
         skipped_batches=trainer.skipped_batches,
         writes=trainer.is_world_process_zero(),
         label_scheme=label_space.scheme,
+        baseline=baseline.result if baseline is not None else None,
     )
     result = finish_run(fitted, splits, config.training, clock, plots=write_plots)
     if trainer.is_world_process_zero() and not config.training.keep_checkpoints:

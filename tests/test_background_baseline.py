@@ -1,0 +1,95 @@
+"""The TF-IDF baseline fitted in a second process while the network trains."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from acsa.data import LabeledReviews
+from acsa.training.background_baseline import BackgroundBaseline
+from acsa.training.config import TrainingConfig
+from acsa.training.finish import fit_run_baseline_model
+
+ASPECTS = ("Battery", "Camera")
+BASE = [
+    ("pin tốt lắm", [3, 0]),
+    ("pin rất tốt", [3, 0]),
+    ("pin kém quá", [1, 0]),
+    ("pin kém hao nhanh", [1, 0]),
+    ("camera đẹp", [0, 3]),
+    ("camera chụp đẹp lắm", [0, 3]),
+    ("camera mờ", [0, 1]),
+    ("camera xấu quá", [0, 1]),
+]
+
+
+def _reviews(repeat: int, offset: int = 0) -> LabeledReviews:
+    texts = [f"{t} {i + offset}" for i in range(repeat) for t, _ in BASE]
+    labels = np.array([lab for _ in range(repeat) for _, lab in BASE], dtype=np.int64)
+    return LabeledReviews(
+        texts=texts,
+        labels=labels,
+        mask=np.ones_like(labels, dtype=bool),
+        source=Path("x.csv"),
+        rows=list(range(len(texts))),
+        aspects=ASPECTS,
+    )
+
+
+SPLITS = {"train": _reviews(4), "validation": _reviews(2, 10), "test": _reviews(2, 20)}
+
+
+def test_the_worker_fits_what_the_run_would_fit_itself() -> None:
+    training = TrainingConfig(decision_thresholds=False)
+    with BackgroundBaseline(training, SPLITS) as background:
+        run = background.result()
+    here = fit_run_baseline_model(training, SPLITS)
+    assert run is not None and here is not None
+    np.testing.assert_allclose(run.probabilities["test"], here.probabilities["test"], atol=1e-6)
+    assert run.metrics["test"]["pair_f1"] == here.metrics["test"]["pair_f1"]
+    assert not background._process.is_alive()
+
+
+def test_an_error_in_the_worker_is_raised_in_the_run() -> None:
+    bad = dict(SPLITS)
+    bad["test"] = LabeledReviews(
+        texts=["pin tốt"],
+        labels=np.zeros((1, 1), dtype=np.int64),
+        mask=np.ones((1, 1), dtype=bool),
+        source=Path("y.csv"),
+        rows=[0],
+        aspects=("Battery",),
+    )
+    with BackgroundBaseline(TrainingConfig(decision_thresholds=False), bad) as background:
+        with pytest.raises(ValueError, match="aspects"):
+            background.result()
+
+
+def test_a_worker_that_dies_is_replaced_by_a_fit_here(caplog: pytest.LogCaptureFixture) -> None:
+    training = TrainingConfig(decision_thresholds=False)
+    background = BackgroundBaseline(training, SPLITS)
+    os.kill(background._process.pid, signal.SIGKILL)
+    with caplog.at_level("WARNING"):
+        run = background.result()
+    assert run is not None and run.metrics["test"]["pair_f1"] > 0
+    assert "without a result" in caplog.text
+
+
+def test_leaving_the_block_by_an_error_stops_the_worker() -> None:
+    with pytest.raises(KeyboardInterrupt):
+        with BackgroundBaseline(TrainingConfig(), SPLITS) as background:
+            raise KeyboardInterrupt
+    deadline = time.monotonic() + 10
+    while background._process.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not background._process.is_alive()
+
+
+def test_no_baseline_means_no_worker_result() -> None:
+    with BackgroundBaseline(TrainingConfig(baseline=False), SPLITS) as background:
+        assert background.result() is None
