@@ -201,6 +201,10 @@ def _train_network(
             "skipped_batches": trainer.skipped_batches,
             "world_size": world_size(),
             "budget": budget.to_json(),
+            # the validations' share of timings_s.train
+            "evaluation_seconds": round(
+                sum(float(e.get("eval_runtime", 0.0)) for e in state.log_history), 3
+            ),
             "long_reviews": long_reviews,
         },
         best_validation=best_validation,
