@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import signal
+import subprocess
+import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -52,7 +53,8 @@ def test_the_worker_fits_what_the_run_would_fit_itself() -> None:
     assert run is not None and here is not None
     np.testing.assert_allclose(run.probabilities["test"], here.probabilities["test"], atol=1e-6)
     assert run.metrics["test"]["pair_f1"] == here.metrics["test"]["pair_f1"]
-    assert not background._process.is_alive()
+    assert background._process.poll() is not None
+    assert not background._folder.exists()  # the job and result files are removed
 
 
 def test_an_error_in_the_worker_is_raised_in_the_run() -> None:
@@ -73,7 +75,7 @@ def test_an_error_in_the_worker_is_raised_in_the_run() -> None:
 def test_a_worker_that_dies_is_replaced_by_a_fit_here(caplog: pytest.LogCaptureFixture) -> None:
     training = TrainingConfig(decision_thresholds=False)
     background = BackgroundBaseline(training, SPLITS)
-    os.kill(background._process.pid, signal.SIGKILL)
+    background._process.kill()
     with caplog.at_level("WARNING"):
         run = background.result()
     assert run is not None and run.metrics["test"]["pair_f1"] > 0
@@ -85,11 +87,38 @@ def test_leaving_the_block_by_an_error_stops_the_worker() -> None:
         with BackgroundBaseline(TrainingConfig(), SPLITS) as background:
             raise KeyboardInterrupt
     deadline = time.monotonic() + 10
-    while background._process.is_alive() and time.monotonic() < deadline:
+    while background._process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not background._process.is_alive()
+    assert background._process.poll() is not None
 
 
 def test_no_baseline_means_no_worker_result() -> None:
     with BackgroundBaseline(TrainingConfig(baseline=False), SPLITS) as background:
         assert background.result() is None
+
+
+def test_a_script_without_a_main_guard_runs_once(tmp_path: Path) -> None:
+    # a multiprocessing child would import the user's script again and start a second fit
+    script = tmp_path / "user_script.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import sys
+            sys.path.insert(0, TESTS)
+            from test_background_baseline import SPLITS
+            from acsa.training.background_baseline import BackgroundBaseline
+            from acsa.training.config import TrainingConfig
+
+            print("script body ran", flush=True)
+            run = BackgroundBaseline(TrainingConfig(decision_thresholds=False), SPLITS).result()
+            print("pair-F1", run.metrics["test"]["pair_f1"] > 0, flush=True)
+            """
+        ).replace("TESTS", repr(str(Path(__file__).parent))),
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("script body ran") == 1
+    assert "pair-F1 True" in done.stdout

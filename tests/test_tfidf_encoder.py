@@ -278,6 +278,6 @@ def test_the_baseline_fitted_beside_the_training_equals_the_one_fitted_after(
         result = train(small_config(data_dir, tmp_path / name, epochs=1), quiet=True)
         metrics[name] = result.baseline
     assert len(started) == 1  # only the second run fitted it in a second process
-    assert not started[0]._process.is_alive()
+    assert started[0]._process.poll() is not None
     for key in ("validation", "test"):
         assert metrics["beside"][key] == metrics["after"][key]
