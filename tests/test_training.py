@@ -479,3 +479,40 @@ def test_quickstart_reaches_targets(shared_data_dir: Path, tmp_path: Path) -> No
     )
     assert test["pair_f1"] >= 0.83
     assert test["aspect_f1"] >= 0.86
+
+
+def test_evaluation_reads_the_split_longest_review_first(
+    synthetic_dir: Path, tmp_path: Path
+) -> None:
+    # Transformers' length-grouped sampler would read it in random chunks, each batch
+    # padded to the longest of its random reviews (AcsaTrainer._get_eval_sampler)
+    from acsa.data.indexed import INDEX_KEY, encode_split
+    from acsa.models import build_model
+    from acsa.training import run as run_module
+    from acsa.training.budget import plan_budget
+
+    config = run_module._resolve_aspects(
+        small_config(synthetic_dir, tmp_path / "run", eval_batch_size=16)
+    )
+    splits = run_module._load_splits(config)
+    space = config.data.label_space
+    model, featurizer = build_model(config.model, space, splits["train"].texts)
+    datasets = {name: encode_split(r, featurizer, space) for name, r in splits.items()}
+    validation = datasets["validation"].longest_first()
+    datasets["validation"] = validation
+    trainer = run_module._make_trainer(
+        config,
+        tmp_path / "run",
+        model,
+        featurizer,
+        datasets,
+        splits,
+        run_module._build_loss(config, splits["train"]),
+        [],
+        plan_budget(config.training, len(splits["train"])),
+    )
+    assert trainer.args.train_sampling_strategy == "group_by_length"
+    read = [int(i) for batch in trainer.get_eval_dataloader() for i in batch[INDEX_KEY]]
+    assert read == validation.order
+    widths = [batch["input_ids"].shape[1] for batch in trainer.get_eval_dataloader()]
+    assert widths == sorted(widths, reverse=True) and widths[0] > widths[-1]

@@ -13,6 +13,7 @@ repeated in this process, as it would have run without the worker.
 from __future__ import annotations
 
 import logging
+import os
 import pickle
 import shutil
 import subprocess
@@ -52,7 +53,13 @@ def fit_run_baseline_in_one_thread(
 
 
 def _work(folder: Path) -> None:
-    """The worker: read the job, fit, write ``("ok", run)`` or ``("error", exception)``."""
+    """The worker: read the job, fit, write ``("ok", run)`` or ``("error", exception)``.
+
+    At a lower priority (nice 10) than the training it serves: it uses the
+    cycles the training leaves idle, instead of taking a core from it.
+    """
+    if hasattr(os, "nice"):
+        os.nice(10)
     with (folder / _JOB).open("rb") as f:
         training, splits = pickle.load(f)
     outcome: tuple[str, Any]

@@ -12,6 +12,9 @@ DDP all stay Hugging Face's; this class only plugs in:
 * ``prediction_step`` returning ``[B, A, C]`` logits with the labels, mask
   and example index, so metrics are computed on the original rows whatever
   order the sampler used;
+* evaluation and prediction read a split in its dataset's own order
+  (longest review first, :meth:`acsa.data.indexed.IndexedDataset.longest_first`),
+  not in the training's length-grouped random order;
 * an optional ``gradient_tracker`` hook (GHM-style statistics).
 """
 
@@ -146,6 +149,25 @@ class AcsaTrainer(Trainer):
         return zero
 
     # -- evaluation ----------------------------------------------------------
+
+    def _get_eval_sampler(self, eval_dataset: Any) -> torch.utils.data.Sampler | None:
+        """The split in its own order (one process), as accelerate shards it (several).
+
+        Transformers 5 applies ``train_sampling_strategy="group_by_length"`` to
+        evaluation too, with megabatches of a single batch on a split under
+        ``4 * 50`` batches: the order is then random, and each batch pads to
+        the longest of 256 random reviews (the smartphone validation split:
+        2.5 s an evaluation of the offline model, against 1.1 s read longest
+        first). No public hook chooses the evaluation sampler: overriding
+        ``get_eval_dataloader`` means rewriting it whole. Checked on
+        Transformers 5.25; tests/test_training.py checks the order the
+        evaluation reads, so a Transformers that stops calling this method fails it.
+        """
+        from torch.utils.data import SequentialSampler
+
+        if eval_dataset is None or self.args.world_size > 1:
+            return None
+        return SequentialSampler(eval_dataset)
 
     def prediction_step(
         self,
