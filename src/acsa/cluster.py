@@ -1,4 +1,4 @@
-"""A Ray session for the commands that scale out (``--engine ray``), started or joined.
+"""A Ray session for the commands that scale out (engine ``ray``), started or joined.
 
 Ray is an optional extra (``pip install "acsa[ray]"``), imported only here and
 only when a command asks for it. Without an address a local Ray starts in this
@@ -29,7 +29,7 @@ def import_ray(purpose: str) -> Any:
 
 @contextmanager
 def ray_session(
-    address: str | None = None, purpose: str = "--engine ray", num_cpus: int | None = None
+    address: str | None = None, purpose: str = "running on Ray", num_cpus: int | None = None
 ) -> Iterator[Any]:
     """Ray, initialised for the block: joined at ``address``, or a local instance.
 

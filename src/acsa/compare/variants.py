@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from acsa.errors import ConfigError
+from acsa.errors import ArgumentError, ConfigError
 from acsa.files import read_yaml
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
@@ -147,9 +147,11 @@ def _overrides(raw: object, where: str) -> dict[str, Any]:
     flat = flatten_dotted(raw)
     for key in flat:
         if any(key == r or key.startswith(r + ".") for r in _RESERVED_OVERRIDES):
-            raise ConfigError(
-                f"{where}.{key}: not allowed here (a variant's loss goes under 'loss:'; "
-                "seeds and output folders belong to --seeds and --output)"
+            raise ArgumentError(
+                "{where}.{key}: not allowed here (a variant's loss goes under 'loss:'; "
+                "seeds and output folders belong to {seeds} and {output_dir})",
+                where=where,
+                key=key,
             )
     return flat
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from acsa.errors import Interrupted, Speller, keyword
 from acsa.files import atomic_write
 from acsa.logs import process_rank
 
@@ -43,15 +44,19 @@ def epoch_rng_file(checkpoint: Path | str) -> Path:
     return Path(checkpoint) / f"{EPOCH_RNG_PREFIX}_{process_rank()}.safetensors"
 
 
-class TrainingInterrupted(KeyboardInterrupt):
-    """Training stopped on Ctrl-C after saving a checkpoint; ``str()`` says how to resume."""
+class TrainingInterrupted(Interrupted):
+    """Training stopped on Ctrl-C after saving a checkpoint; the message says how to resume
+    (``resume=True``; :meth:`spelled` with the CLI's option names says ``--resume``)."""
 
-    def __init__(self, message: str, checkpoint: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, step: int, checkpoint: str, output_dir: str) -> None:
+        super().__init__(
+            "interrupted at step {step}: checkpoint saved in {checkpoint}; run it again with "
+            "{resume:True} (same output folder {where}) to continue",
+            step=step,
+            checkpoint=checkpoint,
+            where=output_dir,
+        )
         self.checkpoint = checkpoint
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
 
 
 class GracefulInterrupt(TrainerCallback):
@@ -151,23 +156,20 @@ class GracefulInterrupt(TrainerCallback):
         if not (self.requested or self._saving):
             return control
         where = self.output_dir if self.output_dir is not None else Path(args.output_dir).parent
-        raise TrainingInterrupted(
-            f"interrupted at step {state.global_step}: checkpoint saved in {folder}; "
-            f"run the same command with --resume (same output folder {where}) to continue",
-            checkpoint=str(folder),
-        )
+        raise TrainingInterrupted(state.global_step, str(folder), str(where))
 
 
-def interrupt_message(exc: BaseException | None) -> str | None:
-    """The message of a :class:`TrainingInterrupted` anywhere in ``exc``'s chain, if any.
+def interrupt_message(exc: BaseException | None, spell: Speller = keyword) -> str | None:
+    """The message of an :class:`~acsa.errors.Interrupted` anywhere in ``exc``'s chain, if any.
 
     typer turns Ctrl-C into a silent ``SystemExit(130)`` whose cause chain
-    still holds the original interrupt; the CLI prints its message from here.
+    still holds the original interrupt; the CLI prints its message from here,
+    with ``spell`` writing its option names.
     """
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if isinstance(exc, TrainingInterrupted):
-            return str(exc)
+        if isinstance(exc, Interrupted):
+            return exc.spelled(spell)
         exc = exc.__cause__ or exc.__context__
     return None
