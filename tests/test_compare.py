@@ -637,6 +637,6 @@ def test_write_docs_replaces_only_the_marked_block(tmp_path: Path) -> None:
 
 def test_too_few_replicates_for_holm_are_flagged(tmp_path: Path) -> None:
     report = _compare(tmp_path, FOUR, seeds=3, n_boot=100)
-    assert any("--bootstrap" in note for note in report["notes"])
+    assert any("use more bootstrap replicates" in note for note in report["notes"])
     md = (tmp_path / "o" / "comparison.md").read_text(encoding="utf-8")
     assert "no p-value is below 0.01" in md

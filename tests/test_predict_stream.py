@@ -131,7 +131,7 @@ def test_chunked_predictions_are_todays_records(
 def test_csv_text_column_by_name_and_case(tmp_path: Path) -> None:
     texts = reviews(10)
     path = write_input(tmp_path / "in.csv", texts, "csv", column="Review_Text")
-    with pytest.raises(DataError, match=r"no 'data', 'text' or 'review' column.*--text-column"):
+    with pytest.raises(DataError, match=r"no 'data', 'text' or 'review' column.*with text_column$"):
         open_input(path)
     assert list(read_texts(open_input(path, text_column="review_text"))) == texts
     upper = write_input(tmp_path / "upper.csv", texts, "csv", column="TEXT")
@@ -233,7 +233,7 @@ def test_resume_after_an_interruption_equals_an_uninterrupted_run(
     if fmt != "parquet":  # the chunk being written when the run stopped, half on disk
         with partial_path(out).open("ab") as fh:
             fh.write(b"half a chunk")
-    with pytest.raises(DataError, match="pass --resume"):
+    with pytest.raises(DataError, match="pass resume=True"):
         stream(model_dir, input_path=path, output=out, chunk_size=9)
     summary = stream(model_dir, input_path=path, output=out, chunk_size=9, resume=True)
     assert summary.rows_before == 27 and summary.rows == len(reviews(60)) - 27

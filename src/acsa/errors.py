@@ -85,7 +85,7 @@ def spell_template(template: str, values: Mapping[str, object], spell: Speller =
 class NamesArguments(AcsaError):
     """An error whose message names arguments of the call, as the caller wrote them.
 
-    ``str()`` names Python keywords (``names`` maps an argument to another
+    ``str()`` names Python keywords (``python_names`` maps an argument to another
     spelling for Python callers, e.g. ``{"output_dir": "output.dir"}`` where a
     config key holds it); the CLI, whose options pass these arguments, prints
     :meth:`spelled` with its option names. ``template`` and ``values`` as in
@@ -93,13 +93,18 @@ class NamesArguments(AcsaError):
     """
 
     def __init__(
-        self, template: str, *, names: Mapping[str, str] | None = None, **values: object
+        self,
+        template: str,
+        *,
+        python_names: Mapping[str, str] | None = None,
+        **values: object,
     ) -> None:
-        self.template, self.values, self.names = template, values, dict(names or {})
+        self.template, self.values = template, values
+        self.python_names = dict(python_names or {})
         super().__init__(self.spelled(self._keyword))
 
     def _keyword(self, name: str, value: str) -> str:
-        return keyword(self.names.get(name, name), value)
+        return keyword(self.python_names.get(name, name), value)
 
     def spelled(self, spell: Speller) -> str:
         """The message with every argument written by ``spell``."""
@@ -107,13 +112,13 @@ class NamesArguments(AcsaError):
 
     def __reduce__(self) -> tuple[object, ...]:
         # the default would call the class with the message: rebuild from the parts instead
-        return (_rebuild, (type(self), self.template, self.names, self.values))
+        return (_rebuild, (type(self), self.template, self.python_names, self.values))
 
 
 def _rebuild(
     cls: type[NamesArguments], template: str, names: dict[str, str], values: dict[str, object]
 ) -> NamesArguments:
-    return cls(template, names=names, **values)
+    return cls(template, python_names=names, **values)
 
 
 class ArgumentError(NamesArguments, ConfigError):

@@ -169,7 +169,7 @@ def check_writable_dir(folder: str | Path, config_key: str | None = None) -> Non
     if probe.exists() and not probe.is_dir():
         raise ArgumentError(
             where + ": {probe} is a file, not a folder; choose another {output_dir}",
-            names=names,
+            python_names=names,
             key=config_key,
             probe=probe,
         )
@@ -177,7 +177,7 @@ def check_writable_dir(folder: str | Path, config_key: str | None = None) -> Non
         raise ArgumentError(
             where + ": {out} is not writable (no write permission on {probe}); "
             "choose another {output_dir}",
-            names=names,
+            python_names=names,
             key=config_key,
             out=out,
             probe=probe,
@@ -189,7 +189,7 @@ def check_writable_dir(folder: str | Path, config_key: str | None = None) -> Non
             raise ArgumentError(
                 where + ": {out} cannot be created (creating a folder in {probe} fails: "
                 "{problem}); choose another {output_dir}",
-                names=names,
+                python_names=names,
                 key=config_key,
                 out=out,
                 probe=probe,

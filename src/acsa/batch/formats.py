@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from acsa.errors import DataArgumentError, DataError
+from acsa.errors import DataArgumentError
 
 # read and written: txt (one review per line), JSON lines, CSV, Parquet
 FORMATS = ("txt", "jsonl", "csv", "parquet")
@@ -35,7 +35,7 @@ def check_format(fmt: str, option: str) -> str:
     value = fmt.strip().lower()
     if value not in FORMATS:
         raise DataArgumentError(
-            "{%s}: unknown format {got!r}; expected one of {allowed}" % option,
+            "{" + option + "}: unknown format {got!r}; expected one of {allowed}",
             got=fmt,
             allowed=", ".join(FORMATS),
         )

@@ -28,7 +28,7 @@ import numpy as np
 
 from acsa.batch.readers import InputSpec
 from acsa.batch.records import PredictedChunk
-from acsa.errors import DataArgumentError, DataError
+from acsa.errors import DataArgumentError
 
 # CPUs asked for the read task: none. It only parses text, and any CPU request,
 # even 0.1, waits forever when the actors hold every CPU (2 actors on 2 cores)

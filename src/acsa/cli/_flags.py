@@ -10,11 +10,10 @@ from __future__ import annotations
 
 # keyword -> option, where the option is not the keyword in kebab case
 OPTIONS = {
-    "output_dir": "--output",
-    "docs": "--write-docs",
-    "n_boot": "--bootstrap",
-    "input_path": "--input",
-    "texts": "--text",
+    "output_dir": "--output",  # compare(), train()'s output.dir, evaluate()
+    "docs": "--write-docs",  # compare.rendering.check_docs_block
+    "source": "--input",  # PredictOptions.source (a file)
+    "as_json": "--json",  # PredictOptions.as_json
 }
 
 

@@ -78,9 +78,7 @@ def predict(
     ] = None,
     chunk_size: Annotated[
         int,
-        typer.Option(
-            "--chunk-size", help="Reviews per chunk: the unit of memory and of --resume."
-        ),
+        typer.Option("--chunk-size", help="Reviews per chunk: the unit of memory and of --resume."),
     ] = 10_000,
     resume: Annotated[
         bool,
@@ -103,9 +101,7 @@ def predict(
     ] = None,
     num_actors: Annotated[
         int | None,
-        typer.Option(
-            "--num-actors", help="--engine ray: model copies (default: one per CPU)."
-        ),
+        typer.Option("--num-actors", help="--engine ray: model copies (default: one per CPU)."),
     ] = None,
     threads: Annotated[
         int | None,
@@ -132,9 +128,7 @@ def predict(
             "(offline and TF-IDF models; printed to stdout).",
         ),
     ] = False,
-    top_k: Annotated[
-        int, typer.Option("--top-k", help="--explain: tokens shown per aspect.")
-    ] = 5,
+    top_k: Annotated[int, typer.Option("--top-k", help="--explain: tokens shown per aspect.")] = 5,
 ) -> None:
     """Print (or write) one line per review with the aspects it mentions and their sentiment."""
     from acsa.errors import ConfigError

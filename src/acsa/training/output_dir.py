@@ -40,21 +40,21 @@ def check_output_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
         return
     if not out.is_dir():
         raise ArgumentError(
-            "output.dir: {out} is a file; choose another {output_dir}", names=_NAMES, out=out
+            "output.dir: {out} is a file; choose another {output_dir}", python_names=_NAMES, out=out
         )
     if any(out.iterdir()):
         if not _looks_like_run(out):
             raise ArgumentError(
                 "output.dir: {out} is a non-empty folder that is not an acsa run; "
                 "choose another {output_dir}",
-                names=_NAMES,
+                python_names=_NAMES,
                 out=out,
             )
         if not overwrite:
             raise ArgumentError(
                 "output.dir: {out} already holds a run; pass {resume:True} to continue it, "
                 "{overwrite:True} to replace it, or choose another {output_dir}",
-                names=_NAMES,
+                python_names=_NAMES,
                 out=out,
             )
 
