@@ -569,6 +569,26 @@ def test_cli_rejects_a_bad_seed_count(tmp_path: Path, capsys: pytest.CaptureFixt
     assert err.count("\n") == 0 and "--seeds: expected a positive integer or 'auto'" in err
 
 
+def test_cli_names_its_options_where_python_names_keywords(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from acsa.cli import main
+
+    variants = _variants_file(tmp_path, STANDARD)
+    base = ["compare", str(tmp_path / "c.yaml"), "--variants", str(variants)]
+    cases = [
+        (["--baseline", "nope"], "error: --baseline: 'nope' is not a variant"),
+        (["--engine", "spark"], "error: --engine: expected local or ray, got 'spark'"),
+        (["--write-docs", str(tmp_path / "none.md")], "error: --write-docs: cannot read"),
+    ]
+    for args, expected in cases:
+        with pytest.raises(SystemExit) as info:
+            main([*base, *args])
+        assert info.value.code == 2, args
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and err.startswith(expected), err
+
+
 # ------------------------------------------------------------------ render time
 
 

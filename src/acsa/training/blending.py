@@ -51,7 +51,7 @@ def blend_skipped(training: TrainingConfig, label_scheme: str, encoder: str) -> 
     if training.blend == "off":
         return "training.blend: off"
     if not training.baseline:
-        return "no TF-IDF baseline (training.baseline: false or --no-baseline)"
+        return "no TF-IDF baseline (training.baseline: false)"
     if label_scheme != "with_none":
         return f"label_scheme {label_scheme}: a blend needs with_none"
     return None
