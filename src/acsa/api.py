@@ -297,7 +297,7 @@ def evaluate(
     }
     if text_column is not None:
         update["text_column"] = text_column
-    data_config = data_config.model_copy(update=update)
+    data_config = _model_columns(Path(data_path), data_config.model_copy(update=update))
     if output_dir is not None:
         check_writable_dir(output_dir)
     reviews = load_split(Path(data_path), data_config)
@@ -316,6 +316,44 @@ def evaluate(
     return score_and_report(
         scored, Path(output_dir) if output_dir is not None else None, extra=extra, plots=plots
     )
+
+
+def _model_columns(path: Path, config: Any) -> Any:
+    """``config`` for a wide CSV scored against the model's aspects (``config.aspects``).
+
+    Evaluating cannot change the aspects (the ``data.aspects`` and
+    ``data.ignore_columns`` a training error suggests), so a missing aspect
+    column is an error that says what the model needs, and a column that is no
+    aspect of the model (an id, a date) is left out with a warning.
+    """
+    import logging
+
+    from acsa.data import file_aspects
+    from acsa.data.readers import detect_format
+    from acsa.errors import DataError
+
+    if not path.is_file() or detect_format(path, config) != "wide_csv":
+        return config
+    columns = file_aspects(path, config)
+    present = {c.casefold() for c in columns}
+    missing = [a for a in config.aspects if a.casefold() not in present]
+    if missing:
+        raise DataError(
+            f"{path} row 1: no column for the model's aspect "
+            f"{', '.join(repr(m) for m in missing)} (columns: "
+            f"{', '.join(repr(c) for c in columns)}); the file needs one column per aspect "
+            "the model predicts"
+        )
+    known = {a.casefold() for a in config.aspects}
+    extra = [c for c in columns if c.casefold() not in known]
+    if not extra:
+        return config
+    logging.getLogger(__name__).warning(
+        "%s: not scored: column(s) %s, which are not aspects of the model",
+        path,
+        ", ".join(repr(c) for c in extra),
+    )
+    return config.model_copy(update={"ignore_columns": [*config.ignore_columns, *extra]})
 
 
 # ---------------------------------------------------------------- the run beside a model
