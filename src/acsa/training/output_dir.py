@@ -3,7 +3,7 @@
 Layout::
 
     config.yaml          the resolved config (loadable with ``acsa train``)
-    run.json             timings, versions, seed, best checkpoint
+    run.json             timings, versions, seed, best checkpoint (when checkpoints are kept)
     checkpoints/         Trainer checkpoints (checkpoint-<step>/), used to resume
     logs/                TensorBoard event files
     model/               the best model, save_pretrained format (acsa predict/evaluate)
