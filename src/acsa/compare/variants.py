@@ -78,11 +78,7 @@ def load_variants(path: str | Path) -> VariantsFile:
     data = read_yaml(path, what="variants file", expected="a YAML variants file")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping with a 'variants' list")
-    unknown = sorted(set(data) - _TOP_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"{path}: unknown key {unknown[0]!r}; allowed keys: {', '.join(sorted(_TOP_KEYS))}"
-        )
+    _reject_unknown_keys(data, _TOP_KEYS, str(path))
     raw = data.get("variants")
     if isinstance(raw, dict):
         raw = [{"name": k, **(v or {})} if isinstance(v, dict) else v for k, v in raw.items()]
@@ -106,16 +102,27 @@ def load_variants(path: str | Path) -> VariantsFile:
     return VariantsFile(tuple(variants), epochs, baseline, path, overrides)
 
 
+def _reject_unknown_keys(
+    mapping: dict[str, object], allowed: set[str], where: str, hint: str = ""
+) -> None:
+    """A one-line ConfigError naming the first key of ``mapping`` not in ``allowed``."""
+    unknown = sorted(set(mapping) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key {unknown[0]!r}; allowed keys: {', '.join(sorted(allowed))}"
+            + hint
+        )
+
+
 def _variant(entry: object, where: str, seen: set[str]) -> Variant:
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: expected a mapping with 'name' and 'loss'")
-    unknown = sorted(set(entry) - _VARIANT_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown key {unknown[0]!r}; allowed keys: "
-            f"{', '.join(sorted(_VARIANT_KEYS))} (loss options go under 'loss:', "
-            "other config keys under 'overrides:')"
-        )
+    _reject_unknown_keys(
+        entry,
+        _VARIANT_KEYS,
+        where,
+        " (loss options go under 'loss:', other config keys under 'overrides:')",
+    )
     name = entry.get("name")
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise ConfigError(
