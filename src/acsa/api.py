@@ -24,11 +24,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from acsa.data.label_space import CANONICAL_CLASSES, LabelSpace
+
+if TYPE_CHECKING:
+    from acsa.data import DataConfig
+    from acsa.evaluation.decision import DecisionRule
+    from acsa.explain import Explanation
+    from acsa.models.backend import ModelBackend
 
 __all__ = [
     "Prediction",
@@ -131,7 +137,10 @@ class Predictor:
     """
 
     def __init__(
-        self, backend: Any, model_dir: str | Path | None = None, decision: Any = None
+        self,
+        backend: ModelBackend,
+        model_dir: str | Path | None = None,
+        decision: DecisionRule | None = None,
     ) -> None:
         from acsa.evaluation.decision import DecisionRule
 
@@ -221,7 +230,7 @@ class Predictor:
 
     def explain(
         self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE, n_steps: int | None = None
-    ) -> list[Any]:
+    ) -> list[Explanation]:
         """One :class:`acsa.explain.Explanation` per text: its :class:`Prediction` and, for
         each aspect it says is mentioned, every token's contribution to that aspect's label.
 
@@ -262,7 +271,7 @@ def evaluate(
     data_path: str | Path,
     output_dir: str | Path | None = None,
     *,
-    data_config: Any | None = None,
+    data_config: DataConfig | None = None,
     plots: bool = True,
     batch_size: int = DEFAULT_BATCH_SIZE,
     text_column: str | None = None,
@@ -318,7 +327,7 @@ def evaluate(
     )
 
 
-def _model_columns(path: Path, config: Any) -> Any:
+def _model_columns(path: Path, config: DataConfig) -> DataConfig:
     """``config`` for a wide CSV scored against the model's aspects (``config.aspects``).
 
     Evaluating cannot change the aspects (the ``data.aspects`` and
@@ -380,7 +389,7 @@ def _run_config(model_dir: Path) -> Mapping[str, Any] | None:
     return raw if isinstance(raw, dict) else None
 
 
-def _run_data_config(model_dir: Path) -> Any | None:
+def _run_data_config(model_dir: Path) -> DataConfig | None:
     """The data section of the run that produced ``model_dir``, if its config is there."""
     from acsa.data import DataConfig
 
@@ -409,7 +418,7 @@ def model_text_column(model_dir: str | Path) -> str | None:
     return column if isinstance(column, str) and column.strip() else None
 
 
-def _model_info(backend: Any, model_dir: Path | None) -> dict[str, Any]:
+def _model_info(backend: ModelBackend, model_dir: Path | None) -> dict[str, Any]:
     """Encoder kind, label space, the run's loss section and test metrics (when found)."""
     from acsa.files import read_json_mapping
 

@@ -6,12 +6,15 @@ import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from acsa.compare.store import METRICS
 from acsa.files import json_default
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 METRIC_LABELS: dict[str, str] = {
     "pair_f1": "pair micro-F1",
@@ -292,7 +295,7 @@ def write_report_files(report: Mapping[str, Any], out: Path) -> dict[str, Path]:
     return files
 
 
-def terminal_table(report: Mapping[str, Any]) -> Any:
+def terminal_table(report: Mapping[str, Any]) -> Table:
     """Pair micro-F1 against the baseline for the console: the verdicts, then the extra columns.
 
     Two narrow tables rather than one wide one, so that an 80-column terminal

@@ -31,10 +31,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from acsa.errors import ArgumentError, ConfigError
 from acsa.files import read_yaml
+
+if TYPE_CHECKING:
+    from acsa.training.config import AcsaConfig
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 _TOP_KEYS = {"variants", "epochs", "baseline", "description", "overrides"}
@@ -175,7 +178,7 @@ def variant_config(
     epochs: int | None = None,
     data_dir: str | Path | None = None,
     common: Mapping[str, Any] | None = None,
-) -> Any:
+) -> AcsaConfig:
     """The base config with the shared ``common`` overrides, the variant's ``loss:``
     section and overrides, the seed, the budget and the output folder; no TF-IDF
     baseline beside the run (the comparison compares the variants)."""

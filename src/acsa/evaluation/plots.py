@@ -11,11 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "GRADIENT_STATS_PLOT",
@@ -283,7 +286,7 @@ def plot_gradient_stats(records: Sequence[Mapping[str, Any]], path: str | Path) 
 
 def _epoch_heatmap(
     fig: Figure,
-    ax: Any,
+    ax: Axes,
     values: np.ndarray,
     edges: Sequence[float],
     epochs: Sequence[int],
@@ -322,7 +325,7 @@ def _epoch_heatmap(
 
 
 def _class_lines(
-    ax: Any,
+    ax: Axes,
     epochs: Sequence[int],
     series: Mapping[str, Sequence[float | None]],
     labels: tuple[str, str],

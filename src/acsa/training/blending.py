@@ -19,6 +19,8 @@ from acsa.evaluation.decision import DECISION_FILE, DecisionRule
 from acsa.evaluation.scoring import SplitPredictions
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from acsa.training.baseline import BaselineRun
     from acsa.training.config import TrainingConfig
 
@@ -57,7 +59,7 @@ def blend_skipped(training: TrainingConfig, label_scheme: str, encoder: str) -> 
     return None
 
 
-def _mixed(scored: SplitPredictions, p_tfidf: Any, weights: Any) -> SplitPredictions:
+def _mixed(scored: SplitPredictions, p_tfidf: np.ndarray, weights: np.ndarray) -> SplitPredictions:
     from acsa.evaluation.blend import blend
     from acsa.evaluation.decision import decide
 

@@ -26,13 +26,17 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
-from transformers import TrainerCallback
+from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
 from acsa.errors import Interrupted, Speller, keyword
 from acsa.files import atomic_write
 from acsa.logs import process_rank
+
+if TYPE_CHECKING:
+    import torch
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +77,7 @@ class GracefulInterrupt(TrainerCallback):
         self.output_dir = Path(output_dir) if output_dir is not None else None
         self.requested = False
         self._saving = False
-        self._epoch_rng: Any = None
+        self._epoch_rng: torch.Tensor | None = None
         self._restore_from = epoch_rng_file(resume_from) if resume_from is not None else None
 
     # -- signal side -------------------------------------------------------
@@ -82,7 +86,7 @@ class GracefulInterrupt(TrainerCallback):
         """What the SIGINT handler does; also callable from tests."""
         self.requested = True
 
-    def _handler(self, signum: int, frame: Any) -> None:
+    def _handler(self, signum: int, frame: FrameType | None) -> None:
         self.request()
         # a second Ctrl-C means "now": give the default handler back
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -123,7 +127,9 @@ class GracefulInterrupt(TrainerCallback):
         self.requested = flag
         return flag
 
-    def on_epoch_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+    def on_epoch_begin(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> TrainerControl | None:
         import torch
 
         if self._restore_from is not None:
@@ -143,14 +149,18 @@ class GracefulInterrupt(TrainerCallback):
         state = {"torch_cpu": self._epoch_rng}
         atomic_write(epoch_rng_file(checkpoint), lambda tmp: save_file(state, str(tmp)))
 
-    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+    def on_step_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> TrainerControl | None:
         if self._agreed():
             control.should_save = True
             control.should_training_stop = True
             self._saving = True
         return control
 
-    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+    def on_save(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> TrainerControl | None:
         folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         self._save_epoch_rng(folder)
         if not (self.requested or self._saving):
