@@ -27,12 +27,9 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from acsa.errors import ConfigError, optional_import
-
-if TYPE_CHECKING:
-    from acsa.data.reviews import LabeledReviews
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +107,7 @@ def segment_texts(texts: Sequence[str], name: str) -> list[str]:
     return [segment(unicodedata.normalize("NFC", text)) for text in texts]
 
 
-def segment_reviews(reviews: LabeledReviews, name: str) -> LabeledReviews:
+def segment_reviews(reviews: Any, name: str) -> Any:
     """A copy of a :class:`acsa.data.readers.LabeledReviews` with segmented texts
     (the same object for ``none``)."""
     if name == NONE:

@@ -18,17 +18,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from acsa.data.label_space import LabelSpace
 from acsa.errors import CheckpointError
 from acsa.models.saved import BLEND_FILE, BLEND_TFIDF_DIR
-
-if TYPE_CHECKING:
-    from acsa.models.backend import ModelBackend
-    from acsa.models.tfidf import TfidfAspectModel
 
 __all__ = [
     "BLEND_FILE",
@@ -63,7 +59,7 @@ def clear_blend(model_dir: str | Path) -> None:
 
 def save_blend(
     model_dir: str | Path,
-    tfidf_model: TfidfAspectModel,
+    tfidf_model: Any,
     weights: Mapping[str, float],
     fitted_on: Mapping[str, Any],
 ) -> Path:
@@ -141,7 +137,7 @@ class BlendedBackend:
         weights: ``[A]`` network weights.
     """
 
-    def __init__(self, network: ModelBackend, tfidf: TfidfAspectModel, weights: np.ndarray) -> None:
+    def __init__(self, network: Any, tfidf: Any, weights: np.ndarray) -> None:
         if network.label_space.scheme != "with_none":
             raise CheckpointError(
                 "a blend needs label_scheme with_none, the network has "
@@ -159,7 +155,7 @@ class BlendedBackend:
         self.kind: str = network.kind
 
     @classmethod
-    def load(cls, model_dir: str | Path, network: ModelBackend) -> BlendedBackend:
+    def load(cls, model_dir: str | Path, network: Any) -> BlendedBackend:
         """Wrap ``network`` with the TF-IDF model and weights saved in ``model_dir``."""
         from acsa.models.tfidf import TfidfAspectModel
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -25,9 +25,6 @@ from acsa.data.segmentation import (
 )
 from acsa.errors import AcsaError, CheckpointError
 from acsa.models.saved import CONFIG_FILE, read_metadata, update_metadata
-
-if TYPE_CHECKING:
-    from acsa.models.backend import ModelBackend
 
 
 def save_word_segmentation(model_dir: str | Path, name: str) -> None:
@@ -56,7 +53,7 @@ class SegmentingBackend:
     ``runtime``...) is the wrapped backend's.
     """
 
-    def __init__(self, backend: ModelBackend, segmentation: str) -> None:
+    def __init__(self, backend: Any, segmentation: str) -> None:
         self.backend = backend
         self.segmentation = segmentation
 
@@ -69,7 +66,7 @@ class SegmentingBackend:
         return self.backend.predict_logits(segment_texts(texts, self.segmentation), batch_size)
 
 
-def with_saved_segmentation(backend: ModelBackend, model_dir: str | Path) -> ModelBackend:
+def with_saved_segmentation(backend: Any, model_dir: str | Path) -> Any:
     """``backend`` itself, or wrapped in :class:`SegmentingBackend` when the model folder
     records a segmenter (whose package is imported now, so a missing one fails at load)."""
     name = saved_word_segmentation(model_dir)
