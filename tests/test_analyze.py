@@ -213,7 +213,7 @@ def test_folds_keep_copies_together() -> None:
     fold = fold_of_reviews(texts, 3, seed=1)
     assert fold[0] == fold[2] and fold[1] == fold[5]
     assert set(fold.tolist()) == {0, 1, 2}
-    with pytest.raises(ConfigError, match="--folds"):
+    with pytest.raises(ConfigError, match="^folds=1: needs at least 2 folds"):
         fold_of_reviews(texts, 1, seed=0)
 
 

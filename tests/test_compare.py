@@ -331,9 +331,10 @@ def test_mapping_form_and_bad_arguments(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert load_variants(path).names() == ["ce", "focal"]
-    with pytest.raises(ConfigError, match="--baseline"):
+    # a Python caller reads its keyword, not the command line's option
+    with pytest.raises(ConfigError, match="^baseline: 'ghm' is not a variant"):
         compare(None, path, seeds=1, baseline="ghm", output_dir=tmp_path, run_one=fake_run)
-    with pytest.raises(ConfigError, match="--jobs"):
+    with pytest.raises(ConfigError, match="^jobs: expected a positive integer, got 0"):
         compare(None, path, seeds=1, jobs=0, output_dir=tmp_path, run_one=fake_run)
 
 
@@ -547,13 +548,13 @@ def test_seeds_auto_restarts_the_count_when_a_verdict_changes(
     (tmp_path / "c").mkdir()
     capped = _compare(tmp_path / "c", STANDARD, seeds="auto", max_seeds=3)
     assert [h["seeds"] for h in capped["seed_search"]["history"]] == [3]
-    assert "reached --max-seeds 3" in capped["seed_search"]["stopped"]
+    assert "reached the most seeds allowed (3)" in capped["seed_search"]["stopped"]
 
 
 def test_seeds_auto_bad_arguments(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="--seeds: expected a positive integer or 'auto'"):
+    with pytest.raises(ConfigError, match="^seeds: expected a positive integer or 'auto'"):
         _compare(tmp_path, STANDARD, seeds="often")
-    with pytest.raises(ConfigError, match="--max-seeds: expected at least 3"):
+    with pytest.raises(ConfigError, match=r"^max_seeds: expected at least 3 \(seeds='auto' starts"):
         _compare(tmp_path, STANDARD, seeds="auto", max_seeds=2)
 
 
@@ -566,6 +567,26 @@ def test_cli_rejects_a_bad_seed_count(tmp_path: Path, capsys: pytest.CaptureFixt
     assert info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--seeds: expected a positive integer or 'auto'" in err
+
+
+def test_cli_names_its_options_where_python_names_keywords(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from acsa.cli import main
+
+    variants = _variants_file(tmp_path, STANDARD)
+    base = ["compare", str(tmp_path / "c.yaml"), "--variants", str(variants)]
+    cases = [
+        (["--baseline", "nope"], "error: --baseline: 'nope' is not a variant"),
+        (["--engine", "spark"], "error: --engine: expected local or ray, got 'spark'"),
+        (["--write-docs", str(tmp_path / "none.md")], "error: --write-docs: cannot read"),
+    ]
+    for args, expected in cases:
+        with pytest.raises(SystemExit) as info:
+            main([*base, *args])
+        assert info.value.code == 2, args
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and err.startswith(expected), err
 
 
 # ------------------------------------------------------------------ render time
@@ -636,6 +657,6 @@ def test_write_docs_replaces_only_the_marked_block(tmp_path: Path) -> None:
 
 def test_too_few_replicates_for_holm_are_flagged(tmp_path: Path) -> None:
     report = _compare(tmp_path, FOUR, seeds=3, n_boot=100)
-    assert any("--bootstrap" in note for note in report["notes"])
+    assert any("use more bootstrap replicates" in note for note in report["notes"])
     md = (tmp_path / "o" / "comparison.md").read_text(encoding="utf-8")
     assert "no p-value is below 0.01" in md

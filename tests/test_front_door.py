@@ -4,6 +4,7 @@ valid on the shipped data named in its header (the older shape with label aliase
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -143,3 +144,7 @@ def test_finished_train_leaves_a_tidy_readable_run_folder(tmp_path: Path, capsys
     )
     assert code == 0, err
     assert list((kept / "checkpoints").glob("checkpoint-*"))
+    # run.json names the best checkpoint only where it is still there
+    assert json.loads((run / "run.json").read_text(encoding="utf-8"))["best_checkpoint"] is None
+    best = json.loads((kept / "run.json").read_text(encoding="utf-8"))["best_checkpoint"]
+    assert best.startswith("checkpoints/checkpoint-") and (kept / best).is_dir()

@@ -129,7 +129,7 @@ def test_runtime_selection(model_dir: Path, onnx_dir: Path) -> None:
 def test_export_refuses_to_overwrite_and_non_neural_models(
     model_dir: Path, onnx_dir: Path, tmp_path: Path
 ) -> None:
-    with pytest.raises(CheckpointError, match="--overwrite"):
+    with pytest.raises(CheckpointError, match="pass overwrite=True"):
         export_onnx(model_dir, onnx_dir)
     with pytest.raises(CheckpointError, match="not found"):
         export_onnx(tmp_path / "missing", tmp_path / "out")

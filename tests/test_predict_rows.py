@@ -381,3 +381,36 @@ def test_every_suggested_option_exists(
                 seen += 1
                 assert flag in allowed, f"{command}: {err.strip()} suggests {flag}"
     assert seen >= len(cases["predict"])
+
+
+def test_evaluate_suggests_nothing_it_cannot_take(
+    tmp_path: Path, content_model: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Extra columns (an id) are left out with a warning; a missing aspect column says what
+    the model needs, not the data.aspects / data.ignore_columns that evaluate cannot take."""
+    texts = sample_reviews(8, seed=2)
+    extra = tmp_path / "extra.csv"
+    with extra.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "Content", *SYNTHETIC_ASPECTS])
+        writer.writerows([i, t, "Positive", "", "", ""] for i, t in enumerate(texts))
+    plain = write_labelled(tmp_path / "plain.csv", "Content")
+    code, out_extra, err = run_cli(
+        ["evaluate", str(content_model), str(extra), "--no-plots"], capsys
+    )
+    assert code == 0, err
+    assert "not scored: column(s) 'id'" in err
+    code, out_plain, err = run_cli(
+        ["evaluate", str(content_model), str(plain), "--no-plots"], capsys
+    )
+    assert code == 0, err
+    assert out_extra.replace("extra.csv", "plain.csv") == out_plain  # the same scores
+    missing = tmp_path / "missing.csv"
+    with missing.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["Content", *SYNTHETIC_ASPECTS[:-1]])
+        writer.writerows([t, "Positive", "", ""] for t in texts)
+    code, _, err = run_cli(["evaluate", str(content_model), str(missing), "--no-plots"], capsys)
+    assert code == 2
+    assert_one_line_error(err, f"no column for the model's aspect {SYNTHETIC_ASPECTS[-1]!r}")
+    assert "data." not in err

@@ -129,7 +129,14 @@ def interrupted(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> di
         )
     pristine = root / "pristine"
     shutil.copytree(out, pristine)
-    return {"out": out, "pristine": pristine, "message": str(info.value)}
+    from acsa.cli._flags import option
+
+    return {
+        "out": out,
+        "pristine": pristine,
+        "message": str(info.value),
+        "cli_message": info.value.spelled(option),
+    }
 
 
 # ---------------------------------------------------------------------------- Ctrl-C
@@ -139,7 +146,9 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(interrupted: dict[str,
     message = interrupted["message"]
     assert "\n" not in message
     assert message.startswith(f"interrupted at step {STOP_STEP}: checkpoint saved in ")
-    assert "--resume" in message
+    # a Python caller reads the keyword, the command line's user the option
+    assert "resume=True" in message and "--" not in message
+    assert "with --resume (same output folder" in interrupted["cli_message"]
     checkpoints = interrupted["out"] / "checkpoints"
     # the first epoch's checkpoint (8 steps) and the one Ctrl-C wrote
     assert sorted(p.name for p in checkpoints.iterdir()) == ["checkpoint-11", "checkpoint-8"]

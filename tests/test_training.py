@@ -260,7 +260,10 @@ def test_best_evaluation_is_restored_and_saved_not_the_last(
     assert validation["step"] == degraded_run.history[best]["step"]
     run = json.loads((degraded_run.output_dir / "run.json").read_text(encoding="utf-8"))
     assert run["best_validation"]["eval_pair_f1"] == scores[best]
-    assert run["best_checkpoint"] == f"checkpoints/checkpoint-{degraded_run.history[best]['step']}"
+    # its checkpoint folder is gone after a finished run (model/ holds it): not named
+    assert run["best_checkpoint"] is None
+    assert not (degraded_run.output_dir / "checkpoints").exists()
+    assert degraded_run.best_checkpoint.endswith(f"checkpoint-{degraded_run.history[best]['step']}")
     # and the model saved on disk is that evaluation's model: scored again from the
     # saved files on the validation split, it reproduces the best score, not the last
     saved = evaluate(degraded_run.model_dir, degraded_data / "validation.csv", plots=False)

@@ -24,11 +24,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from acsa.data.label_space import CANONICAL_CLASSES, LabelSpace
+
+if TYPE_CHECKING:
+    from acsa.data import DataConfig
+    from acsa.evaluation.decision import DecisionRule
+    from acsa.explain import Explanation
+    from acsa.models.backend import ModelBackend
 
 __all__ = [
     "Prediction",
@@ -131,7 +137,10 @@ class Predictor:
     """
 
     def __init__(
-        self, backend: Any, model_dir: str | Path | None = None, decision: Any = None
+        self,
+        backend: ModelBackend,
+        model_dir: str | Path | None = None,
+        decision: DecisionRule | None = None,
     ) -> None:
         from acsa.evaluation.decision import DecisionRule
 
@@ -221,7 +230,7 @@ class Predictor:
 
     def explain(
         self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE, n_steps: int | None = None
-    ) -> list[Any]:
+    ) -> list[Explanation]:
         """One :class:`acsa.explain.Explanation` per text: its :class:`Prediction` and, for
         each aspect it says is mentioned, every token's contribution to that aspect's label.
 
@@ -262,7 +271,7 @@ def evaluate(
     data_path: str | Path,
     output_dir: str | Path | None = None,
     *,
-    data_config: Any | None = None,
+    data_config: DataConfig | None = None,
     plots: bool = True,
     batch_size: int = DEFAULT_BATCH_SIZE,
     text_column: str | None = None,
@@ -297,7 +306,7 @@ def evaluate(
     }
     if text_column is not None:
         update["text_column"] = text_column
-    data_config = data_config.model_copy(update=update)
+    data_config = _model_columns(Path(data_path), data_config.model_copy(update=update))
     if output_dir is not None:
         check_writable_dir(output_dir)
     reviews = load_split(Path(data_path), data_config)
@@ -316,6 +325,44 @@ def evaluate(
     return score_and_report(
         scored, Path(output_dir) if output_dir is not None else None, extra=extra, plots=plots
     )
+
+
+def _model_columns(path: Path, config: DataConfig) -> DataConfig:
+    """``config`` for a wide CSV scored against the model's aspects (``config.aspects``).
+
+    Evaluating cannot change the aspects (the ``data.aspects`` and
+    ``data.ignore_columns`` a training error suggests), so a missing aspect
+    column is an error that says what the model needs, and a column that is no
+    aspect of the model (an id, a date) is left out with a warning.
+    """
+    import logging
+
+    from acsa.data import file_aspects
+    from acsa.data.readers import detect_format
+    from acsa.errors import DataError
+
+    if not path.is_file() or detect_format(path, config) != "wide_csv":
+        return config
+    columns = file_aspects(path, config)
+    present = {c.casefold() for c in columns}
+    missing = [a for a in config.aspects if a.casefold() not in present]
+    if missing:
+        raise DataError(
+            f"{path} row 1: no column for the model's aspect "
+            f"{', '.join(repr(m) for m in missing)} (columns: "
+            f"{', '.join(repr(c) for c in columns)}); the file needs one column per aspect "
+            "the model predicts"
+        )
+    known = {a.casefold() for a in config.aspects}
+    extra = [c for c in columns if c.casefold() not in known]
+    if not extra:
+        return config
+    logging.getLogger(__name__).warning(
+        "%s: not scored: column(s) %s, which are not aspects of the model",
+        path,
+        ", ".join(repr(c) for c in extra),
+    )
+    return config.model_copy(update={"ignore_columns": [*config.ignore_columns, *extra]})
 
 
 # ---------------------------------------------------------------- the run beside a model
@@ -342,7 +389,7 @@ def _run_config(model_dir: Path) -> Mapping[str, Any] | None:
     return raw if isinstance(raw, dict) else None
 
 
-def _run_data_config(model_dir: Path) -> Any | None:
+def _run_data_config(model_dir: Path) -> DataConfig | None:
     """The data section of the run that produced ``model_dir``, if its config is there."""
     from acsa.data import DataConfig
 
@@ -371,7 +418,7 @@ def model_text_column(model_dir: str | Path) -> str | None:
     return column if isinstance(column, str) and column.strip() else None
 
 
-def _model_info(backend: Any, model_dir: Path | None) -> dict[str, Any]:
+def _model_info(backend: ModelBackend, model_dir: Path | None) -> dict[str, Any]:
     """Encoder kind, label space, the run's loss section and test metrics (when found)."""
     from acsa.files import read_json_mapping
 

@@ -1,4 +1,4 @@
-"""A Ray session for the commands that scale out (``--engine ray``), started or joined.
+"""A Ray session for the commands that scale out (engine ``ray``), started or joined.
 
 Ray is an optional extra (``pip install "acsa[ray]"``), imported only here and
 only when a command asks for it. Without an address a local Ray starts in this
@@ -14,6 +14,7 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import ModuleType
 from typing import Any
 
 from acsa.errors import AcsaError, ClusterError, one_line, optional_import
@@ -21,7 +22,7 @@ from acsa.errors import AcsaError, ClusterError, one_line, optional_import
 RAY_EXTRA = "ray"
 
 
-def import_ray(purpose: str) -> Any:
+def import_ray(purpose: str) -> ModuleType:
     """``ray``, or a one-line error saying to install ``acsa[ray]``."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     return optional_import("ray", RAY_EXTRA, purpose)
@@ -29,8 +30,8 @@ def import_ray(purpose: str) -> Any:
 
 @contextmanager
 def ray_session(
-    address: str | None = None, purpose: str = "--engine ray", num_cpus: int | None = None
-) -> Iterator[Any]:
+    address: str | None = None, purpose: str = "running on Ray", num_cpus: int | None = None
+) -> Iterator[ModuleType]:
     """Ray, initialised for the block: joined at ``address``, or a local instance.
 
     A Ray already initialised in this process (a test, a notebook) is used as it
@@ -59,7 +60,9 @@ def ray_session(
             ray.shutdown()
 
 
-def _init(ray: Any, address: str | None, num_cpus: int | None, options: dict[str, Any]) -> None:
+def _init(
+    ray: ModuleType, address: str | None, num_cpus: int | None, options: dict[str, Any]
+) -> None:
     """``ray.init``; a local start is tried twice (Ray gives its raylet a fixed 30 s to
     register, which a busy machine can miss); a failure is a one-line error."""
     attempts = 1 if address else 2

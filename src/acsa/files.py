@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from acsa.errors import AcsaError, ConfigError
+from acsa.errors import AcsaError, ArgumentError, ConfigError
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
@@ -146,8 +146,11 @@ def read_json_mapping(path: Path) -> Mapping[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def check_writable_dir(folder: str | Path, what: str = "output.dir") -> None:
+def check_writable_dir(folder: str | Path, config_key: str | None = None) -> None:
     """Fail early (one line) when ``folder`` cannot be created or written; leaves nothing.
+
+    The error names the ``output_dir`` argument, or ``config_key`` (``output.dir``)
+    where a config holds the folder.
 
     When ``folder`` does not exist yet, an empty folder is created in its nearest
     existing ancestor and removed at once: ``os.access`` answers yes for root
@@ -161,18 +164,34 @@ def check_writable_dir(folder: str | Path, what: str = "output.dir") -> None:
         if parent == probe:
             break
         probe = parent
+    where = "{key}" if config_key else "{output_dir}"
+    names = {"output_dir": config_key} if config_key else None
     if probe.exists() and not probe.is_dir():
-        raise ConfigError(f"{what}: {probe} is a file, not a folder; choose another --output")
+        raise ArgumentError(
+            where + ": {probe} is a file, not a folder; choose another {output_dir}",
+            python_names=names,
+            key=config_key,
+            probe=probe,
+        )
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise ConfigError(
-            f"{what}: {out} is not writable (no write permission on {probe}); "
-            "choose another --output"
+        raise ArgumentError(
+            where + ": {out} is not writable (no write permission on {probe}); "
+            "choose another {output_dir}",
+            python_names=names,
+            key=config_key,
+            out=out,
+            probe=probe,
         )
     if probe != out:
         try:
             os.rmdir(tempfile.mkdtemp(prefix=".acsa-write-check-", dir=probe))
         except OSError as exc:
-            raise ConfigError(
-                f"{what}: {out} cannot be created (creating a folder in {probe} fails: "
-                f"{exc.strerror or exc}); choose another --output"
+            raise ArgumentError(
+                where + ": {out} cannot be created (creating a folder in {probe} fails: "
+                "{problem}); choose another {output_dir}",
+                python_names=names,
+                key=config_key,
+                out=out,
+                probe=probe,
+                problem=exc.strerror or exc,
             ) from None

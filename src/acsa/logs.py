@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TextIO
 
 LOGGER_NAME = "acsa"
 _FORMAT = "%(levelname)s: %(message)s"
@@ -42,11 +42,11 @@ class StderrHandler(logging.StreamHandler):
         self.setFormatter(logging.Formatter(_FORMAT))
 
     @property  # type: ignore[override]
-    def stream(self) -> Any:
+    def stream(self) -> TextIO:
         return sys.stderr
 
     @stream.setter
-    def stream(self, value: Any) -> None:
+    def stream(self, value: TextIO) -> None:
         pass
 
 

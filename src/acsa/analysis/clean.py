@@ -29,7 +29,7 @@ from acsa.data.config import DataConfig
 from acsa.data.label_space import NONE, POLARITIES
 from acsa.data.readers import detect_format
 from acsa.data.reviews import LabeledReviews
-from acsa.errors import ConfigError, DataError
+from acsa.errors import ArgumentError, DataArgumentError
 from acsa.files import atomic_write
 
 Policy = Literal["relabel", "drop", "mask"]
@@ -49,7 +49,9 @@ def planned_changes(
 ) -> tuple[dict[int, dict[str, str | None]], set[int]]:
     """Per file row ``{aspect: new cell text (None: unknown)}``, and the rows to drop."""
     if policy not in POLICIES:
-        raise ConfigError(f"--policy {policy}: unknown; use one of {', '.join(POLICIES)}")
+        raise ArgumentError(
+            "{policy:{got}}: unknown; use one of {allowed}", got=policy, allowed=", ".join(POLICIES)
+        )
     changes: dict[int, dict[str, str | None]] = {}
     dropped: set[int] = set()
     for n, a in zip(*np.nonzero(flagged), strict=True):
@@ -64,9 +66,10 @@ def planned_changes(
 
 def _unknown_text(config: DataConfig) -> str:
     if not config.missing_values:
-        raise ConfigError(
-            "--policy mask needs data.missing_values (the cell text meaning 'label unknown'); "
-            "add e.g. missing_values: ['?'] to the data: section, or use --policy relabel or drop"
+        raise ArgumentError(
+            "{policy:mask} needs data.missing_values (the cell text meaning 'label unknown'); "
+            "add e.g. missing_values: ['?'] to the data: section, or use {policy:relabel} or "
+            "{policy:drop}"
         )
     return config.missing_values[0]
 
@@ -224,26 +227,32 @@ def check_clean_options(source: Path, config: DataConfig, policy: str, out_dir: 
     source = Path(source)
     target = Path(out_dir) / source.name
     if policy not in POLICIES:
-        raise ConfigError(f"--policy {policy}: unknown; use one of {', '.join(POLICIES)}")
+        raise ArgumentError(
+            "{policy:{got}}: unknown; use one of {allowed}", got=policy, allowed=", ".join(POLICIES)
+        )
     if policy == "mask":
         _unknown_text(config)
     if target.resolve() == source.resolve():
-        raise ConfigError(
-            f"--write-clean {out_dir}: is the folder of the input {source}, whose file would be "
-            "replaced; choose another folder (the original is never modified)"
+        raise ArgumentError(
+            "{write_clean}: {out_dir} is the folder of the input {source}, whose file would be "
+            "replaced; choose another folder (the original is never modified)",
+            out_dir=out_dir,
+            source=source,
         )
     fmt = detect_format(source, config)
     if fmt not in ("wide_csv", "label_column", "label_list"):
-        raise DataError(
-            f"{source}: --write-clean cannot write the {fmt} format; fix the labels in the "
-            "labelling tool instead, or analyse a wide CSV, label column or label list file"
+        raise DataArgumentError(
+            "{source}: {write_clean} cannot write the {fmt} format; fix the labels in the "
+            "labelling tool instead, or analyse a wide CSV, label column or label list file",
+            source=source,
+            fmt=fmt,
         )
 
 
 def copy_other_splits(paths: Sequence[Path | None], source: Path, out_dir: Path) -> list[Path]:
     """Copy the config's other split files unchanged beside the clean copy (same names).
 
-    So ``--data-dir out_dir`` with the same config trains on the clean copy.
+    So ``out_dir`` as the data folder with the same config trains on the clean copy.
     A file whose name is already taken in ``out_dir`` is not copied.
     """
     copied = []

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from acsa.data.reviews import LabeledReviews, text_key
-from acsa.errors import ConfigError
+from acsa.errors import ArgumentError
 from acsa.models.tfidf import TfidfAspectModel, TfidfModelConfig
 
 NUM_CLASSES = 4
@@ -25,13 +25,14 @@ def fold_of_reviews(texts: list[str], folds: int, seed: int) -> np.ndarray:
     sizes differ by at most the size of one group.
     """
     if folds < 2:
-        raise ConfigError(f"--folds {folds}: needs at least 2 folds")
+        raise ArgumentError("{folds:{got}}: needs at least 2 folds", got=folds)
     group_of: dict[str, int] = {}
     groups = np.array([group_of.setdefault(text_key(t), len(group_of)) for t in texts])
     if len(group_of) < folds:
-        raise ConfigError(
-            f"--folds {folds}: only {len(group_of)} distinct review texts; "
-            "use fewer folds or more reviews"
+        raise ArgumentError(
+            "{folds:{got}}: only {groups} distinct review texts; use fewer folds or more reviews",
+            got=folds,
+            groups=len(group_of),
         )
     order = np.random.default_rng(seed).permutation(len(group_of))
     fold_of_group = np.empty(len(group_of), dtype=np.int64)

@@ -17,7 +17,7 @@ from acsa.data.config import DataConfig
 from acsa.data.readers import load_split
 from acsa.data.reviews import LabeledReviews
 from acsa.data.validation import resolve_aspects
-from acsa.errors import ConfigError, optional_import
+from acsa.errors import ArgumentError, optional_import
 from acsa.models.tfidf import TfidfModelConfig
 
 logger = logging.getLogger("acsa.analysis")
@@ -40,13 +40,16 @@ def load_analysed_split(
 ) -> tuple[LabeledReviews, DataConfig]:
     """The whole file of ``split`` (never cut into train and validation) and the resolved config."""
     if split not in SPLITS:
-        raise ConfigError(f"--split {split}: unknown; use one of {', '.join(SPLITS)}")
+        raise ArgumentError(
+            "{split:{got}}: unknown; use one of {allowed}", got=split, allowed=", ".join(SPLITS)
+        )
     config = resolve_aspects(data, base).resolve_paths(base)
     path = getattr(config, split)
     if path is None:
-        raise ConfigError(
-            f"data.{split}: not set, so there is no {split} file to analyse; set it or choose "
-            "another --split"
+        raise ArgumentError(
+            "data.{name}: not set, so there is no {name} file to analyse; set it or choose "
+            "another {split}",
+            name=split,
         )
     return load_split(path, config), config
 
@@ -54,9 +57,10 @@ def load_analysed_split(
 def tfidf_config(model_config: Any, encoder: str) -> TfidfModelConfig:
     """The cross-fitting model's options: the config's own when it is a TF-IDF model."""
     if encoder not in ENCODERS:
-        raise ConfigError(
-            f"--encoder {encoder}: only tfidf is supported yet (cross-fitting the configured "
-            "neural model is not implemented); use --encoder tfidf"
+        raise ArgumentError(
+            "{encoder:{got}}: only tfidf is supported yet (cross-fitting the configured "
+            "neural model is not implemented); use {encoder:tfidf}",
+            got=encoder,
         )
     if getattr(model_config, "encoder", None) == "tfidf":
         return model_config

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from acsa.errors import DataError
+from acsa.errors import DataArgumentError
 
 # read and written: txt (one review per line), JSON lines, CSV, Parquet
 FORMATS = ("txt", "jsonl", "csv", "parquet")
@@ -19,7 +19,7 @@ SUFFIXES: dict[str, str] = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
-# the text column of a CSV or Parquet input when --text-column is not given, in this order
+# the text column of a CSV or Parquet input when none is named, in this order
 TEXT_COLUMNS = ("data", "text", "review")
 # the text field of a JSON-lines input record
 JSON_TEXT_FIELD = "text"
@@ -30,35 +30,45 @@ def _known() -> str:
 
 
 def check_format(fmt: str, option: str) -> str:
-    """``fmt`` lower-cased, or a one-line error naming the allowed formats."""
+    """``fmt`` lower-cased, or a one-line error naming the argument ``option`` and the
+    allowed formats."""
     value = fmt.strip().lower()
     if value not in FORMATS:
-        raise DataError(f"{option}: unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+        raise DataArgumentError(
+            "{" + option + "}: unknown format {got!r}; expected one of {allowed}",
+            got=fmt,
+            allowed=", ".join(FORMATS),
+        )
     return value
 
 
 def input_format(path: Path, given: str | None = None) -> str:
     """The format of an input file: ``given``, else from its suffix."""
     if given is not None:
-        return check_format(given, "--input-format")
+        return check_format(given, "input_format")
     fmt = SUFFIXES.get(path.suffix.lower())
     if fmt is None:
-        raise DataError(
-            f"{path}: unknown input format {path.suffix or '(no suffix)'!r}; expected a file "
-            f"ending in {_known()}, or name the format with --input-format"
+        raise DataArgumentError(
+            "{path}: unknown input format {suffix!r}; expected a file ending in {known}, or "
+            "name the format with {input_format}",
+            path=path,
+            suffix=path.suffix or "(no suffix)",
+            known=_known(),
         )
     return fmt
 
 
 def output_format(path: Path | None, given: str | None = None, as_json: bool = False) -> str:
-    """The format to write: ``--format``, else ``jsonl`` for ``--json``, else the suffix.
+    """The format to write: ``given``, else ``jsonl`` for ``as_json``, else the suffix.
 
     An output without a known suffix (or stdout) gets today's text lines.
     """
     if given is not None:
-        fmt = check_format(given, "--format")
+        fmt = check_format(given, "format")
         if as_json and fmt != "jsonl":
-            raise DataError(f"--json writes JSON lines; it contradicts --format {fmt}")
+            raise DataArgumentError(
+                "{as_json:True} writes JSON lines; it contradicts {format:{fmt}}", fmt=fmt
+            )
         return fmt
     if as_json:
         return "jsonl"
@@ -82,8 +92,11 @@ def choose_text_column(
         folded = [n for n in names if n.strip().lower() == wanted.strip().lower()]
         if len(folded) == 1:
             return folded[0]
-        raise DataError(
-            f"{where}: no column {wanted!r} (--text-column); the columns are {names[:12]}"
+        raise DataArgumentError(
+            "{where}: no column {wanted!r} ({text_column}); the columns are {names}",
+            where=where,
+            wanted=wanted,
+            names=names[:12],
         )
     lowered = [n.strip().lower() for n in names]
     candidates = list(dict.fromkeys([*(p.strip().lower() for p in preferred), *TEXT_COLUMNS]))
@@ -93,6 +106,9 @@ def choose_text_column(
     if len(names) == 1:
         return names[0]
     tried = ", ".join(repr(c) for c in candidates[:-1]) + f" or {candidates[-1]!r}"
-    raise DataError(
-        f"{where}: no {tried} column among {names[:12]}; name the text column with --text-column"
+    raise DataArgumentError(
+        "{where}: no {tried} column among {names}; name the text column with {text_column}",
+        where=where,
+        tried=tried,
+        names=names[:12],
     )

@@ -1,4 +1,4 @@
-"""The resume manifest: what an interrupted ``acsa predict --output FILE`` had finished.
+"""The resume manifest: what an interrupted ``acsa predict`` writing a file had finished.
 
 While it runs, the output is ``FILE.partial`` (a folder of one part per chunk
 for Parquet) and ``FILE.progress.json`` says which run it belongs to (the
@@ -20,24 +20,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from acsa.errors import DataError
+from acsa.errors import DataArgumentError, DataError
 from acsa.files import write_json
 
 FORMAT = "acsa-predict-progress"
 FORMAT_VERSION = 1
 _EDGE_BYTES = 1 << 20  # the input's first and last MiB identify it
-# setup key -> how an error names it
+# setup key -> how an error names it ({name}: the argument, as the caller wrote it)
 SETUP_LABELS: dict[str, str] = {
     "input": "input file",
     "input_size": "input size (bytes)",
     "input_sha256": "input content (first and last MiB)",
     "model": "model folder",
     "model_sha256": "model files",
-    "chunk_size": "chunk size (--chunk-size)",
+    "chunk_size": "chunk size ({chunk_size})",
     "format": "output format",
-    "text_column": "text column (--text-column)",
-    "probabilities": "--probabilities",
-    "keep_columns": "kept columns (--keep-columns)",
+    "text_column": "text column ({text_column})",
+    "probabilities": "{probabilities}",
+    "keep_columns": "kept columns ({keep_columns})",
 }
 
 
@@ -131,8 +131,13 @@ class Manifest:
         for key, label in SETUP_LABELS.items():
             old, new = self.setup.get(key), setup.get(key)
             if old != new:
-                raise DataError(
-                    f"{path}: cannot resume: the interrupted run had {label} {old!r}, this "
-                    f"one {new!r}; rerun with the same input, model and options, or remove "
-                    f"{partial.name} and {path.name} to start over"
+                raise DataArgumentError(
+                    "{path}: cannot resume: the interrupted run had " + label + " {old!r}, "
+                    "this one {new!r}; rerun with the same input, model and options, or "
+                    "remove {partial} and {manifest} to start over",
+                    path=path,
+                    old=old,
+                    new=new,
+                    partial=partial.name,
+                    manifest=path.name,
                 )

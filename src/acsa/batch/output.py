@@ -34,7 +34,7 @@ from acsa.batch.records import (
     empty_chunk,
     encode,
 )
-from acsa.errors import DataError, optional_import
+from acsa.errors import DataArgumentError, DataError, optional_import
 
 _PART = "part-{:06d}.parquet"
 
@@ -66,7 +66,7 @@ class StdoutSink:
 
     def __init__(self, fmt: str, probabilities: bool) -> None:
         if fmt == "parquet":
-            raise DataError("--format parquet writes a file: give --output FILE.parquet")
+            raise DataArgumentError("{format:parquet} writes a file: give {output:FILE.parquet}")
         self.fmt = fmt
         self.probabilities = probabilities
         self.aspects: tuple[str, ...] = ()
@@ -143,19 +143,26 @@ class FileSink:
         if not output.parent.is_dir():
             raise DataError(f"{output}: the folder {output.parent} does not exist")
         if output.is_dir():
-            raise DataError(f"{output}: is a folder; give a file name for --output")
+            raise DataArgumentError(
+                "{path}: is a folder; give a file name for {output}", path=output
+            )
         started = self.partial.exists() or self.manifest_file.exists()
         if started and not resume:
-            raise DataError(
-                f"{self.partial}: an interrupted run's partial output is there; pass --resume "
-                f"to continue it, or remove {self.partial.name} and {self.manifest_file.name}"
+            raise DataArgumentError(
+                "{partial}: an interrupted run's partial output is there; pass {resume:True} "
+                "to continue it, or remove {partial_name} and {manifest}",
+                partial=self.partial,
+                partial_name=self.partial.name,
+                manifest=self.manifest_file.name,
             )
         self._resuming = resume and started
         if self._resuming:
             self.manifest = self._check_resume(setup, overwrite)
         else:
             if output.exists() and not overwrite:
-                raise DataError(f"{output}: exists; pass --overwrite to replace it")
+                raise DataArgumentError(
+                    "{path}: exists; pass {overwrite:True} to replace it", path=output
+                )
             self.manifest = Manifest(setup)
         self.skip_chunks = self.manifest.chunks_done
         self.rows_before = self.manifest.rows_done
@@ -192,9 +199,10 @@ class FileSink:
             self.complete = True
             return manifest
         if self.output.exists() and not overwrite:
-            raise DataError(
-                f"{self.output}: exists and would be replaced when the resumed run ends; "
-                "pass --overwrite, or move it away"
+            raise DataArgumentError(
+                "{path}: exists and would be replaced when the resumed run ends; "
+                "pass {overwrite:True}, or move it away",
+                path=self.output,
             )
         if not self.partial.exists():
             raise DataError(

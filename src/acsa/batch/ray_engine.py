@@ -28,7 +28,7 @@ import numpy as np
 
 from acsa.batch.readers import InputSpec
 from acsa.batch.records import PredictedChunk
-from acsa.errors import DataError
+from acsa.errors import DataArgumentError
 
 # CPUs asked for the read task: none. It only parses text, and any CPU request,
 # even 0.1, waits forever when the actors hold every CPU (2 actors on 2 cores)
@@ -90,7 +90,9 @@ class RayEngine:
         cpus_per_actor: int = 1,
     ) -> None:
         if num_actors is not None and num_actors < 1:
-            raise DataError(f"--num-actors: expected a positive integer, got {num_actors}")
+            raise DataArgumentError(
+                "{num_actors}: expected a positive integer, got {got}", got=num_actors
+            )
         self.model_dir = Path(model_dir)
         self.runtime = runtime
         self.batch_size = batch_size
@@ -103,7 +105,7 @@ class RayEngine:
     ) -> Iterator[tuple[PredictedChunk, float]]:
         """``(chunk, share of the input read)`` in input order, after ``skip_chunks``."""
         if not isinstance(source, InputSpec):
-            raise DataError("--engine ray reads a file: give --input FILE")
+            raise DataArgumentError("{engine:ray} reads a file: give the file as {source}")
         from acsa.cluster import ray_session, user_error
 
         with ray_session(self.address) as ray:

@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 
 from acsa.batch.formats import JSON_TEXT_FIELD, choose_text_column, input_format
 from acsa.data.text_files import check_field_count, csv_field_limit, csv_place, csv_records
-from acsa.errors import DataError, one_line, optional_import
+from acsa.errors import DataArgumentError, DataError, one_line, optional_import
 
 KEEP_ALL = "all"
 # a CSV field's longest text: the csv module's own limit is lifted to this
@@ -113,13 +113,17 @@ def open_input(
             _check_parquet_text(path, column)
         return InputSpec(path, fmt, column, _kept(path, names, column, keep))
     if text_column is not None and fmt == "jsonl" and text_column != JSON_TEXT_FIELD:
-        raise DataError(
-            f"{path}: --text-column applies to CSV and Parquet inputs; JSON lines carry "
-            f"the review in {JSON_TEXT_FIELD!r}"
+        raise DataArgumentError(
+            "{path}: {text_column} applies to CSV and Parquet inputs; JSON lines carry "
+            "the review in {field!r}",
+            path=path,
+            field=JSON_TEXT_FIELD,
         )
     if fmt == "txt":
         if keep:
-            raise DataError(f"{path}: a text file has no columns to keep; drop --keep-columns")
+            raise DataArgumentError(
+                "{path}: a text file has no columns to keep; drop {keep_columns}", path=path
+            )
         return InputSpec(path, fmt)
     return InputSpec(path, fmt, None, _kept(path, _jsonl_keys(path), JSON_TEXT_FIELD, keep))
 
@@ -133,9 +137,11 @@ def _kept(
         return tuple(n for n in names if n != text)
     missing = [k for k in keep if k not in names]
     if missing:
-        raise DataError(
-            f"{path}: no column {missing[0]!r} to keep (--keep-columns); the columns are "
-            f"{names[:12]}"
+        raise DataArgumentError(
+            "{path}: no column {missing!r} to keep ({keep_columns}); the columns are {names}",
+            path=path,
+            missing=missing[0],
+            names=names[:12],
         )
     return tuple(k for k in dict.fromkeys(keep) if k != text)  # the text is written anyway
 

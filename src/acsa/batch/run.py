@@ -21,7 +21,7 @@ from acsa.batch.options import DEFAULT_CHUNK_SIZE, PredictOptions
 from acsa.batch.output import FileSink, Sink, StdoutSink
 from acsa.batch.readers import InputSpec, open_input
 from acsa.batch.records import JSON_KEYS, table_columns
-from acsa.errors import DataError
+from acsa.errors import DataArgumentError, DataError, Interrupted
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "PredictOptions", "StreamSummary", "predict_stream"]
 
@@ -113,9 +113,11 @@ def predict_stream(model_dir: str | Path, options: PredictOptions) -> StreamSumm
                 if out is None:
                     raise
                 done = rows_before + bar.rows
-                raise KeyboardInterrupt(
-                    f"interrupted: {done:,} reviews are safe in {partial_path(out)}; "
-                    "rerun the same command with --resume to continue"
+                raise Interrupted(
+                    "interrupted: {done:,} reviews are safe in {partial}; run it again with "
+                    "{resume:True} to continue",
+                    done=done,
+                    partial=partial_path(out),
                 ) from None
             sink.finish()
     except BaseException:
@@ -133,9 +135,10 @@ def _check_names(keep: tuple[str, ...], aspects: tuple[str, ...], fmt: str) -> N
     taken = set(JSON_KEYS) if fmt == "jsonl" else set(table_columns(aspects))
     clash = [k for k in keep if k in taken]
     if clash:
-        raise DataError(
-            f"input column {clash[0]!r} would collide with the predictions' own "
-            f"{clash[0]!r}; rename it in the input or leave it out of --keep-columns"
+        raise DataArgumentError(
+            "input column {clash!r} would collide with the predictions' own {clash!r}; "
+            "rename it in the input or leave it out of {keep_columns}",
+            clash=clash[0],
         )
 
 
@@ -146,7 +149,7 @@ def _engine(model_path: Path, options: PredictOptions) -> tuple[Any, tuple[str, 
         from acsa.batch.ray_engine import RayEngine, saved_aspects
         from acsa.cluster import import_ray
 
-        import_ray("--engine ray")  # a missing extra is said before anything is written
+        import_ray("engine 'ray'")  # a missing extra is said before anything is written
         ray_engine = RayEngine(
             model_path,
             runtime,
@@ -170,10 +173,10 @@ def _setup(
     fmt: str,
     probabilities: bool,
 ) -> dict[str, Any]:
-    """What identifies a run for ``--resume`` (see :mod:`acsa.batch.manifest`)."""
+    """What identifies a run when it is resumed (see :mod:`acsa.batch.manifest`)."""
     size, digest = input_digest(spec.path) if spec is not None else (None, None)
     setup: dict[str, Any] = {
-        "input": str(spec.path.resolve()) if spec is not None else "--text",
+        "input": str(spec.path.resolve()) if spec is not None else "(reviews given)",
         "input_size": size,
         "input_sha256": digest,
         "model": str(model_path.resolve()),

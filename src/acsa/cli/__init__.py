@@ -30,7 +30,8 @@ from acsa.cli import (
     train,
     validate_data,
 )
-from acsa.errors import AcsaError, one_line
+from acsa.cli._flags import option
+from acsa.errors import AcsaError, Interrupted, NamesArguments
 from acsa.threads import prefer_passive_wait
 
 EXIT_USER_ERROR = 2
@@ -68,18 +69,21 @@ def main(argv: list[str] | None = None) -> None:
         # Standalone mode: typer reports usage errors itself (exit code 2).
         app(args=args, prog_name="acsa")
     except AcsaError as exc:
-        _stderr(f"error: {one_line(exc)}")
+        # an argument's name as the user typed it: its option, not the Python keyword
+        message = exc.spelled(option) if isinstance(exc, NamesArguments) else str(exc)
+        _stderr(f"error: {' '.join(message.split())}")
         sys.exit(EXIT_USER_ERROR)
     except KeyboardInterrupt as exc:
         # a graceful stop (acsa.training.interrupt) says where it saved and how to resume
-        _stderr(str(exc) or f"interrupted after {time.perf_counter() - started:.0f} s")
+        message = exc.spelled(option) if isinstance(exc, Interrupted) else str(exc)
+        _stderr(message or f"interrupted after {time.perf_counter() - started:.0f} s")
         sys.exit(130)
     except SystemExit as exc:
         # typer turns Ctrl-C into a silent exit 130; the interrupt is in the chain
         if exc.code == 130:
             from acsa.training.interrupt import interrupt_message
 
-            message = interrupt_message(exc)
+            message = interrupt_message(exc, option)
             _stderr(message or f"interrupted after {time.perf_counter() - started:.0f} s")
         raise
 

@@ -80,16 +80,19 @@ def compare(
     from acsa.compare.harness import compare as run_comparison
     from acsa.compare.rendering import advice_lines, terminal_table
     from acsa.compare.store import ERROR_FILE
-    from acsa.errors import TrainingError
+    from acsa.errors import ConfigError, TrainingError
 
+    # one-line errors naming the option (not a usage box), as every acsa error
     if engine not in ("local", "ray"):
-        raise typer.BadParameter(f"--engine: expected local or ray, got {engine!r}")
+        raise ConfigError(f"--engine: expected local or ray, got {engine!r}")
     if engine != "ray" and (address is not None or gpus_per_run):
-        raise typer.BadParameter("--address and --gpus-per-run need --engine ray")
+        raise ConfigError("--address and --gpus-per-run need --engine ray")
     executor = None
     if engine == "ray":
+        from acsa.cluster import import_ray
         from acsa.compare.execution import RayExecutor
 
+        import_ray("--engine ray")  # a missing extra is said before any run starts
         # --threads: the CPUs (and torch threads) of each run's Ray task
         executor = RayExecutor(address, cpus_per_run=threads or 1, gpus_per_run=gpus_per_run)
     if write_docs is not None:

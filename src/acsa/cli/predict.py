@@ -78,9 +78,7 @@ def predict(
     ] = None,
     chunk_size: Annotated[
         int,
-        typer.Option(
-            "--chunk-size", min=1, help="Reviews per chunk: the unit of memory and of --resume."
-        ),
+        typer.Option("--chunk-size", help="Reviews per chunk: the unit of memory and of --resume."),
     ] = 10_000,
     resume: Annotated[
         bool,
@@ -103,19 +101,16 @@ def predict(
     ] = None,
     num_actors: Annotated[
         int | None,
-        typer.Option(
-            "--num-actors", min=1, help="--engine ray: model copies (default: one per CPU)."
-        ),
+        typer.Option("--num-actors", help="--engine ray: model copies (default: one per CPU)."),
     ] = None,
     threads: Annotated[
         int | None,
         typer.Option(
             "--threads",
-            min=1,
             help="Torch threads (local) or CPUs per Ray actor (default: torch's own, 1).",
         ),
     ] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 256,
+    batch_size: Annotated[int, typer.Option("--batch-size")] = 256,
     onnx: Annotated[
         bool, typer.Option("--onnx", help="Run the folder's model.onnx (acsa export).")
     ] = False,
@@ -133,21 +128,27 @@ def predict(
             "(offline and TF-IDF models; printed to stdout).",
         ),
     ] = False,
-    top_k: Annotated[
-        int, typer.Option("--top-k", min=1, help="--explain: tokens shown per aspect.")
-    ] = 5,
+    top_k: Annotated[int, typer.Option("--top-k", help="--explain: tokens shown per aspect.")] = 5,
 ) -> None:
     """Print (or write) one line per review with the aspects it mentions and their sentiment."""
+    from acsa.errors import ConfigError
+
     setup_logging()
+    # checked here, once, each a one-line error naming the option (not a usage box)
     if bool(text) == (input_file is not None):
-        raise typer.BadParameter("give either --text (one or more) or --input FILE")
+        raise ConfigError("give either --text (one or more) or --input FILE")
     if engine not in ("local", "ray"):
-        raise typer.BadParameter(f"--engine: expected local or ray, got {engine!r}")
+        raise ConfigError(f"--engine: expected local or ray, got {engine!r}")
     if engine != "ray" and (address is not None or num_actors is not None):
-        raise typer.BadParameter("--address and --num-actors need --engine ray")
+        raise ConfigError("--address and --num-actors need --engine ray")
+    counts = {"--chunk-size": chunk_size, "--num-actors": num_actors, "--threads": threads}
+    counts.update({"--batch-size": batch_size, "--top-k": top_k})
+    for flag, count in counts.items():
+        if count is not None and count < 1:
+            raise ConfigError(f"{flag}: expected a positive integer, got {count}")
     if explain:
         if output is not None or engine != "local" or onnx or resume:
-            raise typer.BadParameter(
+            raise ConfigError(
                 "--explain prints to stdout with the local engine and the model's own weights; "
                 "drop --output, --engine ray, --onnx and --resume"
             )
@@ -168,6 +169,10 @@ def predict(
     from acsa.batch import PredictOptions, predict_stream
     from acsa.errors import DataError
 
+    if engine == "ray":
+        from acsa.cluster import import_ray
+
+        import_ray("--engine ray")  # a missing extra is said before anything is written
     if input_file is None and (resume or engine == "ray" or keep_columns):
         flag = "--resume" if resume else "--engine ray" if engine == "ray" else "--keep-columns"
         raise DataError(f"{flag} needs --input FILE")

@@ -217,7 +217,7 @@ def analyse(
         # bootstrap p-values cannot go below 1 / n_boot, and Holm multiplies the smallest by K
         notes.append(
             f"with {n_boot} bootstrap replicates no p-value is below {1 / n_boot:.2g}, so Holm "
-            f"over {k} comparisons can hardly reach {alpha:g}; use more replicates (--bootstrap)"
+            f"over {k} comparisons can hardly reach {alpha:g}; use more bootstrap replicates"
         )
     return {
         "baseline": baseline,

@@ -175,7 +175,7 @@ class RayExecutor:
             return
         from acsa.cluster import ray_session
 
-        with ray_session(self.address, "--engine ray") as ray:
+        with ray_session(self.address, "running comparisons on Ray") as ray:
             remote = ray.remote(
                 num_cpus=self.cpus_per_run,
                 num_gpus=self.gpus_per_run,

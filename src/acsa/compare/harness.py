@@ -20,7 +20,7 @@ from acsa.compare.rendering import write_report_files
 from acsa.compare.store import RunRecord
 from acsa.compare.variants import VariantsFile, load_variants
 from acsa.data.config import data_dir_override
-from acsa.errors import AcsaError, ConfigError
+from acsa.errors import AcsaError, ArgumentError, ConfigError
 from acsa.evaluation.significance import MIN_SEEDS
 from acsa.logs import warn_once
 
@@ -40,7 +40,7 @@ class ComparisonResult:
 
 
 AUTO_SEEDS = "auto"
-# consecutive added seeds with unchanged verdicts after which --seeds auto stops
+# consecutive added seeds with unchanged verdicts after which seeds="auto" stops
 STABLE_ADDITIONS = 2
 
 
@@ -95,17 +95,17 @@ def compare(
     spec = load_variants(variants_path)
     auto, seed_list = _seed_plan(seeds, max_seeds)
     if not seed_list:
-        raise ConfigError("--seeds: need at least one seed")
+        raise ArgumentError("{seeds}: need at least one seed")
     if len(set(seed_list)) != len(seed_list):
-        raise ConfigError(f"--seeds: duplicate seed values {seed_list}")
+        raise ArgumentError("{seeds}: duplicate seed values {seed_list}", seed_list=seed_list)
     if jobs < 1:
-        raise ConfigError(f"--jobs: expected a positive integer, got {jobs}")
+        raise ArgumentError("{jobs}: expected a positive integer, got {got}", got=jobs)
     if threads is not None and threads < 1:
-        raise ConfigError(f"--threads: expected a positive integer, got {threads}")
+        raise ArgumentError("{threads}: expected a positive integer, got {got}", got=threads)
     chosen = _baseline(spec, baseline)
     epochs = epochs if epochs is not None else spec.epochs
     if epochs is not None and epochs < 1:
-        raise ConfigError(f"--epochs: expected a positive integer, got {epochs}")
+        raise ArgumentError("{epochs}: expected a positive integer, got {got}", got=epochs)
     config = Path(config_path) if config_path is not None else None
     if data_dir is not None:
         # made absolute here because the workers resolve paths against the config
@@ -136,7 +136,7 @@ def compare(
         stable = 0
         while len(seed_list) < max_seeds and stable < STABLE_ADDITIONS:
             seed_list = seed_list + [len(seed_list)]
-            say(f"--seeds auto: adding seed {seed_list[-1]} ({len(seed_list)} of {max_seeds} max)")
+            say(f"seeds auto: adding seed {seed_list[-1]} ({len(seed_list)} of {max_seeds} max)")
             records = run(seed_list)
             report = analyse(records, spec.variants, chosen, n_boot=n_boot)
             verdicts = _verdicts(report)
@@ -145,10 +145,10 @@ def compare(
         stopped = (
             f"verdicts unchanged for {STABLE_ADDITIONS} consecutive added seeds"
             if stable >= STABLE_ADDITIONS
-            else f"reached --max-seeds {max_seeds} before the verdicts held for "
+            else f"reached the most seeds allowed ({max_seeds}) before the verdicts held for "
             f"{STABLE_ADDITIONS} added seeds"
         )
-        say(f"--seeds auto: stopped at {len(seed_list)} seeds: {stopped}")
+        say(f"seeds auto: stopped at {len(seed_list)} seeds: {stopped}")
         report["seed_search"] = {"max_seeds": max_seeds, "stopped": stopped, "history": history}
     report.update(
         {
@@ -177,18 +177,21 @@ def compare(
 
 
 def _seed_plan(seeds: int | Sequence[int] | str, max_seeds: int) -> tuple[bool, list[int]]:
-    """``(auto, first seeds)`` from ``--seeds``: a count, the seed values, or ``"auto"``."""
+    """``(auto, first seeds)`` from ``seeds``: a count, the seed values, or ``"auto"``."""
     if isinstance(seeds, str):
         text = seeds.strip().lower()
         if text == AUTO_SEEDS:
             if max_seeds < MIN_SEEDS:
-                raise ConfigError(
-                    f"--max-seeds: expected at least {MIN_SEEDS} (--seeds auto starts there), "
-                    f"got {max_seeds}"
+                raise ArgumentError(
+                    "{max_seeds}: expected at least {least} ({seeds:auto} starts there), got {got}",
+                    least=MIN_SEEDS,
+                    got=max_seeds,
                 )
             return True, list(range(MIN_SEEDS))
         if not text.isdigit() or int(text) < 1:
-            raise ConfigError(f"--seeds: expected a positive integer or 'auto', got {seeds!r}")
+            raise ArgumentError(
+                "{seeds}: expected a positive integer or 'auto', got {got!r}", got=seeds
+            )
         seeds = int(text)
     if isinstance(seeds, int):
         return False, list(range(seeds))
@@ -196,7 +199,7 @@ def _seed_plan(seeds: int | Sequence[int] | str, max_seeds: int) -> tuple[bool, 
 
 
 def _verdicts(report: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """Every variant's verdict per metric: what ``--seeds auto`` watches."""
+    """Every variant's verdict per metric: what ``seeds="auto"`` watches."""
     return {
         name: {m: d["verdict"] for m, d in entry["metrics"].items()}
         for name, entry in report["vs_baseline"].items()
@@ -250,9 +253,11 @@ def _baseline(spec: VariantsFile, baseline: str | None) -> str:
     else:
         chosen = baseline
     if chosen not in spec.names():
-        raise ConfigError(
-            f"--baseline: {chosen!r} is not a variant in {spec.source}; "
-            f"choose one of {', '.join(spec.names())}"
+        raise ArgumentError(
+            "{baseline}: {chosen!r} is not a variant in {source}; choose one of {names}",
+            chosen=chosen,
+            source=spec.source,
+            names=", ".join(spec.names()),
         )
     return chosen
 

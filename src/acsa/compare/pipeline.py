@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from acsa.compare.execution import RunOne
 from acsa.compare.store import METRICS, RunRecord
 from acsa.compare.variants import Variant, validate_variants, variant_config
 from acsa.errors import DataError
 
+if TYPE_CHECKING:
+    from acsa.training.finish import TrainResult
 
-def record_from_result(result: Any, variant: str, seed: int) -> RunRecord:
+
+def record_from_result(result: TrainResult, variant: str, seed: int) -> RunRecord:
     """A :class:`RunRecord` from the :class:`acsa.training.run.TrainResult` of one run."""
     test = result.metrics.get("test")
     scored = result.test_predictions

@@ -31,10 +31,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from acsa.errors import ConfigError
+from acsa.errors import ArgumentError, ConfigError
 from acsa.files import read_yaml
+
+if TYPE_CHECKING:
+    from acsa.training.config import AcsaConfig
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 _TOP_KEYS = {"variants", "epochs", "baseline", "description", "overrides"}
@@ -78,11 +81,7 @@ def load_variants(path: str | Path) -> VariantsFile:
     data = read_yaml(path, what="variants file", expected="a YAML variants file")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping with a 'variants' list")
-    unknown = sorted(set(data) - _TOP_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"{path}: unknown key {unknown[0]!r}; allowed keys: {', '.join(sorted(_TOP_KEYS))}"
-        )
+    _reject_unknown_keys(data, _TOP_KEYS, str(path))
     raw = data.get("variants")
     if isinstance(raw, dict):
         raw = [{"name": k, **(v or {})} if isinstance(v, dict) else v for k, v in raw.items()]
@@ -106,16 +105,27 @@ def load_variants(path: str | Path) -> VariantsFile:
     return VariantsFile(tuple(variants), epochs, baseline, path, overrides)
 
 
+def _reject_unknown_keys(
+    mapping: dict[str, object], allowed: set[str], where: str, hint: str = ""
+) -> None:
+    """A one-line ConfigError naming the first key of ``mapping`` not in ``allowed``."""
+    unknown = sorted(set(mapping) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key {unknown[0]!r}; allowed keys: {', '.join(sorted(allowed))}"
+            + hint
+        )
+
+
 def _variant(entry: object, where: str, seen: set[str]) -> Variant:
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: expected a mapping with 'name' and 'loss'")
-    unknown = sorted(set(entry) - _VARIANT_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown key {unknown[0]!r}; allowed keys: "
-            f"{', '.join(sorted(_VARIANT_KEYS))} (loss options go under 'loss:', "
-            "other config keys under 'overrides:')"
-        )
+    _reject_unknown_keys(
+        entry,
+        _VARIANT_KEYS,
+        where,
+        " (loss options go under 'loss:', other config keys under 'overrides:')",
+    )
     name = entry.get("name")
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise ConfigError(
@@ -147,9 +157,11 @@ def _overrides(raw: object, where: str) -> dict[str, Any]:
     flat = flatten_dotted(raw)
     for key in flat:
         if any(key == r or key.startswith(r + ".") for r in _RESERVED_OVERRIDES):
-            raise ConfigError(
-                f"{where}.{key}: not allowed here (a variant's loss goes under 'loss:'; "
-                "seeds and output folders belong to --seeds and --output)"
+            raise ArgumentError(
+                "{where}.{key}: not allowed here (a variant's loss goes under 'loss:'; "
+                "seeds and output folders belong to {seeds} and {output_dir})",
+                where=where,
+                key=key,
             )
     return flat
 
@@ -166,7 +178,7 @@ def variant_config(
     epochs: int | None = None,
     data_dir: str | Path | None = None,
     common: Mapping[str, Any] | None = None,
-) -> Any:
+) -> AcsaConfig:
     """The base config with the shared ``common`` overrides, the variant's ``loss:``
     section and overrides, the seed, the budget and the output folder; no TF-IDF
     baseline beside the run (the comparison compares the variants)."""

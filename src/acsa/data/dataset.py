@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -13,6 +13,15 @@ from acsa.data.label_space import LabelSpace
 from acsa.data.reviews import LabeledReviews
 
 LABEL_KEYS: tuple[str, ...] = ("labels", "label_mask")
+
+
+class TextEncoder(Protocol):
+    """What the datasets need of a featurizer (:class:`acsa.models.featurizer.Featurizer`,
+    which data may not import): texts to features once, features to a padded batch."""
+
+    def encode(self, texts: Sequence[str]) -> list[dict[str, list[int]]]: ...
+
+    def collate(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]: ...
 
 
 class EncodedDataset(Dataset):
@@ -56,7 +65,7 @@ class EncodedDataset(Dataset):
 
     @classmethod
     def from_reviews(
-        cls, reviews: LabeledReviews, featurizer: Any, label_space: LabelSpace
+        cls, reviews: LabeledReviews, featurizer: TextEncoder, label_space: LabelSpace
     ) -> EncodedDataset:
         """Encode ``reviews.texts`` once and map canonical labels to the scheme's classes."""
         features = featurizer.encode(reviews.texts)

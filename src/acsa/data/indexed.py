@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from acsa.data.dataset import LABEL_KEYS, AcsaCollator, EncodedDataset
+from acsa.data.dataset import LABEL_KEYS, AcsaCollator, EncodedDataset, TextEncoder
 from acsa.data.label_space import LabelSpace
 from acsa.data.reviews import LabeledReviews
 
@@ -76,12 +76,12 @@ class IndexedCollator:
 
 
 def encode_split(
-    reviews: LabeledReviews, featurizer: Any, label_space: LabelSpace
+    reviews: LabeledReviews, featurizer: TextEncoder, label_space: LabelSpace
 ) -> IndexedDataset:
     """Encode a split once (features and scheme-space labels), items indexed by row."""
     return IndexedDataset(EncodedDataset.from_reviews(reviews, featurizer, label_space))
 
 
-def make_collator(featurizer: Any) -> IndexedCollator:
+def make_collator(featurizer: TextEncoder) -> IndexedCollator:
     """The collator of :class:`IndexedDataset` batches: padded features, labels, row index."""
     return IndexedCollator(AcsaCollator(featurizer.collate))

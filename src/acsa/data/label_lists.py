@@ -32,6 +32,7 @@ from acsa.data.text_files import (
     fail,
     file_place,
     open_csv,
+    parse_json,
     quote,
 )
 
@@ -251,13 +252,7 @@ def _iter_json_records(path: Path, text: str) -> Iterator[tuple[int, str, object
     where = file_place(path)
     # a .json file may hold one array of objects instead of one object per line
     if path.suffix.lower() == ".json" and text.lstrip().startswith("["):
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise fail(
-                f"{where} line {exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno}); "
-                "fix the JSON or write one object per line (.jsonl)"
-            ) from None
+        items = parse_json(text, where, "fix the JSON or write one object per line (.jsonl)")
         for i, item in enumerate(items, start=1):
             yield i, f"{where} item {i}", item
         return
@@ -265,15 +260,9 @@ def _iter_json_records(path: Path, text: str) -> Iterator[tuple[int, str, object
         line = line.strip()
         if not line:
             continue
-        place = f"{where} line {lineno}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise fail(
-                f"{place}: not valid JSON ({exc.msg}, column {exc.colno}); each line must be "
-                'one object like {"text": "...", "labels": ["Battery#Positive"]}'
-            ) from None
-        yield lineno, place, record
+        fix = 'each line must be one object like {"text": "...", "labels": ["Battery#Positive"]}'
+        record = parse_json(line, where, fix, first_line=lineno)
+        yield lineno, f"{where} line {lineno}", record
 
 
 def _read_label_list(path: Path, text: str, config: DataConfig, collector: LabelCollector) -> None:

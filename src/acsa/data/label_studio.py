@@ -28,20 +28,15 @@ from acsa.data.config import DataConfig
 from acsa.data.label_space import NONE
 from acsa.data.label_spellings import MISSING, LabelLookup
 from acsa.data.reviews import LabeledReviews, check_text, reviews_from_codes
-from acsa.data.text_files import fail, quote
+from acsa.data.text_files import fail, file_place, parse_json, quote
 
 NOT_MENTIONED = "Not mentioned"
 UNKNOWN = "Unknown"
 
 
 def _tasks(path: Path, text: str) -> list[Any]:
-    try:
-        tasks = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise fail(
-            f"{path} line {exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno}); "
-            "export the project again from Label Studio (Export -> JSON)"
-        ) from None
+    fix = "export the project again from Label Studio (Export -> JSON)"
+    tasks = parse_json(text, file_place(path), fix)
     if not isinstance(tasks, list):
         raise fail(
             f"{path}: expected a JSON array of tasks (Label Studio's JSON export), got "

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from acsa.data.config import DataConfig
 from acsa.errors import DataError
@@ -35,6 +37,20 @@ def _one_line(message: str) -> str:
 def fail(message: str) -> DataError:
     """The :class:`~acsa.errors.DataError` for ``message``, on one line."""
     return DataError(_one_line(message))
+
+
+def parse_json(text: str, where: str, fix: str, first_line: int = 1) -> Any:
+    """``json.loads(text)``, or a one-line error naming the line and column, then ``fix``.
+
+    ``text`` starts at line ``first_line`` of the file ``where`` (a JSON-lines record).
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise fail(
+            f"{where} line {first_line + exc.lineno - 1}: not valid JSON ({exc.msg}, column "
+            f"{exc.colno}); {fix}"
+        ) from None
 
 
 def quote(value: str, limit: int = 40) -> str:

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +30,10 @@ from acsa.data.reviews import (
     text_key,
 )
 from acsa.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from rich.console import Group, RenderableType
+    from rich.table import Table
 
 logger = logging.getLogger("acsa.data")
 
@@ -151,7 +155,7 @@ class DataReport:
             "warnings": self.warnings,
         }
 
-    def to_table(self) -> Any:
+    def to_table(self) -> Table:
         """A ``rich.table.Table``: one row per split and aspect with the label counts."""
         from rich.table import Table
 
@@ -171,11 +175,11 @@ class DataReport:
                 )
         return table
 
-    def __rich__(self) -> Any:
+    def __rich__(self) -> Group:
         from rich.console import Group
         from rich.text import Text
 
-        parts: list[Any] = [self.to_table()]
+        parts: list[RenderableType] = [self.to_table()]
         parts.extend(Text(f"warning: {line}") for line in self.warnings)
         return Group(*parts)
 

@@ -26,6 +26,7 @@ the saved model is exactly the network's. Nothing here sees the test split.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -136,7 +137,7 @@ def _decided(
     valid: np.ndarray,
     fit: np.ndarray,
     held: np.ndarray,
-    aspects: Any,
+    aspects: Sequence[str],
     rule_options: dict[str, Any] | None,
 ) -> np.ndarray:
     """Labels of ``held`` by the decision rule fitted on ``fit`` (argmax without options)."""
@@ -151,7 +152,7 @@ def fit_blend(
     p_tfidf: np.ndarray,
     gold: np.ndarray,
     mask: np.ndarray | None,
-    aspects: Any,
+    aspects: Sequence[str],
     *,
     mode: BlendMode = "global",
     folds: int = DEFAULT_CV_FOLDS,

@@ -210,7 +210,7 @@ def _candidate_counts(
     return _CandidateCounts(hits, predicted, disagree, gold_mentioned.sum(0).astype(np.int64))
 
 
-def _f1(hits: np.ndarray, predicted: np.ndarray, gold: Any) -> np.ndarray:
+def _f1(hits: np.ndarray, predicted: np.ndarray, gold: np.ndarray) -> np.ndarray:
     """Pair F1 of candidates: TP = hits, FP = predicted - hits, FN = gold - hits."""
     return f1_from_counts(hits, predicted - hits, gold - hits)
 

@@ -6,12 +6,11 @@ scikit-learn.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+import numpy.typing as npt
 
 
-def f1_from_counts(tp: Any, fp: Any, fn: Any) -> Any:
+def f1_from_counts(tp: npt.ArrayLike, fp: npt.ArrayLike, fn: npt.ArrayLike) -> float | np.ndarray:
     """F1 = 2 TP / (2 TP + FP + FN); 0.0 where ``2 TP + FP + FN`` is 0 (nothing to count).
 
     Works on scalars (returns a float) and elementwise on arrays of one shape

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
 from acsa.data.label_space import CANONICAL_CLASSES, NEUTRAL, NONE
@@ -133,7 +134,9 @@ def _mention_counts(
     return PairCounts(tp.sum(axis=1), fp.sum(axis=1), fn.sum(axis=1))
 
 
-def prf_from_counts(tp: Any, fp: Any, fn: Any) -> tuple[Any, Any, Any]:
+def prf_from_counts(
+    tp: npt.ArrayLike, fp: npt.ArrayLike, fn: npt.ArrayLike
+) -> tuple[float | np.ndarray, float | np.ndarray, float | np.ndarray]:
     """Precision, recall and F1 from counts; 0.0 where a denominator is 0.
 
     Works on scalars (returns floats) and on arrays of equal shape, for

@@ -11,11 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "GRADIENT_STATS_PLOT",
@@ -52,22 +55,10 @@ def plot_per_aspect_f1(metrics: Mapping[str, Any], path: str | Path) -> Path:
     ax = fig.subplots()
     ax.bar(x - width / 2, det, width, label="aspect detection F1", color="#4c72b0")
     ax.bar(x + width / 2, pair, width, label="pair F1", color="#dd8452")
-    if "aspect_f1" in metrics:
-        ax.axhline(
-            float(metrics["aspect_f1"]),
-            color="#4c72b0",
-            ls="--",
-            lw=1,
-            label=f"overall detection {float(metrics['aspect_f1']):.3f}",
-        )
-    if "pair_f1" in metrics:
-        ax.axhline(
-            float(metrics["pair_f1"]),
-            color="#dd8452",
-            ls="--",
-            lw=1,
-            label=f"overall pair {float(metrics['pair_f1']):.3f}",
-        )
+    for key, color, what in (("aspect_f1", "#4c72b0", "detection"), ("pair_f1", "#dd8452", "pair")):
+        if key in metrics:
+            overall = float(metrics[key])
+            ax.axhline(overall, color=color, ls="--", lw=1, label=f"overall {what} {overall:.3f}")
     ax.set_xticks(x)
     ax.set_xticklabels(names, rotation=35, ha="right")
     # headroom above 1.0 keeps the legend clear of the bars
@@ -231,23 +222,22 @@ def plot_gradient_stats(records: Sequence[Mapping[str, Any]], path: str | Path) 
     fig = Figure(figsize=(12, 4.2 * nrows), layout="constrained")
     axes = fig.subplots(nrows, 2, squeeze=False)
 
-    _epoch_heatmap(
-        fig,
-        axes[0][0],
-        share,
-        records[-1]["bin_edges"],
-        epochs,
-        floor=1e-6,
-        cmap="viridis",
-        labels=("gradient norm g = 1 - p_t", "share of cells per g bin (all classes)"),
-        colorbar="share of cells",
-    )
-    _class_lines(
-        axes[0][1],
-        epochs,
-        {name: [r["mean_g"].get(name) for r in records] for name in classes},
-        ("mean g", "mean gradient norm per target class"),
-    )
+    # one row per statistic: a heatmap over epochs and bins, then one line per class
+    rows: list[tuple[list[int], dict[str, Any], dict[str, list[Any]], tuple[str, str]]] = [
+        (
+            epochs,
+            {
+                "values": share,
+                "edges": records[-1]["bin_edges"],
+                "floor": 1e-6,
+                "cmap": "viridis",
+                "labels": ("gradient norm g = 1 - p_t", "share of cells per g bin (all classes)"),
+                "colorbar": "share of cells",
+            },
+            {name: [r["mean_g"].get(name) for r in records] for name in classes},
+            ("mean g", "mean gradient norm per target class"),
+        )
+    ]
     if has_ghm:
         ghm_records = [(r["epoch"], r["ghm"]) for r in records if r.get("ghm")]
         ema = np.array(
@@ -258,27 +248,30 @@ def plot_gradient_stats(records: Sequence[Mapping[str, Any]], path: str | Path) 
                 for _, g in ghm_records
             ]
         )
-        g_epochs = [e for e, _ in ghm_records]
-        _epoch_heatmap(
-            fig,
-            axes[1][0],
-            ema,
-            ghm_records[-1][1]["bin_edges"],
-            g_epochs,
-            floor=1e-3,
-            cmap="magma",
-            labels=("GHM-C bin (g)", "GHM-C EMA bin counts at epoch end (summed over aspects)"),
-            colorbar="EMA count",
+        rows.append(
+            (
+                [e for e, _ in ghm_records],
+                {
+                    "values": ema,
+                    "edges": ghm_records[-1][1]["bin_edges"],
+                    "floor": 1e-3,
+                    "cmap": "magma",
+                    "labels": (
+                        "GHM-C bin (g)",
+                        "GHM-C EMA bin counts at epoch end (summed over aspects)",
+                    ),
+                    "colorbar": "EMA count",
+                },
+                {
+                    name: [(g.get("mean_weight") or {}).get(name) for _, g in ghm_records]
+                    for name in classes
+                },
+                ("mean GHM-C weight", "mean GHM-C weight per target class"),
+            )
         )
-        _class_lines(
-            axes[1][1],
-            g_epochs,
-            {
-                name: [(g.get("mean_weight") or {}).get(name) for _, g in ghm_records]
-                for name in classes
-            },
-            ("mean GHM-C weight", "mean GHM-C weight per target class"),
-        )
+    for row_axes, (row_epochs, heatmap, lines, line_labels) in zip(axes, rows, strict=True):
+        _epoch_heatmap(fig, row_axes[0], epochs=row_epochs, **heatmap)
+        _class_lines(row_axes[1], row_epochs, lines, line_labels)
 
     for ax in axes[:, 0]:
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -293,7 +286,7 @@ def plot_gradient_stats(records: Sequence[Mapping[str, Any]], path: str | Path) 
 
 def _epoch_heatmap(
     fig: Figure,
-    ax: Any,
+    ax: Axes,
     values: np.ndarray,
     edges: Sequence[float],
     epochs: Sequence[int],
@@ -332,7 +325,7 @@ def _epoch_heatmap(
 
 
 def _class_lines(
-    ax: Any,
+    ax: Axes,
     epochs: Sequence[int],
     series: Mapping[str, Sequence[float | None]],
     labels: tuple[str, str],

@@ -116,32 +116,13 @@ def predictions_frame(
     return pd.DataFrame(columns)
 
 
-def write_predictions_csv(
-    path: str | Path,
-    texts: Sequence[str],
-    pred_canonical: np.ndarray,
-    aspects: Sequence[str],
-    gold: np.ndarray | None = None,
-    probabilities: np.ndarray | None = None,
-    *,
-    gold_mask: np.ndarray | None = None,
-    label_names: Mapping[int, str] | None = None,
-    class_names: Sequence[str] | None = None,
-) -> Path:
+def write_predictions_csv(path: str | Path, *columns: Any, **options: Any) -> Path:
     """Write predictions in the wide CSV format (UTF-8 with BOM, so Excel shows Vietnamese).
 
-    The columns and arguments are :func:`predictions_frame`'s; ``path`` is the output file.
+    ``path`` is the output file; ``columns`` and ``options`` go to
+    :func:`predictions_frame` as they are (its arguments, its columns).
     """
-    frame = predictions_frame(
-        texts,
-        pred_canonical,
-        aspects,
-        gold,
-        probabilities,
-        gold_mask=gold_mask,
-        label_names=label_names,
-        class_names=class_names,
-    )
+    frame = predictions_frame(*columns, **options)
 
     def write(tmp: Path) -> None:
         frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")

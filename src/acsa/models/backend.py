@@ -13,13 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from acsa.data.label_space import LabelSpace
 from acsa.errors import CheckpointError
 from acsa.models.saved import ONNX_FILE, onnx_only, read_metadata
+
+if TYPE_CHECKING:
+    from acsa.models.featurizer import Featurizer
+    from acsa.models.model import AcsaModel
+    from acsa.models.tfidf import TfidfAspectModel
 
 
 class ModelBackend(Protocol):
@@ -41,7 +46,7 @@ class TorchBackend:
         featurizer: the featurizer saved with it.
     """
 
-    def __init__(self, model: Any, featurizer: Any) -> None:
+    def __init__(self, model: AcsaModel, featurizer: Featurizer) -> None:
         self.model = model
         self.featurizer = featurizer
         self.label_space: LabelSpace = model.label_space
@@ -71,7 +76,7 @@ class TfidfBackend:
 
     kind = "tfidf"
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: TfidfAspectModel) -> None:
         self.model = model
         self.label_space: LabelSpace = model.label_space
 

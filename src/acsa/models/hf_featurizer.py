@@ -17,12 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
 from acsa.errors import CheckpointError, ConfigError, first_line
 from acsa.models.featurizer import Features, Featurizer, pad_2d
+
+if TYPE_CHECKING:
+    from acsa.models.config import HuggingFaceModelConfig
 
 LongReviews = Literal["truncate", "windows"]
 
@@ -182,7 +185,7 @@ class HFFeaturizer(Featurizer):
         return cls.from_name_or_path(directory, max_length, local_files_only=True, **policy)
 
 
-def policy_of(config: Any) -> dict[str, Any]:
+def policy_of(config: HuggingFaceModelConfig) -> dict[str, Any]:
     """The long-review keywords of :class:`HFFeaturizer` from a Hugging Face model config."""
     return {
         "long_reviews": config.long_reviews,

@@ -9,10 +9,13 @@ windows) answers itself; the offline featurizer keeps the first
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from acsa.models.featurizer import Featurizer
 
 
-def count_truncated(featurizer: Any, texts: Sequence[str]) -> dict[str, Any] | None:
+def count_truncated(featurizer: Featurizer, texts: Sequence[str]) -> dict[str, Any] | None:
     """Counts of ``texts`` longer than the featurizer's ``max_length``, and what happens to them.
 
     Returns:

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from acsa.errors import CheckpointError, first_line, optional_import
+from acsa.errors import CheckpointArgumentError, CheckpointError, first_line, optional_import
 from acsa.models.model import AcsaModel
 from acsa.models.onnx_backend import create_session
 from acsa.models.saved import (
@@ -296,7 +296,7 @@ def export_onnx(
     if kind not in EXPORTABLE_ENCODERS:
         raise CheckpointError(
             f"{source}: a {kind!r} model cannot be exported to ONNX (only "
-            f"{', '.join(EXPORTABLE_ENCODERS)} encoders can); serve it with PyTorch, without --onnx"
+            f"{', '.join(EXPORTABLE_ENCODERS)} encoders can); run it with PyTorch"
         )
     output = Path(output_dir).expanduser()
     in_place = output.exists() and output.resolve() == source.resolve()
@@ -304,11 +304,14 @@ def export_onnx(
         raise CheckpointError(f"{output}: expected a folder for the ONNX model, found a file")
     if not in_place and not overwrite and output.is_dir():
         if (output / CONFIG_FILE).exists() or (output / ONNX_FILE).exists():
-            raise CheckpointError(
-                f"{output}: already holds a model; choose another folder or pass --overwrite"
+            raise CheckpointArgumentError(
+                "{output}: already holds a model; choose another folder or pass {overwrite:True}",
+                output=output,
             )
     if in_place and (output / ONNX_FILE).exists() and not overwrite:
-        raise CheckpointError(f"{output / ONNX_FILE}: exists; pass --overwrite to replace it")
+        raise CheckpointArgumentError(
+            "{path}: exists; pass {overwrite:True} to replace it", path=output / ONNX_FILE
+        )
 
     model, _ = AcsaModel.from_pretrained(source)
     graph = _LogitsGraph(_exportable_copy(model)).eval()

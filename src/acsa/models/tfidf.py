@@ -46,7 +46,7 @@ import json
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -65,6 +65,13 @@ from acsa.models.saved import (
     write_metadata,
 )
 
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix, spmatrix
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from acsa.data.reviews import LabeledReviews
+
 __all__ = ["TfidfAspectModel", "TfidfModelConfig"]
 _NUM_CLASSES = len(CANONICAL_CLASSES)
 _MIN_PROB = 1e-12
@@ -80,7 +87,7 @@ def _nfc_lower(text: str) -> str:
     return unicodedata.normalize("NFC", text).lower()
 
 
-def _vectorizers(config: TfidfModelConfig) -> dict[str, Any]:
+def _vectorizers(config: TfidfModelConfig) -> dict[str, TfidfVectorizer]:
     """Unfitted vectorizers, by name, in feature-column order."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -242,7 +249,7 @@ class TfidfAspectModel(BaseEstimator):
 
     def _fit_classifiers(
         self,
-        features: Any,
+        features: csr_matrix,
         labels: np.ndarray,
         mask: np.ndarray,
         aspects: Sequence[str],
@@ -250,7 +257,7 @@ class TfidfAspectModel(BaseEstimator):
     ) -> None:
         from sklearn.linear_model import LogisticRegression
 
-        classifiers: list[Any | None] = []
+        classifiers: list[LogisticRegression | None] = []
         aspect_classes: list[list[int]] = []
         for a in range(len(aspects)):
             rows = np.flatnonzero(mask[:, a])
@@ -270,12 +277,12 @@ class TfidfAspectModel(BaseEstimator):
         self.classifiers_ = classifiers
         self.aspect_classes_ = aspect_classes
 
-    def fit_reviews(self, reviews: Any) -> TfidfAspectModel:
+    def fit_reviews(self, reviews: LabeledReviews) -> TfidfAspectModel:
         """:meth:`fit` on an :class:`acsa.data.LabeledReviews` (texts, labels, mask, aspects)."""
         return self.fit(reviews.texts, reviews.labels, reviews.mask, reviews.aspects)
 
     # ------------------------------------------------------------------ prediction
-    def transform(self, texts: Sequence[str]) -> Any:
+    def transform(self, texts: Sequence[str]) -> csr_matrix:
         """The sparse TF-IDF matrix ``[N, F]`` of ``texts``."""
         self._check_fitted()
         return _stack([v.transform(list(texts)) for v in self.vectorizers_.values()])
@@ -375,7 +382,7 @@ class TfidfAspectModel(BaseEstimator):
         return model
 
 
-def _stack(parts: list[Any]) -> Any:
+def _stack(parts: list[spmatrix]) -> csr_matrix:
     from scipy.sparse import hstack
 
     return hstack(parts, format="csr") if len(parts) > 1 else parts[0].tocsr()
@@ -399,7 +406,7 @@ def _read_json(path: Path, what: str) -> Any:
         ) from None
 
 
-def _load_vectorizers(path: Path, config: TfidfModelConfig) -> dict[str, Any]:
+def _load_vectorizers(path: Path, config: TfidfModelConfig) -> dict[str, TfidfVectorizer]:
     data = _read_json(path, "TF-IDF vocabulary")
     vectorizers = _vectorizers(config)
     try:
@@ -422,7 +429,7 @@ def _load_vectorizers(path: Path, config: TfidfModelConfig) -> dict[str, Any]:
 
 def _load_classifiers(
     path: Path, config: TfidfModelConfig, aspect_classes: list[list[int]], num_features: int
-) -> list[Any | None]:
+) -> list[LogisticRegression | None]:
     from safetensors.numpy import load_file
     from sklearn.linear_model import LogisticRegression
 
@@ -434,7 +441,7 @@ def _load_classifiers(
         raise CheckpointError(
             f"{path}: corrupt weights file ({type(exc).__name__}); save the model again"
         ) from None
-    classifiers: list[Any | None] = []
+    classifiers: list[LogisticRegression | None] = []
     for a, classes in enumerate(aspect_classes):
         if len(classes) < 2:
             classifiers.append(None)

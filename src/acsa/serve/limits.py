@@ -8,11 +8,15 @@ pydantic enforces them; :mod:`acsa.serve.errors` turns a violation into a
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 
 from acsa.serve.errors import limit_response
+
+if TYPE_CHECKING:
+    from starlette.responses import JSONResponse
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -53,18 +57,18 @@ class BodyLimitMiddleware:
     chunked body cannot slip past either.
     """
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
-    def _refuse(self) -> Any:
+    def _refuse(self) -> JSONResponse:
         return limit_response(
             "max_body_bytes",
             self.max_bytes,
             f"the request body is larger than {self.max_bytes} bytes (max_body_bytes)",
         )
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") not in BODY_METHODS:
             await self.app(scope, receive, send)
             return

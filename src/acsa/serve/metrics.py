@@ -16,10 +16,13 @@ do not share counts. With ``--workers N`` every worker counts for itself and
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 # powers of two up to well past any sane --max-batch
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
@@ -85,11 +88,11 @@ def route_template(scope: dict[str, Any]) -> str:
 class MetricsMiddleware:
     """Pure ASGI middleware: count and time every HTTP request by route and status."""
 
-    def __init__(self, app: Any, metrics: ServeMetrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: ServeMetrics) -> None:
         self.app = app
         self.metrics = metrics
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -19,6 +19,8 @@ from acsa.evaluation.decision import DECISION_FILE, DecisionRule
 from acsa.evaluation.scoring import SplitPredictions
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from acsa.training.baseline import BaselineRun
     from acsa.training.config import TrainingConfig
 
@@ -51,13 +53,13 @@ def blend_skipped(training: TrainingConfig, label_scheme: str, encoder: str) -> 
     if training.blend == "off":
         return "training.blend: off"
     if not training.baseline:
-        return "no TF-IDF baseline (training.baseline: false or --no-baseline)"
+        return "no TF-IDF baseline (training.baseline: false)"
     if label_scheme != "with_none":
         return f"label_scheme {label_scheme}: a blend needs with_none"
     return None
 
 
-def _mixed(scored: SplitPredictions, p_tfidf: Any, weights: Any) -> SplitPredictions:
+def _mixed(scored: SplitPredictions, p_tfidf: np.ndarray, weights: np.ndarray) -> SplitPredictions:
     from acsa.evaluation.blend import blend
     from acsa.evaluation.decision import decide
 

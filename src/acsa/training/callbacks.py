@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 from torch import nn
-from transformers import TrainerCallback
+from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 from transformers.trainer_callback import ProgressCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
@@ -30,7 +30,9 @@ class LossStateCallback(TrainerCallback):
     def __init__(self, loss_fn: nn.Module) -> None:
         self.loss_fn = loss_fn
 
-    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+    def on_save(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
         if not state.is_world_process_zero:
             return
         tensors = loss_state_tensors(self.loss_fn)
@@ -68,7 +70,7 @@ def load_loss_state(loss_fn: nn.Module, checkpoint_dir: Path) -> bool:
     return True
 
 
-def evaluation_line(args: Any, state: Any, logs: dict[str, Any]) -> str:
+def evaluation_line(args: TrainingArguments, state: TrainerState, logs: dict[str, Any]) -> str:
     """One evaluation as a short line: ``epoch 2  val pair-F1 0.7012  aspect-F1 ...``."""
     epoch = logs.get("epoch", state.epoch or 0)
     if getattr(args, "eval_strategy", "epoch") == "steps":  # a str enum
@@ -95,7 +97,12 @@ class EpochSummaryCallback(ProgressCallback):
         self.metric = metric
 
     def on_log(
-        self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        logs: dict[str, Any] | None = None,
+        **kwargs: Any,
     ) -> None:
         if not state.is_world_process_zero or self.training_bar is None or not logs:
             return
@@ -122,7 +129,9 @@ class PlainProgressCallback(TrainerCallback):
         sys.stderr.write(line + "\n")
         sys.stderr.flush()
 
-    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+    def on_step_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
         if not state.is_world_process_zero or not state.max_steps:
             return
         done = state.global_step / state.max_steps
@@ -132,7 +141,12 @@ class PlainProgressCallback(TrainerCallback):
             self._write(f"step {state.global_step}/{state.max_steps} ({done:.0%})")
 
     def on_log(
-        self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        logs: dict[str, Any] | None = None,
+        **kwargs: Any,
     ) -> None:
         if state.is_world_process_zero and logs and self.metric in logs:
             self._write(evaluation_line(args, state, logs))

@@ -23,9 +23,12 @@ import struct
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from acsa.errors import CheckpointError
+
+if TYPE_CHECKING:
+    from transformers import Trainer
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +170,7 @@ def find_resumable_checkpoint(root: Path, *, need_loss_state: bool = False) -> s
     return None
 
 
-def run_finished(trainer: Any) -> bool:
+def run_finished(trainer: Trainer) -> bool:
     """Whether training ran to its end: the whole step budget, or early stopping's verdict.
 
     A run stopped otherwise (a time budget, a callback, Ctrl-C) may be resumed.
@@ -184,7 +187,7 @@ def run_finished(trainer: Any) -> bool:
     )
 
 
-def remove_checkpoints(out: Path, checkpoint_dir: str, trainer: Any) -> bool:
+def remove_checkpoints(out: Path, checkpoint_dir: str, trainer: Trainer) -> bool:
     """After a finished run (:func:`run_finished`): remove ``out/checkpoint_dir``.
 
     The model is saved in ``model/`` by then; a run that did not finish keeps

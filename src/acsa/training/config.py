@@ -16,7 +16,7 @@ import difflib
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import yaml
@@ -40,6 +40,11 @@ from acsa.models.config import (
     OfflineModelConfig,
     TfidfModelConfig,
 )
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
 
 logger = logging.getLogger(__name__)
 
@@ -269,7 +274,9 @@ def background_class(label_space: LabelSpace) -> int:
     return int(label_space.to_scheme(np.asarray(NONE)))
 
 
-def build_configured_loss(config: AcsaConfig, class_counts: Any = None) -> Any:
+def build_configured_loss(
+    config: AcsaConfig, class_counts: torch.Tensor | None = None
+) -> nn.Module:
     """The run's objective (a :class:`acsa.losses.CombinedLoss`) for ``config``.
 
     ``class_counts`` are the training label counts ``[A, C]`` in the scheme's

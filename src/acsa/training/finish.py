@@ -91,7 +91,8 @@ class TrainResult:
             ``eval_pair_f1``, ``eval_aspect_f1``, ``eval_loss``, ...
         timings: seconds: ``load_data``, ``build_model``, ``encode``,
             ``train``, ``decision``, ``test``, ``baseline``, ``report``, ``total``, ``cpu``.
-        best_checkpoint: the checkpoint restored at the end (or ``None``).
+        best_checkpoint: the checkpoint restored at the end (or ``None``); removed after
+            a finished run unless ``training.keep_checkpoints``.
         global_step: optimizer steps done.
         skipped_batches: batches skipped by ``nan_policy: skip``.
         log_history: the Trainer's whole log history.

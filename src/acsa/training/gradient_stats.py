@@ -28,7 +28,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -38,6 +38,9 @@ from transformers import TrainerCallback, TrainerControl, TrainerState, Training
 from acsa.data.label_space import CANONICAL_CLASSES
 from acsa.errors import DataError
 from acsa.losses import GHMCLoss, ghm_bin_index, gradient_norm
+
+if TYPE_CHECKING:
+    from torch.utils.tensorboard import SummaryWriter
 
 STATS_FILE = "gradient_stats.jsonl"
 
@@ -207,7 +210,7 @@ def make_tracker(
     return tracker, [GradientStatsCallback(tracker, output_dir=out, log_dir=log_dir)]
 
 
-def _add_raw_histogram(writer: Any, tag: str, counts: Sequence[float], step: int) -> None:
+def _add_raw_histogram(writer: SummaryWriter, tag: str, counts: Sequence[float], step: int) -> None:
     counts_arr = np.asarray(counts, dtype=np.float64)
     num = float(counts_arr.sum())
     if num <= 0:
@@ -248,7 +251,7 @@ class GradientStatsCallback(TrainerCallback):
         self.tracker = tracker
         self.output_dir = Path(output_dir) if output_dir is not None else None
         self.log_dir = Path(log_dir) if log_dir is not None else None
-        self._writer: Any = None
+        self._writer: SummaryWriter | None = None
 
     def _resolve_dirs(self, args: TrainingArguments) -> tuple[Path, Path]:
         out = self.output_dir or Path(args.output_dir)

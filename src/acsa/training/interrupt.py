@@ -26,12 +26,17 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
-from transformers import TrainerCallback
+from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
+from acsa.errors import Interrupted, Speller, keyword
 from acsa.files import atomic_write
 from acsa.logs import process_rank
+
+if TYPE_CHECKING:
+    import torch
 
 logger = logging.getLogger(__name__)
 
@@ -43,15 +48,19 @@ def epoch_rng_file(checkpoint: Path | str) -> Path:
     return Path(checkpoint) / f"{EPOCH_RNG_PREFIX}_{process_rank()}.safetensors"
 
 
-class TrainingInterrupted(KeyboardInterrupt):
-    """Training stopped on Ctrl-C after saving a checkpoint; ``str()`` says how to resume."""
+class TrainingInterrupted(Interrupted):
+    """Training stopped on Ctrl-C after saving a checkpoint; the message says how to resume
+    (``resume=True``; :meth:`spelled` with the CLI's option names says ``--resume``)."""
 
-    def __init__(self, message: str, checkpoint: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, step: int, checkpoint: str, output_dir: str) -> None:
+        super().__init__(
+            "interrupted at step {step}: checkpoint saved in {checkpoint}; run it again with "
+            "{resume:True} (same output folder {where}) to continue",
+            step=step,
+            checkpoint=checkpoint,
+            where=output_dir,
+        )
         self.checkpoint = checkpoint
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
 
 
 class GracefulInterrupt(TrainerCallback):
@@ -68,7 +77,7 @@ class GracefulInterrupt(TrainerCallback):
         self.output_dir = Path(output_dir) if output_dir is not None else None
         self.requested = False
         self._saving = False
-        self._epoch_rng: Any = None
+        self._epoch_rng: torch.Tensor | None = None
         self._restore_from = epoch_rng_file(resume_from) if resume_from is not None else None
 
     # -- signal side -------------------------------------------------------
@@ -77,7 +86,7 @@ class GracefulInterrupt(TrainerCallback):
         """What the SIGINT handler does; also callable from tests."""
         self.requested = True
 
-    def _handler(self, signum: int, frame: Any) -> None:
+    def _handler(self, signum: int, frame: FrameType | None) -> None:
         self.request()
         # a second Ctrl-C means "now": give the default handler back
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -118,7 +127,9 @@ class GracefulInterrupt(TrainerCallback):
         self.requested = flag
         return flag
 
-    def on_epoch_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+    def on_epoch_begin(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> TrainerControl | None:
         import torch
 
         if self._restore_from is not None:
@@ -138,36 +149,37 @@ class GracefulInterrupt(TrainerCallback):
         state = {"torch_cpu": self._epoch_rng}
         atomic_write(epoch_rng_file(checkpoint), lambda tmp: save_file(state, str(tmp)))
 
-    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+    def on_step_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> TrainerControl | None:
         if self._agreed():
             control.should_save = True
             control.should_training_stop = True
             self._saving = True
         return control
 
-    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+    def on_save(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> TrainerControl | None:
         folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         self._save_epoch_rng(folder)
         if not (self.requested or self._saving):
             return control
         where = self.output_dir if self.output_dir is not None else Path(args.output_dir).parent
-        raise TrainingInterrupted(
-            f"interrupted at step {state.global_step}: checkpoint saved in {folder}; "
-            f"run the same command with --resume (same output folder {where}) to continue",
-            checkpoint=str(folder),
-        )
+        raise TrainingInterrupted(state.global_step, str(folder), str(where))
 
 
-def interrupt_message(exc: BaseException | None) -> str | None:
-    """The message of a :class:`TrainingInterrupted` anywhere in ``exc``'s chain, if any.
+def interrupt_message(exc: BaseException | None, spell: Speller = keyword) -> str | None:
+    """The message of an :class:`~acsa.errors.Interrupted` anywhere in ``exc``'s chain, if any.
 
     typer turns Ctrl-C into a silent ``SystemExit(130)`` whose cause chain
-    still holds the original interrupt; the CLI prints its message from here.
+    still holds the original interrupt; the CLI prints its message from here,
+    with ``spell`` writing its option names.
     """
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if isinstance(exc, TrainingInterrupted):
-            return str(exc)
+        if isinstance(exc, Interrupted):
+            return exc.spelled(spell)
         exc = exc.__cause__ or exc.__context__
     return None

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from acsa.data.label_space import LabelSpace
 from acsa.data.reviews import LabeledReviews
+
+if TYPE_CHECKING:
+    from transformers import EvalPrediction
 
 
 class MetricsFunction:
@@ -23,7 +26,7 @@ class MetricsFunction:
         self.reviews = reviews
         self.label_space = label_space
 
-    def __call__(self, eval_pred: Any) -> dict[str, float]:
+    def __call__(self, eval_pred: EvalPrediction) -> dict[str, float]:
         from acsa.evaluation import compute_metrics, scalar_metrics
         from acsa.evaluation.decision import canonical_probabilities, decide
 

@@ -3,8 +3,8 @@
 Layout::
 
     config.yaml          the resolved config (loadable with ``acsa train``)
-    run.json             timings, versions, seed, best checkpoint
-    checkpoints/         Trainer checkpoints (checkpoint-<step>/), used by --resume
+    run.json             timings, versions, seed, best checkpoint (when checkpoints are kept)
+    checkpoints/         Trainer checkpoints (checkpoint-<step>/), used to resume
     logs/                TensorBoard event files
     model/               the best model, save_pretrained format (acsa predict/evaluate)
     metrics.json         test metrics (GUIDE.md section 2) + best validation metrics
@@ -17,12 +17,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from acsa.errors import ConfigError
+from acsa.errors import ArgumentError
 from acsa.files import check_writable_dir
 from acsa.models.saved import RUN_MODEL_DIR as MODEL_DIR
 
 CHECKPOINT_DIR = "checkpoints"
 LOG_DIR = "logs"
+CONFIG_KEY = "output.dir"
+# where a Python caller of train() sets what the command line's options set
+_NAMES = {"output_dir": CONFIG_KEY, "overwrite": "output.overwrite"}
 _RUN_MARKERS = ("run.json", "config.yaml", CHECKPOINT_DIR, MODEL_DIR, "metrics.json")
 
 
@@ -32,21 +35,27 @@ def _looks_like_run(out: Path) -> bool:
 
 def check_output_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
     """Decide, without writing, whether a run may use ``out`` (one-line ConfigError if not)."""
-    check_writable_dir(out)
+    check_writable_dir(out, CONFIG_KEY)
     if not out.exists() or resume:
         return
     if not out.is_dir():
-        raise ConfigError(f"output.dir: {out} is a file; choose another --output")
+        raise ArgumentError(
+            "output.dir: {out} is a file; choose another {output_dir}", python_names=_NAMES, out=out
+        )
     if any(out.iterdir()):
         if not _looks_like_run(out):
-            raise ConfigError(
-                f"output.dir: {out} is a non-empty folder that is not an acsa run; "
-                "choose another --output"
+            raise ArgumentError(
+                "output.dir: {out} is a non-empty folder that is not an acsa run; "
+                "choose another {output_dir}",
+                python_names=_NAMES,
+                out=out,
             )
         if not overwrite:
-            raise ConfigError(
-                f"output.dir: {out} already holds a run; pass --resume to continue it, "
-                "--overwrite (output.overwrite: true) to replace it, or choose another --output"
+            raise ArgumentError(
+                "output.dir: {out} already holds a run; pass {resume:True} to continue it, "
+                "{overwrite:True} to replace it, or choose another {output_dir}",
+                python_names=_NAMES,
+                out=out,
             )
 
 

@@ -9,12 +9,15 @@ surfacing later, after the output folder has been created.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from acsa.errors import ConfigError
 
+if TYPE_CHECKING:
+    from acsa.training.config import AcsaConfig
 
-def preflight(config_path: Path | str, config: Any, *, training: bool) -> None:
+
+def preflight(config_path: Path | str, config: AcsaConfig, *, training: bool) -> None:
     """Raise a one-line ConfigError naming ``config_path`` and the key, or return.
 
     Args:

@@ -196,7 +196,10 @@ def _train_network(
         run_info={
             "global_step": state.global_step,
             "epochs_run": state.epoch,
-            "best_checkpoint": relative_to_run(state.best_model_checkpoint, out),
+            # the folder is removed at the end unless kept; model/ holds its weights
+            "best_checkpoint": relative_to_run(state.best_model_checkpoint, out)
+            if config.training.keep_checkpoints
+            else None,
             "resumed_from": relative_to_run(resume_from, out),
             "skipped_batches": trainer.skipped_batches,
             "world_size": world_size(),

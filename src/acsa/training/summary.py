@@ -9,16 +9,21 @@ whose terminal was a log file) tells the same story.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from acsa.training.finish import TrainResult
 
 SUMMARY_FILE = "summary.txt"
 # columns of the file's tables: wide enough that no figure is cut
 _FILE_WIDTH = 200
 
 
-def summary_items(result: Any) -> list[Any]:
+def summary_items(result: TrainResult) -> list[RenderableType]:
     """What to print for a :class:`~acsa.training.run.TrainResult` (rich renderables, text)."""
-    items: list[Any] = []
+    items: list[RenderableType] = []
     test = result.metrics.get("test")
     if test is not None:
         from acsa.evaluation import format_metrics_table
@@ -41,7 +46,7 @@ def summary_items(result: Any) -> list[Any]:
     return items
 
 
-def write_summary(result: Any) -> Path:
+def write_summary(result: TrainResult) -> Path:
     """Write :func:`summary_items` as plain text into ``result.output_dir/summary.txt``."""
     from rich.console import Console
 

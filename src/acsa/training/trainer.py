@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -30,6 +30,12 @@ from transformers import Trainer
 
 from acsa.data.indexed import BATCH_LABEL_KEYS
 from acsa.errors import TrainingError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from acsa.losses.combined import LossOutput
+    from acsa.training.gradient_stats import GradientTracker
 
 
 class AcsaTrainer(Trainer):
@@ -52,7 +58,7 @@ class AcsaTrainer(Trainer):
         *args: Any,
         loss_fn: nn.Module,
         nan_policy: str = "stop",
-        gradient_tracker: Any | None = None,
+        gradient_tracker: GradientTracker | None = None,
         model_optimizer_factory: Callable[[float, float], torch.optim.Optimizer] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -88,7 +94,7 @@ class AcsaTrainer(Trainer):
         inputs: dict[str, Any],
         return_outputs: bool = False,
         num_items_in_batch: torch.Tensor | int | None = None,
-    ) -> torch.Tensor | tuple[torch.Tensor, Any]:
+    ) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
         targets = inputs.get("labels")
         mask = inputs.get("label_mask")
         features = {k: v for k, v in inputs.items() if k not in BATCH_LABEL_KEYS}
@@ -208,7 +214,9 @@ class AcsaTrainer(Trainer):
         super().log(logs, start_time)
 
 
-def _split_loss_output(result: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def _split_loss_output(
+    result: LossOutput | torch.Tensor | Mapping[str, torch.Tensor],
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """``LossOutput`` (total, parts) or a bare tensor -> (total, parts)."""
     if isinstance(result, torch.Tensor):
         return result, {"classification": result}
