@@ -253,7 +253,6 @@ class Predictor:
         evidence = explain_labels(backend, list(texts), labels, n_steps or DEFAULT_STEPS)
         return [Explanation(p, e) for p, e in zip(predictions, evidence, strict=True)]
 
-
     def _explained_backend(self) -> Any:
         """The backend explanations read: this one, or for a model run on ONNX Runtime
         (by default after ``acsa train``) the PyTorch backend of the same folder, loaded

@@ -48,7 +48,24 @@ _LAZY = {
     "predict_logits": "inference",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "AcsaModel",
+    "AspectHead",
+    "Features",
+    "Featurizer",
+    "HFEncoder",
+    "HFFeaturizer",
+    "HeadConfig",
+    "HuggingFaceModelConfig",
+    "ModelConfig",
+    "OfflineEncoder",
+    "OfflineFeaturizer",
+    "OfflineModelConfig",
+    "build_model",
+    "model_config_to_dict",
+    "parse_model_config",
+    "predict_logits",
+]
 
 
 def __getattr__(name: str) -> Any:

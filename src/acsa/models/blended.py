@@ -152,7 +152,7 @@ class BlendedBackend:
 
     @property
     def runtime(self) -> str:
-        """The network's runtime (``"torch"`` or ``"onnx"``); the TF-IDF part runs in scikit-learn."""
+        """The network's runtime (``"torch"`` or ``"onnx"``); TF-IDF runs in scikit-learn."""
         return str(getattr(self.network, "runtime", "torch"))
 
     @classmethod

@@ -9,12 +9,11 @@ encoder's model; a Hugging Face tokenizer still comes from transformers), so
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import os
-import sys
 
 import numpy as np
 

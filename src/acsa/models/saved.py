@@ -56,6 +56,7 @@ ONNX_FILE = "model.onnx"
 ONNX_DATA_FILE = ONNX_FILE + ".data"
 # acsa_model.json's record of the check that model.onnx gives PyTorch's labels
 ONNX_CHECK_KEY = "onnx_check"
+_DIGEST_BLOCK = 1 << 20
 BLEND_FILE = "blend.json"
 BLEND_TFIDF_DIR = "tfidf"
 # the saved model's folder inside a run folder (acsa.training.output_dir)
@@ -219,14 +220,21 @@ def onnx_only(folder: Path) -> bool:
 
 
 def onnx_digest(folder: Path) -> str:
-    """SHA-256 of the folder's ``model.onnx`` (and ``model.onnx.data`` when there)."""
+    """A fingerprint of the folder's ``model.onnx`` (and ``model.onnx.data``): each file's
+    size and the SHA-256 of its first and last MiB (cheap on every load, and a graph
+    exported again differs in its first bytes)."""
     digest = hashlib.sha256()
     for name in (ONNX_FILE, ONNX_DATA_FILE):
         path = Path(folder) / name
-        if path.is_file():
-            with path.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
+        if not path.is_file():
+            continue
+        size = path.stat().st_size
+        digest.update(f"{name}:{size}:".encode())
+        with path.open("rb") as handle:
+            digest.update(handle.read(_DIGEST_BLOCK))
+            if size > _DIGEST_BLOCK:
+                handle.seek(max(_DIGEST_BLOCK, size - _DIGEST_BLOCK))
+                digest.update(handle.read(_DIGEST_BLOCK))
     return digest.hexdigest()
 
 
@@ -236,7 +244,7 @@ def write_onnx_check(folder: Path, check: Mapping[str, Any]) -> Path:
     ``check`` holds at least ``identical_labels`` (bool); the digest of the
     graph it was run on is added, so a graph replaced later is not trusted.
     """
-    record = {**dict(check), "onnx_sha256": onnx_digest(folder) if has_onnx(folder) else None}
+    record = {**dict(check), "onnx_digest": onnx_digest(folder) if has_onnx(folder) else None}
     return update_metadata(folder, **{ONNX_CHECK_KEY: record})
 
 
@@ -257,5 +265,15 @@ def onnx_verified(folder: Path) -> bool:
         record is not None
         and record.get("identical_labels") is True
         and has_onnx(folder)
-        and record.get("onnx_sha256") == onnx_digest(folder)
+        and record.get("onnx_digest") == onnx_digest(folder)
     )
+
+
+def remove_onnx(folder: Path) -> None:
+    """Remove the folder's ``model.onnx`` (``.data``) and its check from ``acsa_model.json``
+    (before a new export: a resumed run saves new weights)."""
+    for name in (ONNX_FILE, ONNX_DATA_FILE):
+        (Path(folder) / name).unlink(missing_ok=True)
+    meta = read_metadata(folder)
+    if ONNX_CHECK_KEY in meta.fields:
+        write_json(meta.path, {k: v for k, v in meta.fields.items() if k != ONNX_CHECK_KEY})

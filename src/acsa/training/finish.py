@@ -98,6 +98,8 @@ class TrainResult:
             a test split).
         decision: the decision rule saved with the model (``None``: argmax).
         baseline: the TF-IDF baseline's ``summary()`` (``None`` when not fitted).
+        onnx: the ONNX export's label check (``acsa_model.json``'s ``onnx_check``),
+            ``{"exported": False, "reason": ...}``, or ``None`` when not asked for.
     """
 
     output_dir: Path
@@ -112,6 +114,7 @@ class TrainResult:
     test_predictions: SplitPredictions | None = None
     decision: DecisionRule | None = None
     baseline: dict[str, Any] | None = None
+    onnx: dict[str, Any] | None = None
 
 
 @dataclass
@@ -155,6 +158,7 @@ def finish_run(
     clock: RunClock,
     *,
     plots: bool = True,
+    export_onnx: bool = False,
 ) -> TrainResult:
     """Fit the decision rule on validation (saved beside the model), score the test split,
     fit the TF-IDF baseline beside the model, write the report and ``run.json``.
@@ -166,9 +170,13 @@ def finish_run(
     ``decision.json``) and the headline of the report; ``metrics.json`` shows
     ``network``, ``baseline`` and ``blend`` side by side either way.
 
+    With ``export_onnx`` (``acsa train``), the saved model is exported to
+    ``model.onnx`` beside it and checked on the validation reviews
+    (:func:`acsa.training.onnx_runtime.export_checked_onnx`).
+
     Every step is timed by ``clock`` (``decision``, ``test``, ``baseline``,
-    ``blend``, ``report``); only the process that ``writes`` saves files and fits
-    the baseline.
+    ``blend``, ``onnx``, ``report``); only the process that ``writes`` saves files
+    and fits the baseline.
     """
     writes = fitted.writes
     with clock("decision"):
@@ -207,6 +215,13 @@ def finish_run(
             )
         if blended.adopted:
             rule, test = blended.rule, blended.test
+    onnx = None
+    if writes and export_onnx:
+        from acsa.training.onnx_runtime import export_checked_onnx
+
+        with clock("onnx"):
+            texts = splits["validation"].texts if "validation" in splits else []
+            onnx = export_checked_onnx(fitted.model_dir, fitted.encoder, texts)
     with clock("report"):
         sides = _side_by_side(network_test, network_rule, validation, blended, skipped)
         test_metrics = report_run(
@@ -241,6 +256,7 @@ def finish_run(
         test_predictions=with_rule(test, rule) if test else None,
         decision=rule,
         baseline=baseline,
+        onnx=onnx,
     )
 
 
