@@ -117,7 +117,10 @@ def measure(model: Path, source: Path, rows: int, repeats: int, folder: Path) ->
             wall, cpu = run_once(model, source, outputs[runtime], runtime)
             walls[runtime].append(wall)
             cpus[runtime].append(cpu)
-            print(f"  {rows:>7,} reviews  {runtime:5} run {repeat + 1}: {wall:6.2f} s wall", flush=True)
+            print(
+                f"  {rows:>7,} reviews  {runtime:5} run {repeat + 1}: {wall:6.2f} s wall",
+                flush=True,
+            )
     same, differ, gap = compare(outputs["torch"], outputs["onnx"])
     median = {r: statistics.median(walls[r]) for r in RUNTIMES}
     for runtime in RUNTIMES:
