@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 RUNTIME_HELP = (
     "What runs the model: auto (ONNX Runtime when acsa train exported model.onnx and "
     "checked it gives PyTorch's labels, else PyTorch), torch or onnx."
 )
+# the old flag: hidden from --help, still honoured (silently: an error stays one line)
 ONNX_HELP = "Deprecated: --runtime onnx."
 
 
@@ -23,5 +22,4 @@ def runtime_choice(runtime: str, onnx: bool) -> str:
         return value
     if value == "torch":
         raise ConfigError("--onnx and --runtime torch contradict each other; keep one")
-    logging.getLogger("acsa").warning("--onnx is deprecated; use --runtime onnx")
     return "onnx"
