@@ -194,3 +194,12 @@ def test_train_exports_and_checks(tmp_path: Path) -> None:
     assert result.onnx["reviews"] == 100 and "onnx" in result.timings
     assert (result.model_dir / ONNX_FILE).is_file() and onnx_verified(result.model_dir)
     assert api.load(result.output_dir).runtime == "onnx"
+
+
+def test_evaluate_stays_on_torch(folder: Path) -> None:
+    from acsa.api import _evaluated
+
+    assert api.load(folder).runtime == "onnx"
+    assert _evaluated(folder).runtime == "torch"
+    (folder / "model.safetensors").unlink()  # a folder holding only model.onnx
+    assert _evaluated(folder).runtime == "onnx"

@@ -279,6 +279,16 @@ def _predictor(model: str | Path | Predictor) -> Predictor:
     return model if isinstance(model, Predictor) else Predictor.load(model)
 
 
+def _evaluated(model_dir: str | Path) -> Predictor:
+    """A model folder loaded for :func:`evaluate`: on PyTorch when it has its weights (the
+    runtime training scored it with, so the metrics match its ``metrics.json``), else as
+    :meth:`Predictor.load` chooses (a folder holding only ``model.onnx``)."""
+    from acsa.models.saved import has_weights, resolve_model_dir
+
+    folder = resolve_model_dir(model_dir)
+    return Predictor.from_folder(folder, "torch" if has_weights(folder) else None)
+
+
 def predict(
     model: str | Path | Predictor,
     texts: Sequence[str],
@@ -300,6 +310,10 @@ def evaluate(
 ) -> dict[str, Any]:
     """Score a saved model on a labelled file; write the report when ``output_dir`` is given.
 
+    A model folder is run on PyTorch when it holds its weights (as training scored
+    it), whatever ONNX Runtime would run by default; pass a :class:`Predictor` to
+    choose.
+
     The file is read with ``data_config`` when given, else with the data
     section of the run's ``config.yaml`` beside the model (label aliases,
     column names), else with defaults and the model's aspects; ``text_column``
@@ -316,7 +330,7 @@ def evaluate(
     from acsa.evaluation.scoring import SplitPredictions, score_and_report
     from acsa.files import check_writable_dir
 
-    predictor = _predictor(model)
+    predictor = model if isinstance(model, Predictor) else _evaluated(model)
     label_space = predictor.label_space
     if data_config is None and predictor.model_dir is not None:
         data_config = _run_data_config(predictor.model_dir)
