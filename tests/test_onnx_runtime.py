@@ -203,3 +203,17 @@ def test_evaluate_stays_on_torch(folder: Path) -> None:
     assert _evaluated(folder).runtime == "torch"
     (folder / "model.safetensors").unlink()  # a folder holding only model.onnx
     assert _evaluated(folder).runtime == "onnx"
+
+
+def test_explanations_of_a_model_run_on_onnx_use_its_weights(checked_dir: Path) -> None:
+    pytest.importorskip("captum")
+    texts = sample_reviews(3, seed=2)
+    on_onnx = api.load(checked_dir).explain(texts, n_steps=4)
+    on_torch = api.load(checked_dir, "torch").explain(texts, n_steps=4)
+
+    def explained(explanations: list[Any]) -> list[Any]:
+        # the probabilities differ in the 7th digit between runtimes; the rest may not
+        return [(p["aspects"], p["explanations"]) for p in (e.to_payload(3) for e in explanations)]
+
+    assert explained(on_onnx) == explained(on_torch)
+    assert any(aspects for aspects, _ in explained(on_onnx))
