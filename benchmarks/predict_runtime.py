@@ -140,7 +140,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, required=True, help="model (or run) folder")
     parser.add_argument("--test", type=Path, default=TEST, help="CSV of reviews (column data)")
-    parser.add_argument("--repeats", type=int, default=5, help="runs per runtime and input")
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="runs per runtime on the test reviews (0: skip)"
+    )
     parser.add_argument(
         "--large", type=int, default=100_000, help="reviews of the large input (0: skip)"
     )
@@ -150,7 +152,8 @@ def main() -> None:
     print(f"load average before: {os.getloadavg()}; {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory(prefix="acsa-predict-runtime-") as tmp:
         folder = Path(tmp)
-        measure(args.model, args.test, len(texts), args.repeats, folder)
+        if args.repeats > 0:
+            measure(args.model, args.test, len(texts), args.repeats, folder)
         if args.large:
             big = write_texts(folder / "large.csv", enlarge(texts, args.large))
             measure(args.model, big, args.large, args.large_repeats, folder)
