@@ -274,6 +274,9 @@ def remove_onnx(folder: Path) -> None:
     (before a new export: a resumed run saves new weights)."""
     for name in (ONNX_FILE, ONNX_DATA_FILE):
         (Path(folder) / name).unlink(missing_ok=True)
-    meta = read_metadata(folder)
+    try:
+        meta = read_metadata(folder)
+    except CheckpointError:
+        return  # no description: no check to remove
     if ONNX_CHECK_KEY in meta.fields:
         write_json(meta.path, {k: v for k, v in meta.fields.items() if k != ONNX_CHECK_KEY})

@@ -202,9 +202,11 @@ def finish_run(
     blended = None
     if writes:
         from acsa.models.blended import clear_blend
+        from acsa.models.saved import remove_onnx
 
-        # a resumed run's model folder may hold the blend of an earlier fit
+        # a resumed run's model folder may hold the blend and the graph of an earlier fit
         clear_blend(fitted.model_dir)
+        remove_onnx(fitted.model_dir)
     skipped = blend_skipped(training, fitted.label_scheme, fitted.encoder)
     if skipped is None and baseline_run is not None and writes:
         from acsa.training.blending import blend_run
