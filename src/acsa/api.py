@@ -145,6 +145,7 @@ class Predictor:
         from acsa.evaluation.decision import DecisionRule
 
         self.backend = backend
+        self._torch_backend: Any = None  # loaded by explain() for a model run on ONNX Runtime
         self.model_dir = Path(model_dir) if model_dir is not None else None
         if decision is None and self.model_dir is not None:
             decision = DecisionRule.load(self.model_dir, backend.label_space.aspects)
@@ -154,24 +155,37 @@ class Predictor:
         self.info["decision"] = "mention_threshold" if thresholds else "argmax"
 
     @classmethod
-    def load(cls, model_dir: str | Path, runtime: str | None = None) -> Predictor:
+    def load(
+        cls, model_dir: str | Path, runtime: str | None = None, threads: int | None = None
+    ) -> Predictor:
         """Load a saved model folder (``save_pretrained`` format) or a run folder holding one.
 
-        ``runtime="onnx"`` runs its ``model.onnx`` (``acsa export``) with
-        onnxruntime; see :func:`acsa.models.backend.load_backend`.
+        ``runtime``: ``"auto"`` (or ``None``, the default) runs the folder's
+        ``model.onnx`` with onnxruntime when ``acsa train`` exported it and
+        checked that it gives PyTorch's labels, PyTorch otherwise;
+        ``"onnx"`` or ``"torch"`` force one (see
+        :func:`acsa.models.backend.choose_runtime`). ``threads``: ONNX
+        Runtime's intra-op threads (``None``: as many as PyTorch's).
         """
         from acsa.models.saved import resolve_model_dir
 
-        return cls.from_folder(resolve_model_dir(model_dir), runtime)
+        return cls.from_folder(resolve_model_dir(model_dir), runtime, threads)
 
     @classmethod
-    def from_folder(cls, folder: Path, runtime: str | None = None) -> Predictor:
+    def from_folder(
+        cls, folder: Path, runtime: str | None = None, threads: int | None = None
+    ) -> Predictor:
         """Load the model folder ``folder`` itself, as
         :func:`acsa.models.saved.resolve_model_dir` returned it (a caller that
         already resolved the path passes it on instead of resolving it again)."""
         from acsa.models.backend import load_backend
 
-        return cls(load_backend(folder, runtime), folder)
+        return cls(load_backend(folder, runtime, threads), folder)
+
+    @property
+    def runtime(self) -> str:
+        """What runs the network: ``"onnx"`` (ONNX Runtime) or ``"torch"`` (its own backend)."""
+        return str(getattr(self.backend, "runtime", "torch"))
 
     @property
     def label_space(self) -> LabelSpace:
@@ -244,17 +258,44 @@ class Predictor:
 
         predictions = self.predict(texts, batch_size)
         labels = np.stack([p.labels for p in predictions]) if predictions else np.zeros((0, 0))
-        evidence = explain_labels(self.backend, list(texts), labels, n_steps or DEFAULT_STEPS)
+        backend = self._explained_backend()
+        evidence = explain_labels(backend, list(texts), labels, n_steps or DEFAULT_STEPS)
         return [Explanation(p, e) for p, e in zip(predictions, evidence, strict=True)]
 
+    def _explained_backend(self) -> Any:
+        """The backend explanations read: this one, or for a model run on ONNX Runtime
+        (by default after ``acsa train``) the PyTorch backend of the same folder, loaded
+        once (the graph has no gradients to attribute with)."""
+        from acsa.models.saved import has_weights
 
-def load(model_dir: str | Path, runtime: str | None = None) -> Predictor:
+        if self.runtime != "onnx" or self.model_dir is None or not has_weights(self.model_dir):
+            return self.backend
+        if self._torch_backend is None:
+            from acsa.models.backend import load_backend
+
+            self._torch_backend = load_backend(self.model_dir, "torch")
+        return self._torch_backend
+
+
+def load(
+    model_dir: str | Path, runtime: str | None = None, threads: int | None = None
+) -> Predictor:
     """:meth:`Predictor.load`."""
-    return Predictor.load(model_dir, runtime)
+    return Predictor.load(model_dir, runtime, threads)
 
 
 def _predictor(model: str | Path | Predictor) -> Predictor:
     return model if isinstance(model, Predictor) else Predictor.load(model)
+
+
+def _evaluated(model_dir: str | Path) -> Predictor:
+    """A model folder loaded for :func:`evaluate`: on PyTorch when it has its weights (the
+    runtime training scored it with, so the metrics match its ``metrics.json``), else as
+    :meth:`Predictor.load` chooses (a folder holding only ``model.onnx``)."""
+    from acsa.models.saved import has_weights, resolve_model_dir
+
+    folder = resolve_model_dir(model_dir)
+    return Predictor.from_folder(folder, "torch" if has_weights(folder) else None)
 
 
 def predict(
@@ -278,6 +319,10 @@ def evaluate(
 ) -> dict[str, Any]:
     """Score a saved model on a labelled file; write the report when ``output_dir`` is given.
 
+    A model folder is run on PyTorch when it holds its weights (as training scored
+    it), whatever ONNX Runtime would run by default; pass a :class:`Predictor` to
+    choose.
+
     The file is read with ``data_config`` when given, else with the data
     section of the run's ``config.yaml`` beside the model (label aliases,
     column names), else with defaults and the model's aspects; ``text_column``
@@ -294,7 +339,7 @@ def evaluate(
     from acsa.evaluation.scoring import SplitPredictions, score_and_report
     from acsa.files import check_writable_dir
 
-    predictor = _predictor(model)
+    predictor = model if isinstance(model, Predictor) else _evaluated(model)
     label_space = predictor.label_space
     if data_config is None and predictor.model_dir is not None:
         data_config = _run_data_config(predictor.model_dir)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 Engine = Literal["local", "ray"]
-Runtime = Literal["torch", "onnx"]
+Runtime = Literal["auto", "torch", "onnx"]
 
 DEFAULT_CHUNK_SIZE = 10_000
 DEFAULT_BATCH_SIZE = 256
@@ -43,9 +43,11 @@ class PredictOptions:
         address: the Ray cluster to join; default a local Ray.
         num_actors: Ray actors, each with one copy of the model (default: the
             cluster's CPUs).
-        runtime: ``onnx`` runs the model folder's ``model.onnx``; ``None`` picks.
-        threads: torch threads of the model (local), CPUs and threads of each Ray
-            actor (default: torch's own locally, 1 per actor). The float results
+        runtime: ``onnx`` runs the model folder's ``model.onnx``, ``torch`` its own
+            weights; ``auto`` or ``None``: ONNX Runtime when ``acsa train`` exported
+            and checked it (:func:`acsa.models.backend.choose_runtime`).
+        threads: threads of the model (torch or ONNX Runtime, local), CPUs and threads
+            of each Ray actor (default: torch's own locally, 1 per actor). The float results
             depend slightly on it: the same count gives the same bytes on both engines.
         progress: show a progress bar on stderr.
     """

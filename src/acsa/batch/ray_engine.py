@@ -69,7 +69,8 @@ class RayEngine:
 
     Args:
         model_dir: the saved model folder.
-        runtime: ``onnx`` to run its ``model.onnx``.
+        runtime: ``onnx`` to run its ``model.onnx``, ``torch`` its weights; ``auto`` or
+            ``None``: :func:`acsa.models.backend.choose_runtime`.
         batch_size: most reviews per model call within a chunk.
         address: the cluster to join; ``None`` starts a local Ray.
         num_actors: actors (model copies); default the cluster's CPUs divided by

@@ -101,7 +101,7 @@ class ChunkPredictor:
         try:
             write_model_files(folder, model_files)
             _set_threads(threads)
-            self.predictor = api.Predictor.from_folder(folder, runtime)
+            self.predictor = api.Predictor.from_folder(folder, runtime, max(1, threads))
         finally:
             # everything is in memory now; on Windows an open file may stay behind
             shutil.rmtree(folder, ignore_errors=True)

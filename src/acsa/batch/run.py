@@ -101,7 +101,9 @@ def predict_stream(model_dir: str | Path, options: PredictOptions) -> StreamSumm
     from acsa.batch.progress import PredictProgress
 
     sink.open(aspects, keep_types)
-    previous = _torch_threads(options.threads) if engine == "local" else None
+    # an ONNX Runtime session got its threads when it was made (_engine)
+    on_torch = engine == "local" and runner.predictor.runtime == "torch"
+    previous = _torch_threads(options.threads) if on_torch else None
     try:
         with PredictProgress(options.progress, rows_before) as bar:
             source = spec if spec is not None else list(options.source)
@@ -144,7 +146,7 @@ def _check_names(keep: tuple[str, ...], aspects: tuple[str, ...], fmt: str) -> N
 
 def _engine(model_path: Path, options: PredictOptions) -> tuple[Any, tuple[str, ...]]:
     """The engine, and the model's aspects."""
-    runtime = options.runtime if options.runtime != "torch" else None
+    runtime = options.runtime
     if options.engine == "ray":
         from acsa.batch.ray_engine import RayEngine, saved_aspects
         from acsa.cluster import import_ray
@@ -162,7 +164,8 @@ def _engine(model_path: Path, options: PredictOptions) -> tuple[Any, tuple[str, 
     from acsa import api
     from acsa.batch.local import LocalEngine
 
-    predictor = api.Predictor.from_folder(model_path, runtime)  # resolved once, above
+    # resolved once, above; an ONNX Runtime session takes --threads here, torch later
+    predictor = api.Predictor.from_folder(model_path, runtime, options.threads)
     return LocalEngine(predictor, options.batch_size), tuple(predictor.aspects)
 
 

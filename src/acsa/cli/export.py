@@ -35,10 +35,10 @@ def export(
         bool, typer.Option("--overwrite", help="Replace a model already in the output folder.")
     ] = False,
 ) -> None:
-    """Export a saved model for ONNX Runtime (acsa serve --onnx, acsa predict --onnx)."""
+    """Export a saved model for ONNX Runtime (acsa serve/predict --runtime onnx)."""
     setup_logging()
     from acsa.models.onnx_export import ONNX_FILE, export_onnx
 
     folder = export_onnx(model_dir, output, opset=opset, overwrite=overwrite)
     console().print(f"exported: {folder / ONNX_FILE} (format {export_format.value}, opset {opset})")
-    console().print(f"use it: acsa serve {folder} --onnx")
+    console().print(f"use it: acsa serve {folder} --runtime onnx")

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from acsa.cli._runtime import ONNX_HELP, RUNTIME_HELP
 from acsa.logs import setup_logging
 
 _FORMATS = "txt, jsonl, csv or parquet"
@@ -111,9 +112,8 @@ def predict(
         ),
     ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size")] = 256,
-    onnx: Annotated[
-        bool, typer.Option("--onnx", help="Run the folder's model.onnx (acsa export).")
-    ] = False,
+    runtime: Annotated[str, typer.Option("--runtime", help=RUNTIME_HELP)] = "auto",
+    onnx: Annotated[bool, typer.Option("--onnx", help=ONNX_HELP, hidden=True)] = False,
     progress: Annotated[
         bool,
         typer.Option(
@@ -134,7 +134,10 @@ def predict(
     from acsa.errors import ConfigError
 
     setup_logging()
+    from acsa.cli._runtime import runtime_choice
+
     # checked here, once, each a one-line error naming the option (not a usage box)
+    runtime = runtime_choice(runtime, onnx)
     if bool(text) == (input_file is not None):
         raise ConfigError("give either --text (one or more) or --input FILE")
     if engine not in ("local", "ray"):
@@ -147,10 +150,10 @@ def predict(
         if count is not None and count < 1:
             raise ConfigError(f"{flag}: expected a positive integer, got {count}")
     if explain:
-        if output is not None or engine != "local" or onnx or resume:
+        if output is not None or engine != "local" or runtime == "onnx" or resume:
             raise ConfigError(
                 "--explain prints to stdout with the local engine and the model's own weights; "
-                "drop --output, --engine ray, --onnx and --resume"
+                "drop --output, --engine ray, --runtime onnx and --resume"
             )
         from acsa.cli._explain import run_explain
 
@@ -196,7 +199,7 @@ def predict(
         engine="ray" if engine == "ray" else "local",
         address=address,
         num_actors=num_actors,
-        runtime="onnx" if onnx else None,
+        runtime=runtime,  # type: ignore[arg-type]  # checked by runtime_choice
         threads=threads,
         progress=progress and (output is not None or not sys.stdout.isatty()),
     )

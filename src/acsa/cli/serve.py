@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from acsa.cli._runtime import ONNX_HELP, RUNTIME_HELP
 from acsa.errors import ConfigError
 from acsa.logs import setup_logging
 
@@ -65,9 +66,8 @@ def serve(
             "--workers", min=1, help="Server processes; each loads its own copy of the model."
         ),
     ] = 1,
-    onnx: Annotated[
-        bool, typer.Option("--onnx", help="Run the folder's model.onnx (acsa export) instead.")
-    ] = False,
+    runtime: Annotated[str, typer.Option("--runtime", help=RUNTIME_HELP)] = "auto",
+    onnx: Annotated[bool, typer.Option("--onnx", help=ONNX_HELP, hidden=True)] = False,
     max_texts: Annotated[
         int | None,
         typer.Option("--max-texts", min=1, help="Most texts in one request."),
@@ -111,7 +111,10 @@ def serve(
 ) -> None:
     """Serve a saved model over HTTP: POST /v1/predict, a demo page at /, docs at /docs."""
     setup_logging()
+    from acsa.cli._runtime import runtime_choice
     from acsa.serve.settings import SETTINGS_ENV, ServeSettings
+
+    runtime = runtime_choice(runtime, onnx)
 
     limits = {
         "max_batch": max_batch,
@@ -123,7 +126,7 @@ def serve(
     # an option left out keeps ServeSettings' default, the only place defaults live
     settings = ServeSettings.build(
         model_dir=model_dir,
-        runtime="onnx" if onnx else None,
+        runtime=runtime,
         **{name: value for name, value in limits.items() if value is not None},
         api_key_env=api_key_env,
         cors_origins=tuple(cors_origin or ()),
@@ -157,7 +160,7 @@ def serve(
     try:
         if workers == 1:
             set_torch_threads(settings.threads)
-            predictor = api.load(model_dir, settings.runtime)
+            predictor = api.load(model_dir, settings.runtime, settings.threads)
             uvicorn.run(create_app(settings, predictor), **options)
         else:
             resolve_model_dir(model_dir)

@@ -51,6 +51,13 @@ def train(
             "an interrupted run always keeps them for --resume.",
         ),
     ] = False,
+    no_onnx: Annotated[
+        bool,
+        typer.Option(
+            "--no-onnx",
+            help="Do not export model.onnx at the end (predictions then run on PyTorch).",
+        ),
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More log lines.")] = False,
 ) -> None:
     """Train a model, keep the best epoch, and report test metrics."""
@@ -75,7 +82,7 @@ def train(
 
     from acsa.training.run import train as run_train
 
-    result = run_train(cfg, resume=resume)
+    result = run_train(cfg, resume=resume, export_onnx=not no_onnx)
     if not is_main_process():
         return
     from acsa.training.summary import summary_items, write_summary

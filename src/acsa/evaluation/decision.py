@@ -111,12 +111,11 @@ def canonical_probabilities(logits: np.ndarray, label_space: LabelSpace) -> np.n
             canonical ``none`` (see :meth:`LabelSpace.to_canonical`), and
             canonical ``neutral`` gets 0.
     """
-    import torch
+    from acsa.numeric import softmax
 
-    # torch's softmax, as the Trainer's own evaluation uses, so the probabilities
-    # written by training and by a reloaded model agree to the last bit
-    probs = torch.softmax(torch.as_tensor(np.asarray(logits), dtype=torch.float32), dim=-1)
-    probs = probs.numpy()
+    # the one softmax (numpy), on every runtime: training's and a reloaded model's
+    # probabilities agree to the last bit, and no runtime needs torch for it
+    probs = softmax(logits)
     if label_space.num_classes == len(CANONICAL_CLASSES):
         return probs
     canonical = np.zeros(probs.shape[:2] + (len(CANONICAL_CLASSES),), dtype=probs.dtype)

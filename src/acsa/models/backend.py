@@ -19,7 +19,7 @@ import numpy as np
 
 from acsa.data.label_space import LabelSpace
 from acsa.errors import CheckpointError
-from acsa.models.saved import ONNX_FILE, onnx_only, read_metadata
+from acsa.models.saved import ONNX_FILE, has_onnx, onnx_only, onnx_verified, read_metadata
 
 if TYPE_CHECKING:
     from acsa.models.featurizer import Featurizer
@@ -45,6 +45,8 @@ class TorchBackend:
         model: the model (put in eval mode).
         featurizer: the featurizer saved with it.
     """
+
+    runtime = "torch"
 
     def __init__(self, model: AcsaModel, featurizer: Featurizer) -> None:
         self.model = model
@@ -109,17 +111,52 @@ BACKENDS: dict[str, Callable[[Path], ModelBackend]] = {
 
 # how a model may be run: "torch" (its own backend) or "onnx" (its exported graph)
 RUNTIMES = ("torch", "onnx")
+# what a caller may ask for: a runtime, or "auto" (the default; see choose_runtime)
+RUNTIME_CHOICES = ("auto", *RUNTIMES)
 
 
-def load_backend(model_dir: Path, runtime: str | None = None) -> ModelBackend:
+def choose_runtime(model_dir: Path, runtime: str | None = None) -> str:
+    """The runtime that runs the model folder ``model_dir`` when ``runtime`` is asked for.
+
+    ``"torch"`` and ``"onnx"`` are taken as they are. ``"auto"`` (or ``None``)
+    picks ONNX Runtime for a folder that holds only ``model.onnx``, and for a
+    folder whose ``model.onnx`` passed the label check ``acsa train`` runs
+    after exporting it (:func:`acsa.models.saved.onnx_verified`: the same
+    labels as PyTorch on every validation review) when onnxruntime is
+    installed; PyTorch (the model's own backend) otherwise.
+    """
+    if runtime is not None and runtime not in RUNTIME_CHOICES:
+        raise ValueError(f"runtime must be one of {RUNTIME_CHOICES}, got {runtime!r}")
+    if runtime in RUNTIMES:
+        return runtime
+    path = Path(model_dir)
+    if onnx_only(path):
+        return "onnx"
+    if has_onnx(path) and _onnxruntime_installed() and onnx_verified(path):
+        return "onnx"
+    return "torch"
+
+
+def _onnxruntime_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+def load_backend(
+    model_dir: Path, runtime: str | None = None, threads: int | None = None
+) -> ModelBackend:
     """The backend of a model folder, chosen by the encoder kind its description names.
 
     Args:
         model_dir: the model folder itself, as
             :func:`acsa.models.saved.resolve_model_dir` returns it.
-        runtime: ``"onnx"`` runs the folder's ``model.onnx`` (``acsa export``)
-            with onnxruntime; ``"torch"`` its own backend; ``None`` picks ONNX
-            only for a folder that holds ``model.onnx`` and no other weights.
+        runtime: ``"onnx"`` runs the folder's ``model.onnx`` with onnxruntime;
+            ``"torch"`` its own backend; ``"auto"`` or ``None``: see
+            :func:`choose_runtime`.
+        threads: intra-op threads of an ONNX Runtime session (``None``: as many
+            as PyTorch uses); PyTorch's own are set by the caller
+            (:func:`acsa.threads.set_torch_threads`).
 
     A folder with ``blend.json`` gets a :class:`acsa.models.blended.BlendedBackend`
     around the network's backend.
@@ -127,9 +164,7 @@ def load_backend(model_dir: Path, runtime: str | None = None) -> ModelBackend:
     from acsa.models.segmented import with_saved_segmentation
 
     path = Path(model_dir)
-    if runtime is not None and runtime not in RUNTIMES:
-        raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
-    backend = _network_backend(path, runtime)
+    backend = _network_backend(path, choose_runtime(path, runtime), threads)
     from acsa.models.blended import BlendedBackend, is_blended
 
     # a blend (acsa.models.blended) wraps the network, whichever runtime runs it
@@ -139,13 +174,12 @@ def load_backend(model_dir: Path, runtime: str | None = None) -> ModelBackend:
     return with_saved_segmentation(backend, path)
 
 
-def _network_backend(path: Path, runtime: str | None) -> ModelBackend:
-    only_onnx = onnx_only(path)
-    if runtime == "onnx" or (runtime is None and only_onnx):
+def _network_backend(path: Path, runtime: str, threads: int | None) -> ModelBackend:
+    if runtime == "onnx":
         from acsa.models.onnx_backend import OnnxBackend  # onnxruntime: an optional extra
 
-        return OnnxBackend.load(path)
-    if runtime == "torch" and only_onnx:
+        return OnnxBackend.load(path, threads)
+    if onnx_only(path):
         raise CheckpointError(
             f"{path}: holds only an ONNX model ({ONNX_FILE}); load it with the onnx runtime"
         )

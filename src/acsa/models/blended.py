@@ -110,18 +110,14 @@ def read_blend_weights(model_dir: str | Path, aspects: Sequence[str]) -> np.ndar
     return np.asarray(weights, dtype=np.float32)
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    import torch
-
-    # torch's softmax, as acsa.evaluation.decision.canonical_probabilities uses
-    return torch.softmax(torch.as_tensor(np.asarray(logits), dtype=torch.float32), dim=-1).numpy()
-
-
 def blend_log_probabilities(
     network_logits: np.ndarray, tfidf_probabilities: np.ndarray, weights: np.ndarray
 ) -> np.ndarray:
     """``log(w * softmax(network_logits) + (1 - w) * p_tfidf)``: float32 ``[N, A, 4]``."""
-    p_net = _softmax(network_logits)
+    from acsa.numeric import softmax
+
+    # the softmax acsa.evaluation.decision.canonical_probabilities applies
+    p_net = softmax(network_logits)
     w = np.asarray(weights, dtype=np.float32)[None, :, None]
     mixed = w * p_net + (1.0 - w) * np.asarray(tfidf_probabilities, dtype=np.float32)
     return np.log(np.maximum(mixed, _TINY)).astype(np.float32)
@@ -153,6 +149,11 @@ class BlendedBackend:
         self.weights = np.asarray(weights, dtype=np.float32)
         self.label_space: LabelSpace = network.label_space
         self.kind: str = network.kind
+
+    @property
+    def runtime(self) -> str:
+        """The network's runtime (``"torch"`` or ``"onnx"``); TF-IDF runs in scikit-learn."""
+        return str(getattr(self.network, "runtime", "torch"))
 
     @classmethod
     def load(cls, model_dir: str | Path, network: Any) -> BlendedBackend:

@@ -19,10 +19,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import torch
+import numpy as np
 
 from acsa.errors import CheckpointError, ConfigError, first_line
-from acsa.models.featurizer import Features, Featurizer, pad_2d
+from acsa.models.featurizer import Features, Featurizer, pad_rows
 
 if TYPE_CHECKING:
     from acsa.models.config import HuggingFaceModelConfig
@@ -148,11 +148,11 @@ class HFFeaturizer(Featurizer):
             counts["truncated"] = longer
         return counts
 
-    def collate(self, features: Sequence[Features]) -> dict[str, torch.Tensor]:
+    def collate_arrays(self, features: Sequence[Features]) -> dict[str, np.ndarray]:
         if not self.windowed:
             rows = [f["input_ids"] for f in features]
-            input_ids = pad_2d(rows, pad=self.pad_token_id)
-            mask = torch.zeros_like(input_ids)
+            input_ids = pad_rows(rows, pad=self.pad_token_id)
+            mask = np.zeros_like(input_ids)
             for i, row in enumerate(rows):
                 mask[i, : len(row)] = 1
             return {"input_ids": input_ids, "attention_mask": mask}
@@ -165,13 +165,11 @@ class HFFeaturizer(Featurizer):
             per_review.append(windows)
         num_windows = max(len(w) for w in per_review)
         width = max(len(window) for windows in per_review for window in windows)
-        input_ids = torch.full(
-            (len(features), num_windows, width), self.pad_token_id, dtype=torch.long
-        )
-        mask = torch.zeros_like(input_ids)
+        input_ids = np.full((len(features), num_windows, width), self.pad_token_id, dtype=np.int64)
+        mask = np.zeros_like(input_ids)
         for i, windows in enumerate(per_review):
             for j, window in enumerate(windows):
-                input_ids[i, j, : len(window)] = torch.as_tensor(window, dtype=torch.long)
+                input_ids[i, j, : len(window)] = window
                 mask[i, j, : len(window)] = 1
         return {"input_ids": input_ids, "attention_mask": mask}
 

@@ -1,17 +1,24 @@
-"""Batched inference: texts -> logits ``[N, A, C]`` in the input order."""
+"""Batched inference: texts -> logits ``[N, A, C]`` in the input order.
+
+The batching (:func:`logits_in_length_order`) needs no torch, so the ONNX
+Runtime backend uses it without loading PyTorch; :func:`predict_logits` (the
+PyTorch runtime) imports torch when called.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from acsa.models.featurizer import Featurizer
-from acsa.models.model import AcsaModel
 
-# a collated batch (featurizer.collate) -> its logits [b, A, C]
-BatchRunner = Callable[[dict[str, torch.Tensor]], np.ndarray]
+if TYPE_CHECKING:
+    from acsa.models.model import AcsaModel
+
+# a collated batch (featurizer.collate_arrays: int64 arrays) -> its logits [b, A, C]
+BatchRunner = Callable[[dict[str, np.ndarray]], np.ndarray]
 # most padded tokens (rows x longest row) in one model call: a few long reviews among
 # short ones would otherwise make every row in the batch as long as the longest
 MAX_BATCH_TOKENS = 1024
@@ -60,7 +67,7 @@ def logits_in_length_order(
         texts: the reviews.
         batch_size: most reviews per call of ``run_batch``.
         shape: ``(A, C)``, the logits' trailing dimensions.
-        run_batch: a collated batch -> float logits ``[b, A, C]``.
+        run_batch: a collated batch (int64 arrays) -> float logits ``[b, A, C]``.
         max_tokens: most padded tokens per call (see :func:`length_batches`).
     """
     if batch_size < 1:
@@ -71,7 +78,7 @@ def logits_in_length_order(
     features = featurizer.encode(texts)
     lengths = [len(f["input_ids"]) for f in features]
     for idx in length_batches(lengths, batch_size, max_tokens):
-        out[idx] = run_batch(featurizer.collate([features[i] for i in idx]))
+        out[idx] = run_batch(featurizer.collate_arrays([features[i] for i in idx]))
     return out
 
 
@@ -82,10 +89,12 @@ def predict_logits(
     batch_size: int = 64,
 ) -> np.ndarray:
     """Logits of ``texts`` as float32 ``[N, A, C]``, in the order of ``texts``."""
+    import torch
+
     device = next(model.parameters()).device
 
-    def run_batch(batch: dict[str, torch.Tensor]) -> np.ndarray:
-        batch = {k: v.to(device) for k, v in batch.items()}
+    def run_batch(arrays: dict[str, np.ndarray]) -> np.ndarray:
+        batch = {k: torch.from_numpy(v).to(device) for k, v in arrays.items()}
         return model(**batch)["logits"].float().cpu().numpy()
 
     shape = (model.label_space.num_aspects, model.label_space.num_classes)

@@ -16,7 +16,6 @@ original Hugging Face checkpoint, no network).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from acsa.models.config import (
     OfflineModelConfig,
     parse_model_config,
 )
+from acsa.models.description import load_featurizer, read_model_description
 from acsa.models.featurizer import Featurizer
 from acsa.models.heads import AspectHead
 from acsa.models.hf_encoder import HFEncoder
@@ -41,7 +41,6 @@ from acsa.models.saved import (
     CONFIG_FILE,
     TOKENIZER_DIR,
     WEIGHTS_FILE,
-    read_metadata,
     write_metadata,
 )
 
@@ -199,37 +198,6 @@ class AcsaModel(nn.Module):
         model.to(map_location)
         model.eval()
         return model, featurizer
-
-
-@dataclass(frozen=True)
-class ModelDescription:
-    """The parsed ``acsa_model.json`` of a saved model folder."""
-
-    model_config: AnyModelConfig
-    label_space: LabelSpace
-    sizes: dict[str, int]
-
-
-def read_model_description(directory: str | Path) -> ModelDescription:
-    """The parts of ``acsa_model.json`` every runtime of a neural model needs
-    (:func:`acsa.models.saved.read_metadata`; missing or damaged: ``CheckpointError``)."""
-    meta = read_metadata(directory)
-    model_config, label_space = meta.model_config, meta.label_space
-    try:
-        sizes = {str(k): int(v) for k, v in dict(meta.fields.get("sizes") or {}).items()}
-    except Exception as exc:  # a damaged sizes entry
-        raise meta.damaged(exc) from None
-    return ModelDescription(model_config, label_space, sizes)
-
-
-def load_featurizer(directory: str | Path, model_config: AnyModelConfig) -> Featurizer:
-    """The featurizer saved in a model folder (tokenizer files or ``featurizer.json``)."""
-    root = Path(directory)
-    if isinstance(model_config, HuggingFaceModelConfig):
-        return HFFeaturizer.load(
-            root / TOKENIZER_DIR, model_config.max_length, **policy_of(model_config)
-        )
-    return OfflineFeaturizer.load(root)
 
 
 def build_model(

@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from acsa.errors import CheckpointError
 from acsa.models.config import OfflineModelConfig
-from acsa.models.featurizer import Features, Featurizer, pad_2d
+from acsa.models.featurizer import Features, Featurizer, pad_rows
 from acsa.models.saved import FEATURIZER_FILE
 from acsa.models.text import char_ngrams, tokenize, word_ngrams
 
@@ -137,13 +136,13 @@ class OfflineFeaturizer(Featurizer):
             out.append(feats)
         return out
 
-    def collate(self, features: Sequence[Features]) -> dict[str, torch.Tensor]:
-        input_ids = pad_2d([f["input_ids"] for f in features])
-        batch = {"input_ids": input_ids, "attention_mask": (input_ids != PAD).long()}
+    def collate_arrays(self, features: Sequence[Features]) -> dict[str, np.ndarray]:
+        input_ids = pad_rows([f["input_ids"] for f in features])
+        batch = {"input_ids": input_ids, "attention_mask": (input_ids != PAD).astype(np.int64)}
         if self.uses_chars:
             batch["char_ids"] = _char_grid(features, input_ids.shape[1])
         if self.config.bag_ngram_max > 0:
-            batch["bag_ids"] = pad_2d([f["bag_ids"] for f in features])
+            batch["bag_ids"] = pad_rows([f["bag_ids"] for f in features])
         return batch
 
     def save(self, directory: str | Path) -> None:
@@ -178,7 +177,7 @@ class OfflineFeaturizer(Featurizer):
         return cls(config, vocab, bag_vocab, char_vocab)
 
 
-def _char_grid(features: Sequence[Features], width: int) -> torch.Tensor:
+def _char_grid(features: Sequence[Features], width: int) -> np.ndarray:
     """``[B, width, K]`` character n-gram ids: row ``i``, token ``j`` holds that token's ids."""
     k = max([1, *(max(f["char_counts"]) for f in features)])
     grid = np.zeros((len(features), width, k), dtype=np.int64)
@@ -191,7 +190,7 @@ def _char_grid(features: Sequence[Features], width: int) -> torch.Tensor:
         # position of each id inside its token's run
         position = np.arange(len(flat)) - np.repeat(np.cumsum(counts) - counts, counts)
         grid[i, token, position] = flat
-    return torch.from_numpy(grid)
+    return grid
 
 
 def _frequent(counts: Counter[str], min_count: int) -> list[str]:

@@ -2,10 +2,15 @@
 
 Same interface as :class:`acsa.models.backend.TorchBackend`; the featurizer
 saved with the model encodes and pads in Python, onnxruntime runs the graph.
+Loading and running it imports neither torch nor transformers (an offline
+encoder's model; a Hugging Face tokenizer still comes from transformers), so
+``acsa predict`` on this runtime starts in a fraction of PyTorch's start-up.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,8 +19,8 @@ import numpy as np
 
 from acsa.data.label_space import LabelSpace
 from acsa.errors import CheckpointError, first_line, optional_import
+from acsa.models.description import load_featurizer, read_model_description
 from acsa.models.featurizer import Featurizer
-from acsa.models.model import load_featurizer, read_model_description
 from acsa.models.saved import ONNX_FILE
 
 
@@ -25,14 +30,11 @@ def create_session(path: str | Path, threads: int | None = None) -> Any:
     Args:
         path: the ``.onnx`` file.
         threads: intra-op threads; ``None`` uses as many as PyTorch does
-            (``torch.get_num_threads()``, which follows ``OMP_NUM_THREADS``),
-            so the two runtimes compare at equal threads.
+            (:func:`default_threads`), so the two runtimes compare at equal threads.
     """
     ort = optional_import("onnxruntime", "serve", "running a model with ONNX Runtime")
     if threads is None:
-        import torch
-
-        threads = torch.get_num_threads()
+        threads = default_threads()
     options = ort.SessionOptions()
     options.intra_op_num_threads = max(1, int(threads))
     options.inter_op_num_threads = 1
@@ -44,6 +46,24 @@ def create_session(path: str | Path, threads: int | None = None) -> Any:
     except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own untyped errors
         first = first_line(exc)
         raise CheckpointError(f"{path}: cannot load the ONNX model ({first})") from None
+
+
+def default_threads() -> int:
+    """PyTorch's intra-op thread count, without importing torch when it is not loaded.
+
+    ``torch.get_num_threads()`` when torch is loaded (it may have been set);
+    otherwise what PyTorch would start with: ``OMP_NUM_THREADS``, else the
+    cores this process may run on.
+    """
+    if "torch" in sys.modules:
+        return int(sys.modules["torch"].get_num_threads())
+    value = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 class OnnxBackend:
@@ -84,8 +104,8 @@ class OnnxBackend:
     def predict_logits(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
         from acsa.models.inference import logits_in_length_order
 
-        def run_batch(batch: dict[str, Any]) -> np.ndarray:
-            feeds = {name: batch[name].numpy() for name in self.input_names}
+        def run_batch(batch: dict[str, np.ndarray]) -> np.ndarray:
+            feeds = {name: batch[name] for name in self.input_names}
             return self.session.run(["logits"], feeds)[0]
 
         shape = (self.label_space.num_aspects, self.label_space.num_classes)

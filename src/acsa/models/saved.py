@@ -13,8 +13,11 @@ folder has one owner. A model folder holds::
     tokenizer/             Hugging Face encoder: the tokenizer files
     backbone/config.json   Hugging Face encoder: the backbone architecture
     tfidf_features.json    TF-IDF: vocabulary and IDF of each vectorizer
-    model.onnx(.data)      the exported graph (``acsa export``); a folder may hold
-                           only this, or this beside ``model.safetensors``
+    model.onnx(.data)      the exported graph (``acsa export``, and ``acsa train`` at
+                           the end of a run); a folder may hold only this, or this
+                           beside ``model.safetensors``; ``acsa_model.json``'s
+                           ``onnx_check`` says whether it gave PyTorch's labels on
+                           the validation reviews (:func:`onnx_verified`)
     decision.json          the decision rule fitted by ``acsa train``; its reader
                            and writer are :class:`acsa.evaluation.decision.DecisionRule`
                            (evaluation may not import models, so its name lives there)
@@ -29,6 +32,7 @@ A run folder (``acsa train``'s output) holds its model folder as ``model/``;
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -50,6 +54,9 @@ BACKBONE_DIR = "backbone"
 TFIDF_FEATURES_FILE = "tfidf_features.json"
 ONNX_FILE = "model.onnx"
 ONNX_DATA_FILE = ONNX_FILE + ".data"
+# acsa_model.json's record of the check that model.onnx gives PyTorch's labels
+ONNX_CHECK_KEY = "onnx_check"
+_DIGEST_BLOCK = 1 << 20
 BLEND_FILE = "blend.json"
 BLEND_TFIDF_DIR = "tfidf"
 # the saved model's folder inside a run folder (acsa.training.output_dir)
@@ -210,3 +217,66 @@ def has_onnx(folder: Path) -> bool:
 def onnx_only(folder: Path) -> bool:
     """The folder holds an ONNX graph and no other weights (``acsa export`` to a new folder)."""
     return has_onnx(folder) and not has_weights(folder)
+
+
+def onnx_digest(folder: Path) -> str:
+    """A fingerprint of the folder's ``model.onnx`` (and ``model.onnx.data``): each file's
+    size and the SHA-256 of its first and last MiB (cheap on every load, and a graph
+    exported again differs in its first bytes)."""
+    digest = hashlib.sha256()
+    for name in (ONNX_FILE, ONNX_DATA_FILE):
+        path = Path(folder) / name
+        if not path.is_file():
+            continue
+        size = path.stat().st_size
+        digest.update(f"{name}:{size}:".encode())
+        with path.open("rb") as handle:
+            digest.update(handle.read(_DIGEST_BLOCK))
+            if size > _DIGEST_BLOCK:
+                handle.seek(max(_DIGEST_BLOCK, size - _DIGEST_BLOCK))
+                digest.update(handle.read(_DIGEST_BLOCK))
+    return digest.hexdigest()
+
+
+def write_onnx_check(folder: Path, check: Mapping[str, Any]) -> Path:
+    """Record in ``acsa_model.json`` whether ``model.onnx`` gives PyTorch's labels.
+
+    ``check`` holds at least ``identical_labels`` (bool); the digest of the
+    graph it was run on is added, so a graph replaced later is not trusted.
+    """
+    record = {**dict(check), "onnx_digest": onnx_digest(folder) if has_onnx(folder) else None}
+    return update_metadata(folder, **{ONNX_CHECK_KEY: record})
+
+
+def onnx_check(folder: Path) -> Mapping[str, Any] | None:
+    """The ``onnx_check`` record of the folder's description (``None``: none, or unreadable)."""
+    try:
+        record = read_metadata(folder).fields.get(ONNX_CHECK_KEY)
+    except CheckpointError:
+        return None  # the loader reports a missing or damaged description
+    return record if isinstance(record, Mapping) else None
+
+
+def onnx_verified(folder: Path) -> bool:
+    """The folder's ``model.onnx`` gave PyTorch's labels on every validation review when
+    ``acsa train`` checked it, and is still the graph it checked."""
+    record = onnx_check(folder)
+    return bool(
+        record is not None
+        and record.get("identical_labels") is True
+        and has_onnx(folder)
+        and record.get("onnx_digest") == onnx_digest(folder)
+    )
+
+
+def remove_onnx(folder: Path) -> None:
+    """Remove the folder's ``model.onnx`` (``.data``) and its check from ``acsa_model.json``
+    (before a new export: a resumed run saves new weights)."""
+    for name in (ONNX_FILE, ONNX_DATA_FILE):
+        (Path(folder) / name).unlink(missing_ok=True)
+    try:
+        meta = read_metadata(folder)
+    except CheckpointError:
+        return  # no description: no check to remove
+    if ONNX_CHECK_KEY in meta.fields:
+        write_json(meta.path, {k: v for k, v in meta.fields.items() if k != ONNX_CHECK_KEY})

@@ -84,7 +84,7 @@ def model_info(predictor: Predictor, settings: ServeSettings) -> dict[str, Any]:
             **info,
             "model": model_dir.name,
             "encoder": info.get("encoder"),
-            "runtime": getattr(predictor.backend, "runtime", "torch"),
+            "runtime": predictor.runtime,
             "aspects": list(info.get("aspects") or predictor.aspects),
             "labels": list(CANONICAL_CLASSES),
             "label_scheme": info.get("label_scheme"),
@@ -134,7 +134,7 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
         loaded = predictor
         if loaded is None:
             loaded = await anyio.to_thread.run_sync(
-                Predictor.load, settings.model_dir, settings.runtime
+                Predictor.load, settings.model_dir, settings.runtime, settings.threads
             )
         await anyio.to_thread.run_sync(loaded.predict, WARM_UP_TEXTS)
         state.predictor = loaded

@@ -34,7 +34,7 @@ class ServeSettings(BaseModel):
     Args:
         model_dir: the saved model (or run) folder.
         runtime: ``"torch"`` or ``"onnx"`` (the folder's ``model.onnx``);
-            ``None`` lets :func:`acsa.models.backend.load_backend` choose.
+            ``"auto"`` or ``None`` lets :func:`acsa.models.backend.choose_runtime` choose.
         max_batch: most texts in one model call.
         max_wait_ms: how long the first text of a batch waits for others.
         max_texts: most texts in one request.
@@ -50,7 +50,7 @@ class ServeSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     model_dir: Path
-    runtime: Literal["torch", "onnx"] | None = None
+    runtime: Literal["auto", "torch", "onnx"] | None = None
     max_batch: int = Field(DEFAULT_MAX_BATCH, ge=1, le=100_000)
     max_wait_ms: float = Field(DEFAULT_MAX_WAIT_MS, ge=0, le=60_000)
     max_texts: int = Field(DEFAULT_MAX_TEXTS, ge=1, le=1_000_000)

@@ -101,6 +101,8 @@ class TrainResult:
             a test split).
         decision: the decision rule saved with the model (``None``: argmax).
         baseline: the TF-IDF baseline's ``summary()`` (``None`` when not fitted).
+        onnx: the ONNX export's label check (``acsa_model.json``'s ``onnx_check``),
+            ``{"exported": False, "reason": ...}``, or ``None`` when not asked for.
     """
 
     output_dir: Path
@@ -115,6 +117,7 @@ class TrainResult:
     test_predictions: SplitPredictions | None = None
     decision: DecisionRule | None = None
     baseline: dict[str, Any] | None = None
+    onnx: dict[str, Any] | None = None
 
 
 @dataclass
@@ -162,6 +165,7 @@ def finish_run(
     clock: RunClock,
     *,
     plots: bool = True,
+    export_onnx: bool = False,
 ) -> TrainResult:
     """Fit the decision rule on validation (saved beside the model), score the test split,
     fit the TF-IDF baseline beside the model, write the report and ``run.json``.
@@ -173,9 +177,13 @@ def finish_run(
     ``decision.json``) and the headline of the report; ``metrics.json`` shows
     ``network``, ``baseline`` and ``blend`` side by side either way.
 
+    With ``export_onnx`` (``acsa train``), the saved model is exported to
+    ``model.onnx`` beside it and checked on the validation reviews
+    (:func:`acsa.training.onnx_runtime.export_checked_onnx`).
+
     Every step is timed by ``clock`` (``decision``, ``test``, ``baseline``,
-    ``blend``, ``report``); only the process that ``writes`` saves files and fits
-    the baseline.
+    ``blend``, ``onnx``, ``report``); only the process that ``writes`` saves files
+    and fits the baseline.
     """
     writes = fitted.writes
     with clock("decision"):
@@ -205,9 +213,11 @@ def finish_run(
     blended = None
     if writes:
         from acsa.models.blended import clear_blend
+        from acsa.models.saved import remove_onnx
 
-        # a resumed run's model folder may hold the blend of an earlier fit
+        # a resumed run's model folder may hold the blend and the graph of an earlier fit
         clear_blend(fitted.model_dir)
+        remove_onnx(fitted.model_dir)
     skipped = blend_skipped(training, fitted.label_scheme, fitted.encoder)
     if skipped is None and baseline_run is not None and writes:
         from acsa.training.blending import blend_run
@@ -218,6 +228,13 @@ def finish_run(
             )
         if blended.adopted:
             rule, test = blended.rule, blended.test
+    onnx = None
+    if writes and export_onnx:
+        from acsa.training.onnx_runtime import export_checked_onnx
+
+        with clock("onnx"):
+            texts = splits["validation"].texts if "validation" in splits else []
+            onnx = export_checked_onnx(fitted.model_dir, fitted.encoder, texts)
     with clock("report"):
         sides = _side_by_side(network_test, network_rule, validation, blended, skipped)
         test_metrics = report_run(
@@ -252,6 +269,7 @@ def finish_run(
         test_predictions=with_rule(test, rule) if test else None,
         decision=rule,
         baseline=baseline,
+        onnx=onnx,
     )
 
 

@@ -64,6 +64,7 @@ def train(
     callbacks: Sequence[TrainerCallback] = (),
     write_plots: bool = True,
     quiet: bool = False,
+    export_onnx: bool = False,
 ) -> TrainResult:
     """Train, restore the best evaluation, save the model with its decision rule, evaluate
     on test, fit the TF-IDF baseline beside it.
@@ -75,6 +76,9 @@ def train(
         callbacks: extra ``transformers.TrainerCallback`` objects.
         write_plots: write the PNG plots of the test report.
         quiet: no progress bar.
+        export_onnx: export the saved network to ``model.onnx`` beside it and check it
+            gives PyTorch's labels on validation (``acsa train``; predictions then run on
+            ONNX Runtime by default); a TF-IDF model has nothing to export.
 
     Raises:
         ConfigError, DataError, TrainingError, CheckpointError: one-line problems.
@@ -100,6 +104,7 @@ def train(
             write_plots=write_plots,
             quiet=quiet,
             baseline=baseline,
+            export_onnx=export_onnx,
         )
     finally:
         if baseline is not None:
@@ -137,6 +142,7 @@ def _train_network(
     write_plots: bool,
     quiet: bool,
     baseline: BackgroundBaseline | None,
+    export_onnx: bool,
 ) -> TrainResult:
     """:func:`train` for a network (``baseline``: its TF-IDF baseline fitting beside it)."""
     from transformers import set_seed
@@ -220,7 +226,9 @@ def _train_network(
         label_scheme=label_space.scheme,
         baseline=baseline.result if baseline is not None else None,
     )
-    result = finish_run(fitted, splits, config.training, clock, plots=write_plots)
+    result = finish_run(
+        fitted, splits, config.training, clock, plots=write_plots, export_onnx=export_onnx
+    )
     if trainer.is_world_process_zero() and not config.training.keep_checkpoints:
         remove_checkpoints(out, CHECKPOINT_DIR, trainer)  # finished: model/ holds the best
     return result

@@ -38,12 +38,32 @@ def summary_items(result: TrainResult) -> list[RenderableType]:
             f"best validation pair-F1 {best.get('eval_pair_f1', float('nan')):.4f} "
             f"(step {best.get('step', 0)}, epoch {best.get('epoch') or 0:.2f})"
         )
+    runtime = runtime_line(getattr(result, "onnx", None))
+    if runtime:
+        items.append(runtime)
     items.append(
         f"model: {result.model_dir}\nrun folder: {result.output_dir} "
         f"(metrics.json, predictions.csv, summary.txt, plots, logs/ for TensorBoard)\n"
         f"time: {result.timings.get('total', 0.0):.1f} s"
     )
     return items
+
+
+def runtime_line(check: object) -> str | None:
+    """What ``acsa predict`` will run the model on, after the ONNX export's check."""
+    if not isinstance(check, dict):
+        return None
+    if check.get("exported") is False:
+        return f"runtime: PyTorch (no model.onnx: {check.get('reason')})"
+    if check.get("identical_labels"):
+        return (
+            f"runtime: ONNX Runtime by default (model.onnx gives PyTorch's labels on all "
+            f"{check.get('reviews', 0):,} validation reviews; --runtime torch opts out)"
+        )
+    return (
+        f"runtime: PyTorch (model.onnx differs on {check.get('differing_cells')} of "
+        f"{check.get('cells')} validation cells; --runtime onnx forces it)"
+    )
 
 
 def write_summary(result: TrainResult) -> Path:
