@@ -22,6 +22,10 @@ ALLOWED = {
     # not an option of the call that failed
     ("models/onnx_backend.py", "--format"),
     ("models/onnx_backend.py", "--output"),
+    # what acsa predict will run a freshly trained model on, and how to choose the other
+    # runtime: a command for later, not an option of the call that printed it
+    ("training/summary.py", "--runtime"),
+    ("training/onnx_runtime.py", "--runtime"),
 }
 
 

@@ -67,7 +67,7 @@ def export_checked_onnx(model_dir: Path, encoder: str, texts: Sequence[str]) -> 
     if not check["identical_labels"]:
         logger.warning(
             "model.onnx gives other labels than PyTorch on %d of %d validation cells; "
-            "predictions stay on PyTorch (--runtime onnx forces ONNX Runtime)",
+            "predictions stay on PyTorch (acsa predict --runtime onnx forces ONNX Runtime)",
             check["differing_cells"],
             check["cells"],
         )

@@ -58,11 +58,11 @@ def runtime_line(check: object) -> str | None:
     if check.get("identical_labels"):
         return (
             f"runtime: ONNX Runtime by default (model.onnx gives PyTorch's labels on all "
-            f"{check.get('reviews', 0):,} validation reviews; --runtime torch opts out)"
+            f"{check.get('reviews', 0):,} validation reviews; acsa predict --runtime torch opts out)"
         )
     return (
         f"runtime: PyTorch (model.onnx differs on {check.get('differing_cells')} of "
-        f"{check.get('cells')} validation cells; --runtime onnx forces it)"
+        f"{check.get('cells')} validation cells; acsa predict --runtime onnx forces it)"
     )
 
 
