@@ -164,6 +164,27 @@ def test_damaged_or_incomplete_blends_are_one_line_errors(
         api.load(broken)
 
 
+def test_the_tfidf_part_loaded_beside_the_network_predicts_the_same(blended_dir: Path) -> None:
+    from acsa.models.backend import load_backend as load
+
+    texts = [r["data"] for r in synthetic_rows(40, 9)]
+    background = BlendedBackend.load(blended_dir, load(blended_dir).network, background=True)
+    at_once = BlendedBackend.load(blended_dir, load(blended_dir).network, background=False)
+    np.testing.assert_array_equal(background.predict_logits(texts), at_once.predict_logits(texts))
+
+
+def test_a_tfidf_part_that_fails_to_load_beside_the_network_fails_at_first_use(
+    blended_dir: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(blended_dir, broken)
+    (broken / TFIDF_DIR / "model.safetensors").write_bytes(b"not safetensors")
+    network = load_backend(blended_dir).network
+    backend = BlendedBackend.load(broken, network, background=True)  # no error yet
+    with pytest.raises(CheckpointError):
+        backend.predict_logits(["pin tốt"])
+
+
 # ---------------------------------------------------------------- train(): blend and guard
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,20 @@ def read_blend_weights(model_dir: str | Path, aspects: Sequence[str]) -> np.ndar
     return np.asarray(weights, dtype=np.float32)
 
 
+def _load_tfidf(folder: Path) -> Any:
+    from acsa.models.tfidf import TfidfAspectModel  # imports scikit-learn
+
+    return TfidfAspectModel.from_pretrained(folder)
+
+
+def _check_aspects(tfidf: Any, label_space: LabelSpace) -> None:
+    if tuple(tfidf.aspects) != tuple(label_space.aspects):
+        raise CheckpointError(
+            f"the blend's TF-IDF model has aspects {list(tfidf.aspects)}, the network "
+            f"{list(label_space.aspects)}; train again"
+        )
+
+
 def blend_log_probabilities(
     network_logits: np.ndarray, tfidf_probabilities: np.ndarray, weights: np.ndarray
 ) -> np.ndarray:
@@ -139,16 +154,21 @@ class BlendedBackend:
                 "a blend needs label_scheme with_none, the network has "
                 f"{network.label_space.scheme}"
             )
-        if tuple(tfidf.aspects) != tuple(network.label_space.aspects):
-            raise CheckpointError(
-                f"the blend's TF-IDF model has aspects {list(tfidf.aspects)}, the network "
-                f"{list(network.label_space.aspects)}; train again"
-            )
+        if not isinstance(tfidf, Future):
+            _check_aspects(tfidf, network.label_space)
         self.network = network
-        self.tfidf = tfidf
+        self._tfidf = tfidf
         self.weights = np.asarray(weights, dtype=np.float32)
         self.label_space: LabelSpace = network.label_space
         self.kind: str = network.kind
+
+    @property
+    def tfidf(self) -> Any:
+        """The TF-IDF model (waits for it when it is still loading beside the network)."""
+        if isinstance(self._tfidf, Future):
+            self._tfidf = self._tfidf.result()
+            _check_aspects(self._tfidf, self.label_space)
+        return self._tfidf
 
     @property
     def runtime(self) -> str:
@@ -156,9 +176,16 @@ class BlendedBackend:
         return str(getattr(self.network, "runtime", "torch"))
 
     @classmethod
-    def load(cls, model_dir: str | Path, network: Any) -> BlendedBackend:
-        """Wrap ``network`` with the TF-IDF model and weights saved in ``model_dir``."""
-        from acsa.models.tfidf import TfidfAspectModel
+    def load(
+        cls, model_dir: str | Path, network: Any, *, background: bool = True
+    ) -> BlendedBackend:
+        """Wrap ``network`` with the TF-IDF model and weights saved in ``model_dir``.
+
+        With ``background``, the TF-IDF model loads in a thread while the caller goes
+        on (reading its input, running the network); its first use waits for it, and
+        an error loading it is raised there.
+        """
+        import threading
 
         root = Path(model_dir)
         if not (root / TFIDF_DIR).is_dir():
@@ -167,7 +194,20 @@ class BlendedBackend:
                 "copy the whole model folder, or train again"
             )
         weights = read_blend_weights(root, network.label_space.aspects)
-        return cls(network, TfidfAspectModel.from_pretrained(root / TFIDF_DIR), weights)
+        if not background:
+            return cls(network, _load_tfidf(root / TFIDF_DIR), weights)
+        # Loading the TF-IDF part is mostly importing scikit-learn (about 0.7 s); in a
+        # thread it overlaps the network's work, which releases the GIL while it computes.
+        pending: Future[Any] = Future()
+
+        def load_tfidf() -> None:
+            try:
+                pending.set_result(_load_tfidf(root / TFIDF_DIR))
+            except BaseException as exc:  # raised where the model is first used
+                pending.set_exception(exc)
+
+        threading.Thread(target=load_tfidf, name="acsa-tfidf-load", daemon=True).start()
+        return cls(network, pending, weights)
 
     def predict_logits(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
         """Log blended probabilities ``[N, A, 4]`` (a softmax gives the blend back)."""

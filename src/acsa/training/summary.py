@@ -58,7 +58,8 @@ def runtime_line(check: object) -> str | None:
     if check.get("identical_labels"):
         return (
             f"runtime: ONNX Runtime by default (model.onnx gives PyTorch's labels on all "
-            f"{check.get('reviews', 0):,} validation reviews; acsa predict --runtime torch opts out)"
+            f"{check.get('reviews', 0):,} validation reviews; acsa predict --runtime torch "
+            "opts out)"
         )
     return (
         f"runtime: PyTorch (model.onnx differs on {check.get('differing_cells')} of "
