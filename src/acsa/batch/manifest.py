@@ -38,6 +38,7 @@ SETUP_LABELS: dict[str, str] = {
     "text_column": "text column (--text-column)",
     "probabilities": "--probabilities",
     "keep_columns": "kept columns (--keep-columns)",
+    "explain_top_k": "--explain --top-k",
 }
 
 

@@ -130,7 +130,7 @@ def predict(
         typer.Option(
             "--explain",
             help="Also show, per mentioned aspect, the tokens that drove its label "
-            "(offline and TF-IDF models; printed to stdout).",
+            "(with --output: an explanations key or JSON column; local engine only).",
         ),
     ] = False,
     top_k: Annotated[
@@ -145,12 +145,16 @@ def predict(
         raise typer.BadParameter(f"--engine: expected local or ray, got {engine!r}")
     if engine != "ray" and (address is not None or num_actors is not None):
         raise typer.BadParameter("--address and --num-actors need --engine ray")
-    if explain:
-        if output is not None or engine != "local" or onnx or resume:
-            raise typer.BadParameter(
-                "--explain prints to stdout with the local engine and the model's own weights; "
-                "drop --output, --engine ray, --onnx and --resume"
-            )
+    if explain and (engine != "local" or onnx):
+        # Integrated Gradients needs the model's gradients: not in model.onnx; the Ray
+        # actors send back label and probability arrays only (no evidence column yet)
+        raise typer.BadParameter(
+            f"--explain with {'--onnx' if onnx else '--engine ray'} is not supported: "
+            "explanations run on the local engine with the model's own weights"
+        )
+    if explain and output is None and not (resume or keep_columns or fmt):
+        # to the terminal: each review whole, as text or JSON lines; files go through
+        # the streaming path below (an explanations key or column, resumable)
         from acsa.cli._explain import run_explain
 
         run_explain(
@@ -194,6 +198,8 @@ def predict(
         runtime="onnx" if onnx else None,
         threads=threads,
         progress=progress and (output is not None or not sys.stdout.isatty()),
+        explain=explain,
+        top_k=top_k,
     )
     summary = predict_stream(model_dir, options)
     if output is not None and input_file is not None:
