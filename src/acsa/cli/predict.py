@@ -146,9 +146,11 @@ def predict(
     if engine != "ray" and (address is not None or num_actors is not None):
         raise typer.BadParameter("--address and --num-actors need --engine ray")
     if explain and (engine != "local" or onnx):
+        from acsa.errors import DataError
+
         # Integrated Gradients needs the model's gradients: not in model.onnx; the Ray
         # actors send back label and probability arrays only (no evidence column yet)
-        raise typer.BadParameter(
+        raise DataError(
             f"--explain with {'--onnx' if onnx else '--engine ray'} is not supported: "
             "explanations run on the local engine with the model's own weights"
         )
