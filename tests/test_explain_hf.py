@@ -243,3 +243,15 @@ def test_a_real_checkpoint_all_minilm(tmp_path: Path) -> None:
     backend = TorchBackend(model, featurizer)
     (evidence,) = explain_labels(backend, [NFD_REVIEW], np.full((1, len(ASPECTS)), 3))
     assert all(NFD_REVIEW[t.start : t.end] == t.text for t in evidence["Battery"].tokens)
+
+
+def test_the_server_schema_documents_hf_and_blend_evidence(predictor: api.Predictor) -> None:
+    from acsa.serve.schemas import AspectExplanation
+
+    labels = np.zeros((1, len(ASPECTS)), dtype=np.int64)
+    labels[0, 1] = 1
+    (evidence,) = explain_labels(predictor.backend, ["camera tệ"], labels)
+    entry = evidence["Camera"].to_dict(3)
+    assert AspectExplanation.model_validate(entry).method == "integrated_gradients"
+    blended = AspectExplanation.model_validate({**entry, "method": "blend_of_parts"})
+    assert blended.tokens[0].text in "camera tệ"
