@@ -10,7 +10,10 @@ and sufficiency (drop when only they are kept; lower = better):
   (Integrated Gradients for the offline encoder, exact shares for TF-IDF);
 * ``random``: ``k`` tokens drawn uniformly (seeded);
 * ``attention`` (offline encoder): the ``k`` tokens of largest weight in the
-  aspect's attention pooling.
+  aspect's attention pooling; (Hugging Face encoder) the ``k`` words of largest
+  last-layer attention from ``[CLS]``, averaged over the heads and summed over a
+  word's pieces (and windows). It is the same for every aspect: the backbone's
+  attention knows nothing of aspects.
 
 Speed: ``Predictor.explain`` on one review at a time (median of the sample's
 first 50 reviews, one thread) and on the whole sample at once, and, with
@@ -63,6 +66,34 @@ def attention_weights(predictor: api.Predictor, texts: list[str]) -> list[np.nda
     return out
 
 
+def hf_attention(predictor: api.Predictor, texts: list[str]) -> list[np.ndarray]:
+    """Per review ``[W]`` over its :func:`token_spans` words: the last layer's attention from
+    the first token (``[CLS]``, ``<s>``), mean over heads, summed over each word's pieces."""
+    from acsa.explain.hf_ig import piece_maps
+
+    backend = predictor.backend
+    backbone = backend.model.encoder.backbone
+    backbone.set_attn_implementation("eager")  # SDPA returns no attention weights
+    out = []
+    for start in range(0, len(texts), 32):
+        maps = piece_maps(backend.featurizer, texts[start : start + 32])
+        batch = backend.featurizer.collate([m.features for m in maps])
+        ids, mask = batch["input_ids"], batch["attention_mask"]
+        width = ids.shape[-1]
+        with torch.no_grad():
+            result = backbone(
+                input_ids=ids.reshape(-1, width),
+                attention_mask=mask.reshape(-1, width),
+                output_attentions=True,
+            )
+        from_first = result.attentions[-1][:, :, 0, :].mean(1).reshape(mask.shape)
+        for i, m in enumerate(maps):
+            weights = from_first[i][mask[i].bool()].numpy()
+            keep = m.token_of >= 0
+            out.append(np.bincount(m.token_of[keep], weights=weights[keep], minlength=m.tokens))
+    return out
+
+
 def run_model(model_dir: Path, texts: list[str], k: int, seed: int) -> dict[str, Any]:
     torch.set_num_threads(1)
     predictor = api.load(model_dir)
@@ -79,12 +110,12 @@ def run_model(model_dir: Path, texts: list[str], k: int, seed: int) -> dict[str,
     batch_cpu = time.process_time() - cpu
 
     rng = np.random.default_rng(seed)
-    attention = (
-        attention_weights(predictor, texts)
-        if predictor.info["encoder"] == "offline"
-        and predictor.backend.model.encoder.aspect_queries is not None
-        else None
-    )
+    encoder = predictor.info["encoder"]
+    attention: Any = None
+    if encoder == "offline" and predictor.backend.model.encoder.aspect_queries is not None:
+        attention = attention_weights(predictor, texts)
+    elif encoder == "huggingface":
+        attention = hf_attention(predictor, texts)
     cases: list[Case] = []
     chosen: dict[str, list[list[int]]] = {"explanation": [], "random": [], "attention": []}
     aspects = list(predictor.aspects)
@@ -100,7 +131,7 @@ def run_model(model_dir: Path, texts: list[str], k: int, seed: int) -> dict[str,
             chosen["random"].append(rng.choice(len(spans), size=k, replace=False).tolist())
             if attention is not None:
                 weights = np.zeros(len(spans))
-                seen = attention[i][:, a]
+                seen = attention[i][:, a] if attention[i].ndim == 2 else attention[i]
                 weights[: len(seen)] = seen[: len(spans)]
                 chosen["attention"].append(np.argsort(-weights, kind="stable")[:k].tolist())
     result: dict[str, Any] = {

@@ -248,18 +248,18 @@ class Predictor:
         """One :class:`acsa.explain.Explanation` per text: its :class:`Prediction` and, for
         each aspect it says is mentioned, every token's contribution to that aspect's label.
 
-        Offline encoder: Integrated Gradients on the input embeddings
-        (``n_steps``, default :data:`acsa.explain.offline_ig.DEFAULT_STEPS`);
-        TF-IDF model: exact linear contributions. Other models raise
-        :class:`acsa.explain.ExplainError`.
+        Offline and Hugging Face encoders: Integrated Gradients on the input
+        embeddings (``n_steps``, default 16 for the offline encoder and 32 for a
+        Hugging Face one: :mod:`acsa.explain.offline_ig`, :mod:`acsa.explain.hf_ig`);
+        TF-IDF model: exact linear contributions; a blend: the blend of its
+        parts'. Offsets are into the texts as given, also for a model with word
+        segmentation. The ONNX runtime raises :class:`acsa.explain.ExplainError`.
         """
         from acsa.explain import Explanation, explain_labels
-        from acsa.explain.offline_ig import DEFAULT_STEPS
 
         predictions = self.predict(texts, batch_size)
         labels = np.stack([p.labels for p in predictions]) if predictions else np.zeros((0, 0))
-        backend = self._explained_backend()
-        evidence = explain_labels(backend, list(texts), labels, n_steps or DEFAULT_STEPS)
+        evidence = explain_labels(self._explained_backend(), list(texts), labels, n_steps)
         return [Explanation(p, e) for p, e in zip(predictions, evidence, strict=True)]
 
     def _explained_backend(self) -> Any:

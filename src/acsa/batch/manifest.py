@@ -38,6 +38,7 @@ SETUP_LABELS: dict[str, str] = {
     "text_column": "text column ({text_column})",
     "probabilities": "{probabilities}",
     "keep_columns": "kept columns ({keep_columns})",
+    "explain_top_k": "{explain} {top_k}",
 }
 
 

@@ -50,6 +50,9 @@ class PredictOptions:
             of each Ray actor (default: torch's own locally, 1 per actor). The float results
             depend slightly on it: the same count gives the same bytes on both engines.
         progress: show a progress bar on stderr.
+        explain: also write each mentioned aspect's evidence (:mod:`acsa.explain`;
+            local engine, the model's own weights).
+        top_k: with ``explain``, the strongest tokens kept per aspect.
     """
 
     source: Path | tuple[str, ...]
@@ -70,6 +73,8 @@ class PredictOptions:
     runtime: Runtime | None = None
     threads: int | None = None
     progress: bool = False
+    explain: bool = False
+    top_k: int = 5
 
     def __post_init__(self) -> None:
         if isinstance(self.source, str):

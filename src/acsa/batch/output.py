@@ -64,11 +64,12 @@ class StdoutSink:
     rows_before = 0
     complete = False
 
-    def __init__(self, fmt: str, probabilities: bool) -> None:
+    def __init__(self, fmt: str, probabilities: bool, explain: bool = False) -> None:
         if fmt == "parquet":
             raise DataArgumentError("{format:parquet} writes a file: give {output:FILE.parquet}")
         self.fmt = fmt
         self.probabilities = probabilities
+        self.explain = explain
         self.aspects: tuple[str, ...] = ()
         self.keep: tuple[str, ...] = ()
         self._first = True
@@ -93,7 +94,7 @@ class StdoutSink:
     def finish(self) -> None:
         if self._first and self.fmt == "csv":
             self.write(
-                empty_chunk(self.aspects, self.keep)
+                empty_chunk(self.aspects, self.keep, self.explain)
             )  # the header of an input without reviews
 
     def close(self) -> None:
@@ -134,6 +135,7 @@ class FileSink:
         self.aspects: tuple[str, ...] = ()  # the model's: the header of an output without rows
         self.keep_types: dict[str, Any] = {}  # the kept input columns and their Arrow types
         self.probabilities = probabilities
+        self.explain = "explain_top_k" in setup  # the evidence column (--explain)
         self.partial = partial_path(output)
         self.manifest_file = manifest_path(output)
         self.complete = False
@@ -284,7 +286,7 @@ class FileSink:
         self.complete = True
 
     def _write_empty(self) -> None:
-        empty = empty_chunk(self.aspects, tuple(self.keep_types))
+        empty = empty_chunk(self.aspects, tuple(self.keep_types), self.explain)
         if self.fmt == "parquet":
             self._write_part(0, arrow_table(empty, self.keep_types))
         elif self.fmt == "csv":
@@ -300,7 +302,8 @@ class FileSink:
         parts = sorted(self.partial.glob("part-*.parquet"))
 
         def write(tmp: Path) -> None:
-            with pq.ParquetWriter(tmp, arrow_schema(self.aspects, self.keep_types)) as writer:
+            schema = arrow_schema(self.aspects, self.keep_types, self.explain)
+            with pq.ParquetWriter(tmp, schema) as writer:
                 for part in parts:
                     writer.write_table(pq.read_table(part))
 

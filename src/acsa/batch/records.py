@@ -16,6 +16,14 @@ Layouts:
   is UTF-8 with a BOM (so Excel shows Vietnamese), ``\\n`` line ends, the
   header once.
 
+With ``--explain`` each review also carries the evidence of its mentioned
+aspects, ``{aspect: {label, method, target, total, tokens: [{start, end, text,
+contribution}]}}`` (the ``top_k`` strongest tokens, :meth:`acsa.explain.Explanation.to_payload`):
+the ``explanations`` key of a JSON record, an ``explanations`` column holding
+that object as JSON text in CSV and Parquet (one row per review, as without
+it; ``json.loads`` reads it back), and ``[+0.52 "word", ...]`` after each
+aspect in text lines, whose review is then shown whole.
+
 A blank review is marked: ``"empty": true`` in JSON lines, an ``empty`` column
 (after ``data``) in CSV and Parquet, ``(empty review)`` in text lines; its
 aspects are all "not mentioned". The input columns kept (``--keep-columns``)
@@ -48,6 +56,8 @@ class PredictedChunk:
         aspects: the ``A`` aspect names.
         keep: the names of the input columns carried through.
         kept: ``n`` tuples of their values, one per review.
+        explanations: with ``--explain``, per review ``{aspect: evidence}`` as
+            :meth:`acsa.explain.AspectEvidence.to_dict` gives it; else None.
     """
 
     texts: list[str]
@@ -56,6 +66,7 @@ class PredictedChunk:
     aspects: tuple[str, ...]
     keep: tuple[str, ...] = ()
     kept: list[tuple[Any, ...]] = field(default_factory=list)
+    explanations: list[dict[str, Any]] | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -73,7 +84,9 @@ class PredictedChunk:
         return {name: [row[j] for row in rows] for j, name in enumerate(self.keep)}
 
 
-def empty_chunk(aspects: tuple[str, ...], keep: tuple[str, ...] = ()) -> PredictedChunk:
+def empty_chunk(
+    aspects: tuple[str, ...], keep: tuple[str, ...] = (), explain: bool = False
+) -> PredictedChunk:
     """A chunk without reviews (what an empty input writes: a CSV header, a Parquet schema)."""
     return PredictedChunk(
         [],
@@ -81,16 +94,31 @@ def empty_chunk(aspects: tuple[str, ...], keep: tuple[str, ...] = ()) -> Predict
         np.zeros((0, len(aspects), 4), dtype=np.float32),
         tuple(aspects),
         tuple(keep),
+        explanations=[] if explain else None,
     )
+
+
+EXPLANATIONS = "explanations"  # the evidence's key and column (--explain)
 
 
 def table_columns(aspects: Sequence[str]) -> list[str]:
     """The columns a CSV or Parquet output writes besides the kept ones."""
     probs = [f"prob_{a}_{c}" for a in aspects for c in CANONICAL_CLASSES]
-    return ["data", "empty", *map(str, aspects), *probs]
+    return ["data", "empty", *map(str, aspects), *probs, EXPLANATIONS]
 
 
-JSON_KEYS = ("text", "aspects", "confidence", "empty", "probabilities")
+JSON_KEYS = ("text", "aspects", "confidence", "empty", "probabilities", EXPLANATIONS)
+
+
+def explanation_line(text: str, evidence: dict[str, Any]) -> str:
+    """``review<TAB>Aspect: label [+1.23 "word", -0.40 "other"]; ...`` from the evidence's
+    dicts (no aspect: a note); the review on one line, whole."""
+    parts = []
+    for aspect, entry in evidence.items():
+        tokens = ", ".join(f'{t["contribution"]:+.2f} "{t["text"]}"' for t in entry["tokens"])
+        parts.append(f"{aspect}: {entry['label']} [{tokens}]")
+    review = " ".join(text.split())
+    return f"{review}\t{'; '.join(parts) if parts else '(no aspect mentioned)'}"
 
 
 def _predictions(chunk: PredictedChunk) -> list[Any]:
@@ -110,6 +138,8 @@ def frame(chunk: PredictedChunk) -> Any:
         chunk.texts, chunk.labels, chunk.aspects, probabilities=chunk.probabilities
     )
     table.insert(1, "empty", chunk.empty)
+    if chunk.explanations is not None:
+        table[EXPLANATIONS] = [json.dumps(e, ensure_ascii=False) for e in chunk.explanations]
     for j, (name, values) in enumerate(chunk.kept_columns().items()):
         table.insert(j, name, values)
     return table
@@ -122,6 +152,11 @@ def encode(chunk: PredictedChunk, fmt: str, *, first: bool, probabilities: bool)
         first: the output's first chunk (a CSV's BOM and header come with it).
         probabilities: JSON lines also carry every class probability.
     """
+    if fmt == "txt" and chunk.explanations is not None:
+        lines = [
+            explanation_line(t, e) for t, e in zip(chunk.texts, chunk.explanations, strict=True)
+        ]
+        return "".join(line + "\n" for line in lines).encode("utf-8")
     if fmt == "txt":
         from acsa.evaluation.report import format_prediction_line
 
@@ -136,6 +171,9 @@ def encode(chunk: PredictedChunk, fmt: str, *, first: bool, probabilities: bool)
         return "".join(line + "\n" for line in lines).encode("utf-8")
     if fmt == "jsonl":
         records = [p.to_payload() if probabilities else p.to_record() for p in _predictions(chunk)]
+        if chunk.explanations is not None:
+            for record, evidence in zip(records, chunk.explanations, strict=True):
+                record[EXPLANATIONS] = evidence
         kept = chunk.kept_columns()
         if kept:
             records = [{**{k: v[i] for k, v in kept.items()}, **r} for i, r in enumerate(records)]
@@ -146,15 +184,20 @@ def encode(chunk: PredictedChunk, fmt: str, *, first: bool, probabilities: bool)
     raise ValueError(f"not a line format: {fmt!r}")
 
 
-def arrow_schema(aspects: Sequence[str], keep_types: dict[str, Any] | None = None) -> Any:
+def arrow_schema(
+    aspects: Sequence[str], keep_types: dict[str, Any] | None = None, explain: bool = False
+) -> Any:
     """The Parquet output's schema: the kept columns (their own types), text and aspects
-    as strings, ``empty`` as a bool, probabilities as doubles."""
+    as strings, ``empty`` as a bool, probabilities as doubles (``explain``: then the
+    evidence as JSON text)."""
     import pyarrow as pa
 
     fields = [pa.field(name, kind) for name, kind in (keep_types or {}).items()]
     fields += [pa.field("data", pa.string()), pa.field("empty", pa.bool_())]
     fields += [pa.field(str(a), pa.string()) for a in aspects]
     fields += [pa.field(f"prob_{a}_{c}", pa.float64()) for a in aspects for c in CANONICAL_CLASSES]
+    if explain:
+        fields.append(pa.field(EXPLANATIONS, pa.string()))
     return pa.schema(fields)
 
 
@@ -164,10 +207,13 @@ def arrow_table(chunk: PredictedChunk, keep_types: dict[str, Any] | None = None)
 
     if keep_types is None:
         keep_types = {name: pa.string() for name in chunk.keep}
-    schema = arrow_schema(chunk.aspects, keep_types)
+    explain = chunk.explanations is not None
+    schema = arrow_schema(chunk.aspects, keep_types, explain)
     if chunk.keep:  # kept values as they came (dates, numbers): no trip through pandas
         base = pa.Table.from_pandas(
-            frame(_without_kept(chunk)), schema=arrow_schema(chunk.aspects), preserve_index=False
+            frame(_without_kept(chunk)),
+            schema=arrow_schema(chunk.aspects, explain=explain),
+            preserve_index=False,
         )
         kept = chunk.kept_columns()
         arrays = [pa.array(kept[f.name], f.type) for f in schema if f.name in kept]
@@ -178,4 +224,10 @@ def arrow_table(chunk: PredictedChunk, keep_types: dict[str, Any] | None = None)
 
 
 def _without_kept(chunk: PredictedChunk) -> PredictedChunk:
-    return PredictedChunk(chunk.texts, chunk.labels, chunk.probabilities, chunk.aspects)
+    return PredictedChunk(
+        chunk.texts,
+        chunk.labels,
+        chunk.probabilities,
+        chunk.aspects,
+        explanations=chunk.explanations,
+    )

@@ -75,17 +75,22 @@ def predict_stream(model_dir: str | Path, options: PredictOptions) -> StreamSumm
         raise DataError("resuming and the Ray engine read an input file, not reviews given")
     if out is None and options.resume:
         raise DataError("resuming needs the output file of the interrupted run")
+    if options.explain and (options.engine == "ray" or options.runtime == "onnx"):
+        raise DataError(
+            "explanations run on the local engine with the model's own weights, not "
+            f"{'the Ray engine' if options.engine == 'ray' else 'the ONNX runtime'}"
+        )
     keep = spec.keep if spec is not None else ()
     keep_types = spec.keep_types() if keep and out_fmt == "parquet" else dict.fromkeys(keep)
 
     sink: Sink
     if out is None:
-        sink = StdoutSink(out_fmt, options.probabilities)
+        sink = StdoutSink(out_fmt, options.probabilities, options.explain)
     else:
         sink = FileSink(
             out,
             out_fmt,
-            _setup(spec, model_path, options.chunk_size, out_fmt, options.probabilities),
+            _setup(spec, model_path, options, out_fmt),
             resume=options.resume,
             overwrite=options.overwrite,
             probabilities=options.probabilities,
@@ -164,19 +169,19 @@ def _engine(model_path: Path, options: PredictOptions) -> tuple[Any, tuple[str, 
     from acsa import api
     from acsa.batch.local import LocalEngine
 
-    # resolved once, above; an ONNX Runtime session takes --threads here, torch later
+    if options.explain:
+        runtime = "torch"  # Integrated Gradients needs the model's own weights
+    # resolved once, above; an ONNX Runtime session takes the thread count here, torch later
     predictor = api.Predictor.from_folder(model_path, runtime, options.threads)
-    return LocalEngine(predictor, options.batch_size), tuple(predictor.aspects)
+    top_k = options.top_k if options.explain else None
+    return LocalEngine(predictor, options.batch_size, top_k), tuple(predictor.aspects)
 
 
 def _setup(
-    spec: InputSpec | None,
-    model_path: Path,
-    chunk_size: int,
-    fmt: str,
-    probabilities: bool,
+    spec: InputSpec | None, model_path: Path, options: PredictOptions, fmt: str
 ) -> dict[str, Any]:
     """What identifies a run when it is resumed (see :mod:`acsa.batch.manifest`)."""
+    chunk_size, probabilities = options.chunk_size, options.probabilities
     size, digest = input_digest(spec.path) if spec is not None else (None, None)
     setup: dict[str, Any] = {
         "input": str(spec.path.resolve()) if spec is not None else "(reviews given)",
@@ -191,6 +196,8 @@ def _setup(
     }
     if spec is not None and spec.keep:  # absent otherwise, as in the manifests of older runs
         setup["keep_columns"] = list(spec.keep)
+    if options.explain:  # likewise
+        setup["explain_top_k"] = options.top_k
     return setup
 
 

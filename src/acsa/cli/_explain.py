@@ -23,12 +23,10 @@ def _texts(texts: list[str] | None, input_file: Path | None, fmt: str | None, co
 
 def text_line(explanation: Any, top_k: int) -> str:
     """``review<TAB>Aspect: label [+1.23 "word", -0.40 "other"]; ...`` (no aspect: a note)."""
-    parts = []
-    for aspect, evidence in explanation.evidence.items():
-        tokens = ", ".join(f'{t.contribution:+.2f} "{t.text}"' for t in evidence.top(top_k))
-        parts.append(f"{aspect}: {evidence.label} [{tokens}]")
-    review = " ".join(explanation.text.split())
-    return f"{review}\t{'; '.join(parts) if parts else '(no aspect mentioned)'}"
+    from acsa.batch.records import explanation_line
+
+    evidence = {a: e.to_dict(top_k) for a, e in explanation.evidence.items()}
+    return explanation_line(explanation.text, evidence)
 
 
 def run_explain(
@@ -50,7 +48,7 @@ def run_explain(
         import torch
 
         torch.set_num_threads(threads)
-    predictor = Predictor.load(model_dir)
+    predictor = Predictor.load(model_dir, "torch")  # gradients: the model's own weights
     chunk: list[str] = []
 
     def flush() -> None:

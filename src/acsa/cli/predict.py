@@ -125,7 +125,7 @@ def predict(
         typer.Option(
             "--explain",
             help="Also show, per mentioned aspect, the tokens that drove its label "
-            "(offline and TF-IDF models; printed to stdout).",
+            "(with --output: an explanations key or JSON column; local engine only).",
         ),
     ] = False,
     top_k: Annotated[int, typer.Option("--top-k", help="--explain: tokens shown per aspect.")] = 5,
@@ -149,12 +149,16 @@ def predict(
     for flag, count in counts.items():
         if count is not None and count < 1:
             raise ConfigError(f"{flag}: expected a positive integer, got {count}")
-    if explain:
-        if output is not None or engine != "local" or runtime == "onnx" or resume:
-            raise ConfigError(
-                "--explain prints to stdout with the local engine and the model's own weights; "
-                "drop --output, --engine ray, --runtime onnx and --resume"
-            )
+    if explain and (engine != "local" or runtime == "onnx"):
+        # Integrated Gradients needs the model's gradients: not in model.onnx; the Ray
+        # actors send back label and probability arrays only (no evidence column yet)
+        raise ConfigError(
+            f"--explain with {'--runtime onnx' if runtime == 'onnx' else '--engine ray'} is "
+            "not supported: explanations run on the local engine with the model's own weights"
+        )
+    if explain and output is None and not (resume or keep_columns or fmt):
+        # to the terminal: each review whole, as text or JSON lines; files go through
+        # the streaming path below (an explanations key or column, resumable)
         from acsa.cli._explain import run_explain
 
         run_explain(
@@ -202,6 +206,8 @@ def predict(
         runtime=runtime,  # type: ignore[arg-type]  # checked by runtime_choice
         threads=threads,
         progress=progress and (output is not None or not sys.stdout.isatty()),
+        explain=explain,
+        top_k=top_k,
     )
     summary = predict_stream(model_dir, options)
     if output is not None and input_file is not None:

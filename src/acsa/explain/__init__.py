@@ -3,6 +3,10 @@
 * :mod:`acsa.explain.spans`: tokens with character offsets in the text as written;
 * :mod:`acsa.explain.offline_ig`: Integrated Gradients (Captum) on the offline
   encoder's input embeddings;
+* :mod:`acsa.explain.hf_ig`: Integrated Gradients on a Hugging Face encoder's word
+  embeddings, word pieces merged into the words as written;
+* :mod:`acsa.explain.segmented`: a word-segmented model's evidence moved back onto
+  the raw text;
 * :mod:`acsa.explain.tfidf_exact`: exact linear contributions of the TF-IDF model;
 * :mod:`acsa.explain.run`: :func:`explain_labels`, the evidence of every mentioned aspect;
 * :mod:`acsa.explain.faithfulness`: ERASER comprehensiveness and sufficiency.

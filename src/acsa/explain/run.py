@@ -10,11 +10,13 @@ import numpy as np
 from acsa.data.label_space import CANONICAL_CLASSES
 from acsa.errors import AcsaError
 from acsa.explain.evidence import AspectEvidence, TokenContribution
+from acsa.explain.hf_ig import DEFAULT_STEPS as HF_STEPS
 from acsa.explain.offline_ig import DEFAULT_STEPS, offline_attributions
+from acsa.explain.segmented import segmented_evidence
 from acsa.explain.spans import token_spans
 from acsa.explain.tfidf_exact import tfidf_contributions
 
-EXPLAINED_KINDS = ("offline", "tfidf")
+EXPLAINED_KINDS = ("offline", "huggingface", "tfidf")
 
 
 class ExplainError(AcsaError):
@@ -27,30 +29,41 @@ def _targets(labels: np.ndarray) -> list[list[int]]:
 
 
 def explain_labels(
-    backend: Any, texts: Sequence[str], labels: np.ndarray, n_steps: int = DEFAULT_STEPS
+    backend: Any, texts: Sequence[str], labels: np.ndarray, n_steps: int | None = None
 ) -> list[dict[str, AspectEvidence]]:
     """Per review, ``{aspect: AspectEvidence}`` for each aspect whose canonical label in
     ``labels`` ``[N, A]`` is not ``none``; the contributions explain that label.
 
     Args:
-        backend: a loaded model (:mod:`acsa.models.backend`): the offline encoder
-            run with PyTorch, or the TF-IDF model.
+        backend: a loaded model (:mod:`acsa.models.backend`): the offline or a
+            Hugging Face encoder run with PyTorch, the TF-IDF model, a blend of
+            them, any of these with word segmentation.
         texts: the reviews.
         labels: their canonical labels (what :meth:`acsa.api.Predictor.decide` gave).
-        n_steps: Integrated Gradients steps (neural models).
+        n_steps: Integrated Gradients steps (neural models; default: the encoder's,
+            :data:`acsa.explain.offline_ig.DEFAULT_STEPS` or
+            :data:`acsa.explain.hf_ig.DEFAULT_STEPS`).
 
     Raises:
-        ExplainError: the backend is another kind (Hugging Face, ONNX runtime).
+        ExplainError: the ONNX runtime, or a Hugging Face tokenizer without offsets.
     """
     texts = list(texts)
     labels = np.asarray(labels)
+    inner = _segmenting_inner(backend)
+    if inner is not None:
+        # the model reads segmented texts: explain those, then map the offsets back
+        return segmented_evidence(
+            texts,
+            backend.segmentation,
+            lambda segmented: explain_labels(inner, segmented, labels, n_steps),
+        )
     if _is_blend(backend):
         return _blend_evidence(backend, texts, labels, n_steps)
     kind = getattr(backend, "kind", None)
     runtime = getattr(backend, "runtime", "torch")
     if kind not in EXPLAINED_KINDS or runtime != "torch":
         raise ExplainError(
-            f"explanations cover the {' and '.join(EXPLAINED_KINDS)} models run with PyTorch or "
+            f"explanations cover the {', '.join(EXPLAINED_KINDS)} models run with PyTorch or "
             f"scikit-learn; this model is {kind!r} on the {runtime!r} runtime (use the model "
             "folder's safetensors weights, not model.onnx)"
         )
@@ -65,8 +78,16 @@ def explain_labels(
         ]
     scheme = backend.label_space.to_scheme
     targets = [[(a, int(scheme(labels[i, a]))) for a in mentioned[i]] for i in range(len(texts))]
-    scores = offline_attributions(backend.model, backend.featurizer, texts, targets, n_steps)
-    lowercase = backend.featurizer.config.lowercase
+    if kind == "huggingface":
+        n_steps = n_steps or HF_STEPS
+        scores = _hf_scores(backend, texts, targets, n_steps)
+        lowercase = False  # the tokenizer's offsets are into the text as given
+        baseline = "[PAD] embedding at every word piece (special tokens kept)"
+    else:
+        n_steps = n_steps or DEFAULT_STEPS
+        scores = offline_attributions(backend.model, backend.featurizer, texts, targets, n_steps)
+        lowercase = backend.featurizer.config.lowercase
+        baseline = "zero embeddings (padding)"
     out = []
     for i, text in enumerate(texts):
         spans = token_spans(text, lowercase)
@@ -85,10 +106,31 @@ def explain_labels(
                 target="log_probability",
                 method="integrated_gradients",
                 total=total,
-                extra={"n_steps": n_steps, "baseline": "zero embeddings (padding)"},
+                extra={"n_steps": n_steps, "baseline": baseline},
             )
         out.append(evidence)
     return out
+
+
+def _hf_scores(
+    backend: Any, texts: list[str], targets: list[list[tuple[int, int]]], n_steps: int
+) -> list[list[tuple[np.ndarray, float]]]:
+    from acsa.explain.hf_ig import NotExplainable, hf_attributions
+
+    try:
+        return hf_attributions(backend.model, backend.featurizer, texts, targets, n_steps)
+    except NotExplainable as exc:
+        raise ExplainError(
+            f"cannot explain this Hugging Face model: {exc}, so its word pieces cannot be "
+            "mapped back to the review (explanations need a checkpoint with a tokenizer.json)"
+        ) from None
+
+
+def _segmenting_inner(backend: Any) -> Any | None:
+    """The backend a :class:`acsa.models.segmented.SegmentingBackend` wraps (else None)."""
+    from acsa.models.segmented import SegmentingBackend
+
+    return backend.backend if isinstance(backend, SegmentingBackend) else None
 
 
 def _tfidf_evidence(
@@ -119,7 +161,7 @@ def _is_blend(backend: Any) -> bool:
 
 
 def _blend_evidence(
-    backend: Any, texts: list[str], labels: np.ndarray, n_steps: int
+    backend: Any, texts: list[str], labels: np.ndarray, n_steps: int | None
 ) -> list[dict[str, AspectEvidence]]:
     """The blend of its parts' evidence, to first order.
 

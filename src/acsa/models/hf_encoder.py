@@ -87,9 +87,10 @@ class HFEncoder(nn.Module):
         self.backbone.config.save_pretrained(str(directory))
 
     def _encode(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **extra: Any
+        self, input_ids: torch.Tensor | None, attention_mask: torch.Tensor, **extra: Any
     ) -> torch.Tensor:
-        """``[N, T]`` token ids -> ``[N, H]`` pooled vectors."""
+        """``[N, T]`` token ids (or ``inputs_embeds=[N, T, D]`` in ``extra``) -> ``[N, H]``
+        pooled vectors."""
         out = self.backbone(input_ids=input_ids, attention_mask=attention_mask, **extra)
         hidden = out.last_hidden_state
         if self.pooling == "cls":
@@ -98,18 +99,19 @@ class HFEncoder(nn.Module):
         return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
 
     def _encode_windows(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **extra: Any
+        self, input_ids: torch.Tensor | None, attention_mask: torch.Tensor, **extra: Any
     ) -> torch.Tensor:
         """``[B, W, T]`` windows -> ``[B, H]``: encode the real windows, pool per review."""
-        batch, windows, width = input_ids.shape
+        batch, windows, width = attention_mask.shape
         present = attention_mask.sum(-1) > 0  # [B, W]
         flat_present = present.reshape(-1)
-        extra = {k: v.reshape(batch * windows, width)[flat_present] for k, v in extra.items()}
-        pooled = self._encode(
-            input_ids.reshape(-1, width)[flat_present],
-            attention_mask.reshape(-1, width)[flat_present],
-            **extra,
-        )
+
+        def flat(value: torch.Tensor) -> torch.Tensor:
+            return value.reshape(batch * windows, width, *value.shape[3:])[flat_present]
+
+        extra = {k: flat(v) for k, v in extra.items()}
+        ids = None if input_ids is None else flat(input_ids)
+        pooled = self._encode(ids, flat(attention_mask), **extra)
         grid = pooled.new_zeros(batch * windows, pooled.shape[-1])
         grid[flat_present] = pooled
         grid = grid.view(batch, windows, -1)
@@ -119,10 +121,17 @@ class HFEncoder(nn.Module):
         return grid.masked_fill(~present.unsqueeze(-1), torch.finfo(grid.dtype).min).amax(1)
 
     def forward(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, **extra: Any
+        self,
+        input_ids: torch.Tensor | None,
+        attention_mask: torch.Tensor | None = None,
+        **extra: Any,
     ) -> torch.Tensor:
+        """Pooled ``[B, H]`` vectors of ``input_ids`` ``[B, T]`` (``[B, W, T]``: windows), or of
+        ``inputs_embeds=[B, (W,) T, D]`` with ``input_ids=None`` and the attention mask
+        (:mod:`acsa.explain.hf_ig` differentiates through the input embeddings)."""
         if attention_mask is None:
+            assert input_ids is not None, "inputs_embeds needs an attention_mask"
             attention_mask = torch.ones_like(input_ids)
-        if input_ids.dim() == 3:
+        if attention_mask.dim() == 3:
             return self.dropout(self._encode_windows(input_ids, attention_mask, **extra))
         return self.dropout(self._encode(input_ids, attention_mask, **extra))

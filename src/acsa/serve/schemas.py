@@ -22,10 +22,14 @@ class AspectExplanation(BaseModel):
     """The evidence of one mentioned aspect's label."""
 
     label: Sentiment
-    method: Literal["integrated_gradients", "exact_linear"]
+    method: Literal["integrated_gradients", "exact_linear", "blend_of_parts"] = Field(
+        description="Integrated Gradients (offline and Hugging Face encoders), exact linear "
+        "shares (TF-IDF), or the blend of a blended model's parts."
+    )
     target: Literal["log_probability", "logit"] = Field(
         description="What the contributions explain: the label's log-probability (Integrated "
-        "Gradients from an all-padding baseline) or its logit minus the intercept (TF-IDF)."
+        "Gradients from an all-padding or [PAD] baseline; a blend) or its logit minus the "
+        "intercept (TF-IDF)."
     )
     total: float = Field(description="The sum the contributions add up to.")
     tokens: list[TokenContribution] = Field(description="Strongest (absolute) first.")
