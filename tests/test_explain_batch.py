@@ -115,7 +115,12 @@ def test_resume_with_explain_equals_an_uninterrupted_run(
 
 
 @pytest.mark.parametrize(
-    ("flags", "named"), [(["--engine", "ray"], "--engine ray"), (["--onnx"], "--onnx")]
+    ("flags", "named"),
+    [
+        (["--engine", "ray"], "--engine ray"),
+        (["--runtime", "onnx"], "--runtime onnx"),
+        (["--onnx"], "--runtime onnx"),  # the old spelling of --runtime onnx
+    ],
 )
 def test_refused_combinations_are_one_line(
     tmp_path: Path,
