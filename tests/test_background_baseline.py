@@ -57,6 +57,13 @@ def test_the_worker_fits_what_the_run_would_fit_itself() -> None:
     assert not background._folder.exists()  # the job and result files are removed
 
 
+def test_the_job_folder_is_private_to_this_user() -> None:
+    # the worker and the run hand each other pickles through it (not a user's file)
+    with BackgroundBaseline(TrainingConfig(decision_thresholds=False), SPLITS) as background:
+        assert background._folder.stat().st_mode & 0o777 == 0o700
+        background.result()
+
+
 def test_an_error_in_the_worker_is_raised_in_the_run() -> None:
     bad = dict(SPLITS)
     bad["test"] = LabeledReviews(
