@@ -58,6 +58,11 @@ class DataConfig(BaseModel):
         default=None, description="validation file; when absent, a stratified split of train"
     )
     test: Path | None = Field(default=None, description="test file (optional)")
+    unlabeled: Path | None = Field(
+        default=None,
+        description="unlabelled reviews for training.self_training (.csv, .jsonl, .txt, "
+        ".parquet; read streamed; label columns in it are ignored)",
+    )
     validation_fraction: float = Field(default=0.1, gt=0.0, lt=1.0)
     split_seed: int = Field(default=42, ge=0)
     format: Literal["auto", "wide_csv", "label_list", "label_column", "label_studio"] = Field(
@@ -110,6 +115,13 @@ class DataConfig(BaseModel):
         description="Vietnamese word segmenter applied to every text at train and predict time "
         "(none, pyvi, underthesea; saved with the model): PhoBERT-family encoders expect it",
     )
+
+    @field_validator("unlabeled")
+    @classmethod
+    def _check_unlabeled(cls, path: Path | None) -> Path | None:
+        from acsa.data.unlabeled import check_suffix
+
+        return None if path is None else check_suffix(Path(path))
 
     @field_validator("word_segmentation")
     @classmethod
@@ -207,7 +219,7 @@ class DataConfig(BaseModel):
         base = Path(base).expanduser()
         root = base if self.dir is None else _join(base, self.dir)
         update: dict[str, Path | None] = {"dir": None if self.dir is None else root}
-        for key in ("train", "validation", "test"):
+        for key in ("train", "validation", "test", "unlabeled"):
             value = getattr(self, key)
             update[key] = None if value is None else _join(root, value)
         return self.model_copy(update=update)

@@ -10,6 +10,8 @@ Layout::
     metrics.json         test metrics (GUIDE.md section 2) + best validation metrics
     predictions.csv      test predictions in the wide CSV format
     *.png                per-aspect F1, confusion matrices, training curves
+    self_training/       training.self_training's second stage (a run folder of its own)
+    supervised/          the supervised model and report, when the self-trained one replaced it
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from acsa.models.saved import RUN_MODEL_DIR as MODEL_DIR
 
 CHECKPOINT_DIR = "checkpoints"
 LOG_DIR = "logs"
+SELF_TRAINING_DIR = "self_training"
+SUPERVISED_DIR = "supervised"
 _RUN_MARKERS = ("run.json", "config.yaml", CHECKPOINT_DIR, MODEL_DIR, "metrics.json")
 
 
@@ -53,7 +57,13 @@ def check_output_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
 def clear_run(out: Path) -> None:
     """Remove a previous run's files (only names acsa writes)."""
     for child in out.iterdir():
-        if child.is_dir() and child.name in (CHECKPOINT_DIR, MODEL_DIR, LOG_DIR):
+        if child.is_dir() and child.name in (
+            CHECKPOINT_DIR,
+            MODEL_DIR,
+            LOG_DIR,
+            SELF_TRAINING_DIR,
+            SUPERVISED_DIR,
+        ):
             shutil.rmtree(child)
         elif child.is_file() and (
             child.suffix in (".png", ".json", ".jsonl", ".yaml", ".csv")
