@@ -19,6 +19,7 @@ from acsa.data.unlabeled import ReadCounts, iter_unlabeled, open_unlabeled
 from acsa.errors import ConfigError, DataError
 from acsa.training.config import config_from_dict
 from acsa.training.pseudo_labels import confident_cells, pseudo_label
+from tests.conftest import require_module
 from tests.test_training import (
     ASPECTS,
     small_config,
@@ -108,7 +109,8 @@ def test_txt_jsonl_and_parquet_are_read_one_review_a_line_or_row(tmp_path: Path)
         tmp_path / "u.jsonl", [json.dumps({"text": "một"}), "", json.dumps({"text": "hai"})]
     )
     assert list(iter_unlabeled(open_unlabeled(jsonl, DATA), DATA)) == ["một", "hai"]
-    pa = pytest.importorskip("pyarrow")
+    require_module("pyarrow", "parquet")
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pa.table({"Data": ["ba", None, "bốn"], "Battery": ["Positive", "", ""]})
@@ -375,6 +377,9 @@ def test_self_training_reports_both_stages_and_saves_a_model_that_predicts(
     assert metrics["pair_f1"] == pytest.approx(
         metrics["self_training"]["self_trained"]["test_pair_f1"]
     )
+    from acsa.training.summary import summary_items
+
+    assert any("self-trained model saved" in str(item) for item in summary_items(result))
     predictor = api.load(out)
     predictions = predictor.predict(["pin rất tốt", "giao hàng chậm"])
     assert len(predictions) == 2

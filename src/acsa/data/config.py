@@ -40,6 +40,9 @@ from acsa.errors import ConfigError, DataError
 
 Polarity = Literal["negative", "neutral", "positive"]
 
+UNLABELED_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".txt": "txt", ".parquet": "parquet"}
+"""``data.unlabeled`` suffix -> format (read by :mod:`acsa.data.unlabeled`)."""
+
 
 def _default_label_names() -> dict[str, str]:
     return {"negative": "Negative", "neutral": "Neutral", "positive": "Positive"}
@@ -119,9 +122,12 @@ class DataConfig(BaseModel):
     @field_validator("unlabeled")
     @classmethod
     def _check_unlabeled(cls, path: Path | None) -> Path | None:
-        from acsa.data.unlabeled import check_suffix
-
-        return None if path is None else check_suffix(Path(path))
+        if path is not None and Path(path).suffix.lower() not in UNLABELED_FORMATS:
+            raise ValueError(
+                f"{Path(path).name}: unknown format {Path(path).suffix or '(no suffix)'!r}; "
+                f"data.unlabeled takes {', '.join(UNLABELED_FORMATS)} files"
+            )
+        return path
 
     @field_validator("word_segmentation")
     @classmethod

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from acsa.data.config import DataConfig
+from acsa.data.config import UNLABELED_FORMATS, DataConfig
 from acsa.data.reviews import check_text
 from acsa.data.text_files import (
     check_field_count,
@@ -47,19 +47,8 @@ from acsa.errors import DataError, one_line, optional_import
 
 logger = logging.getLogger(__name__)
 
-FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".txt": "txt", ".parquet": "parquet"}
+FORMATS = UNLABELED_FORMATS
 PARQUET_BATCH_ROWS = 4096
-
-
-def check_suffix(path: Path) -> Path:
-    """``path`` when its suffix names a format of :data:`FORMATS` (ValueError otherwise:
-    the config layer turns it into its one-line error)."""
-    if path.suffix.lower() not in FORMATS:
-        raise ValueError(
-            f"{path.name}: unknown format {path.suffix or '(no suffix)'!r}; data.unlabeled "
-            f"takes {', '.join(FORMATS)} files"
-        )
-    return path
 
 
 @dataclass

@@ -204,6 +204,20 @@ def self_train(
     return _report(result, summary, out)
 
 
+def summary_line(report: Mapping[str, Any]) -> str:
+    """``acsa train``'s line on self-training: what was kept, why, both stages' test scores."""
+    pseudo = report.get("pseudo_labels") or {}
+    sup = (report.get("supervised") or {}).get("test_pair_f1")
+    st = (report.get("self_trained") or {}).get("test_pair_f1")
+    kept = "self-trained model saved" if report.get("adopted") else "supervised model saved"
+    return (
+        f"self-training: {pseudo.get('pseudo_labeled_reviews', 0)} of "
+        f"{pseudo.get('read', 0)} unlabelled reviews pseudo-labelled; {kept} "
+        f"({report.get('reason')}); test pair-F1 supervised {_fmt(sup)}, "
+        f"self-trained {_fmt(st)} (folder {report.get('folder', '-')}/)"
+    )
+
+
 def _estimate(config: AcsaConfig, supervised: TrainResult, train_reviews: int) -> float:
     """Seconds the second training should take: the first one's time per optimizer step
     times the steps planned for ``train_reviews`` reviews."""
