@@ -11,6 +11,10 @@ beside it, write ``run.json``. The run folder's layout is in
 
 ``model.encoder: tfidf`` is fitted instead (:func:`_fit_tfidf`: no Trainer, no
 epochs) and finishes with the same steps into the same run folder.
+
+With ``training.self_training`` enabled, :func:`acsa.training.self_training.self_train`
+follows: a second run on the labelled and pseudo-labelled reviews (:func:`_train_on`,
+the splits already read), kept only when it wins on validation.
 """
 
 from __future__ import annotations
