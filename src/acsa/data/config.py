@@ -40,6 +40,9 @@ from acsa.errors import ConfigError, DataError
 
 Polarity = Literal["negative", "neutral", "positive"]
 
+UNLABELED_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".txt": "txt", ".parquet": "parquet"}
+"""``data.unlabeled`` suffix -> format (read by :mod:`acsa.data.unlabeled`)."""
+
 
 def _default_label_names() -> dict[str, str]:
     return {"negative": "Negative", "neutral": "Neutral", "positive": "Positive"}
@@ -58,6 +61,11 @@ class DataConfig(BaseModel):
         default=None, description="validation file; when absent, a stratified split of train"
     )
     test: Path | None = Field(default=None, description="test file (optional)")
+    unlabeled: Path | None = Field(
+        default=None,
+        description="unlabelled reviews for training.self_training (.csv, .jsonl, .txt, "
+        ".parquet; read streamed; label columns in it are ignored)",
+    )
     validation_fraction: float = Field(default=0.1, gt=0.0, lt=1.0)
     split_seed: int = Field(default=42, ge=0)
     format: Literal["auto", "wide_csv", "label_list", "label_column", "label_studio"] = Field(
@@ -110,6 +118,16 @@ class DataConfig(BaseModel):
         description="Vietnamese word segmenter applied to every text at train and predict time "
         "(none, pyvi, underthesea; saved with the model): PhoBERT-family encoders expect it",
     )
+
+    @field_validator("unlabeled")
+    @classmethod
+    def _check_unlabeled(cls, path: Path | None) -> Path | None:
+        if path is not None and Path(path).suffix.lower() not in UNLABELED_FORMATS:
+            raise ValueError(
+                f"{Path(path).name}: unknown format {Path(path).suffix or '(no suffix)'!r}; "
+                f"data.unlabeled takes {', '.join(UNLABELED_FORMATS)} files"
+            )
+        return path
 
     @field_validator("word_segmentation")
     @classmethod
@@ -207,7 +225,7 @@ class DataConfig(BaseModel):
         base = Path(base).expanduser()
         root = base if self.dir is None else _join(base, self.dir)
         update: dict[str, Path | None] = {"dir": None if self.dir is None else root}
-        for key in ("train", "validation", "test"):
+        for key in ("train", "validation", "test", "unlabeled"):
             value = getattr(self, key)
             update[key] = None if value is None else _join(root, value)
         return self.model_copy(update=update)

@@ -40,6 +40,7 @@ from acsa.models.config import (
     OfflineModelConfig,
     TfidfModelConfig,
 )
+from acsa.training.self_training_config import SelfTrainingConfig
 
 if TYPE_CHECKING:
     import torch
@@ -167,6 +168,7 @@ class TrainingConfig(BaseModel):
     baseline: bool = True
     blend: Literal["auto", "off"] = "auto"
     blend_weights: Literal["global", "aspect"] = "global"
+    self_training: SelfTrainingConfig | None = None
 
     @field_validator("threshold_cv_folds")
     @classmethod
@@ -255,9 +257,27 @@ class AcsaConfig(BaseModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _check_self_training(self) -> AcsaConfig:
+        from acsa.training.self_training_config import check_sections
+
+        problem = check_sections(self.data.unlabeled, self.training.self_training)
+        if problem is not None:
+            raise PydanticCustomError(
+                "acsa_key", "{path}: {detail}", {"path": problem[0], "detail": problem[1]}
+            )
+        return self
+
     def to_yaml_dict(self) -> dict[str, Any]:
-        """Plain data for writing the resolved config back to YAML."""
-        return self.model_dump(mode="json", exclude_none=False)
+        """Plain data for writing the resolved config back to YAML (the optional
+        ``data.unlabeled`` and ``training.self_training`` only when set, so a run without
+        them writes the same file as before they existed)."""
+        raw = self.model_dump(mode="json", exclude_none=False)
+        if raw["data"].get("unlabeled") is None:
+            raw["data"].pop("unlabeled", None)
+        if raw["training"].get("self_training") is None:
+            raw["training"].pop("self_training", None)
+        return raw
 
 
 # ----------------------------------------------------------------------------

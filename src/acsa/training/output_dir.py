@@ -10,6 +10,8 @@ Layout::
     metrics.json         test metrics (GUIDE.md section 2) + best validation metrics
     predictions.csv      test predictions in the wide CSV format
     *.png                per-aspect F1, confusion matrices, training curves
+    self_training/       training.self_training's second stage (a run folder of its own)
+    supervised/          the supervised model and report, when the self-trained one replaced it
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ LOG_DIR = "logs"
 CONFIG_KEY = "output.dir"
 # where a Python caller of train() sets what the command line's options set
 _NAMES = {"output_dir": CONFIG_KEY, "overwrite": "output.overwrite"}
+SELF_TRAINING_DIR = "self_training"
+SUPERVISED_DIR = "supervised"
 _RUN_MARKERS = ("run.json", "config.yaml", CHECKPOINT_DIR, MODEL_DIR, "metrics.json")
 
 
@@ -62,7 +66,13 @@ def check_output_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
 def clear_run(out: Path) -> None:
     """Remove a previous run's files (only names acsa writes)."""
     for child in out.iterdir():
-        if child.is_dir() and child.name in (CHECKPOINT_DIR, MODEL_DIR, LOG_DIR):
+        if child.is_dir() and child.name in (
+            CHECKPOINT_DIR,
+            MODEL_DIR,
+            LOG_DIR,
+            SELF_TRAINING_DIR,
+            SUPERVISED_DIR,
+        ):
             shutil.rmtree(child)
         elif child.is_file() and (
             child.suffix in (".png", ".json", ".jsonl", ".yaml", ".csv")

@@ -12,6 +12,10 @@ baseline (fitted in a second process while the network trained, on a split of
 
 ``model.encoder: tfidf`` is fitted instead (:func:`_fit_tfidf`: no Trainer, no
 epochs) and finishes with the same steps into the same run folder.
+
+With ``training.self_training`` enabled, :func:`acsa.training.self_training.self_train`
+follows: a second run on the labelled and pseudo-labelled reviews (:func:`_train_on`,
+the splits already read), kept only when it wins on validation.
 """
 
 from __future__ import annotations
@@ -88,8 +92,41 @@ def train(
     check_output_dir(out, resume=resume, overwrite=config.output.overwrite)
     config = _resolve_aspects(config)
 
+    self_training = config.training.self_training
+    if self_training is not None and self_training.enabled and config.data.unlabeled:
+        from acsa.training.self_training import check_unlabeled
+
+        check_unlabeled(config.data.unlabeled, config.data)  # before hours of training
     with clock("load_data"):
         splits = _load_splits(config)
+    options = {"callbacks": callbacks, "write_plots": write_plots, "quiet": quiet}
+    options["export_onnx"] = export_onnx
+    result = _train_on(config, splits, out, clock, resume=resume, **options)
+    if self_training is not None and self_training.enabled:
+        from acsa.training.self_training import self_train
+
+        def fit_stage(stage_config: AcsaConfig, stage_splits: Splits) -> TrainResult:
+            stage_out = Path(stage_config.output.dir)
+            check_output_dir(stage_out, resume=False, overwrite=True)
+            return _train_on(stage_config, stage_splits, stage_out, RunClock(), **options)
+
+        result = self_train(config, splits, result, fit_stage)
+    return result
+
+
+def _train_on(
+    config: AcsaConfig,
+    splits: Splits,
+    out: Path,
+    clock: RunClock,
+    *,
+    resume: bool = False,
+    callbacks: Sequence[TrainerCallback] = (),
+    write_plots: bool = True,
+    quiet: bool = False,
+    export_onnx: bool = False,
+) -> TrainResult:
+    """Train on splits already read (and segmented) into ``out``, and finish the run."""
     if config.model.encoder == "tfidf":
         return _fit_tfidf(config, splits, out, clock, resume=resume, write_plots=write_plots)
     baseline = _start_background_baseline(config, splits)

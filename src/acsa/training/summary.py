@@ -32,6 +32,10 @@ def summary_items(result: TrainResult) -> list[RenderableType]:
         items.append(format_metrics_table(test, title="Test metrics (best model)"))
         items.append(f"test {comparison_line(test)}")
         items.append(decision_line(test))
+        if test.get("self_training"):
+            from acsa.training.self_training import summary_line
+
+            items.append(summary_line(test["self_training"]))
     best = result.metrics.get("validation") or {}
     if best and result.global_step:
         items.append(
