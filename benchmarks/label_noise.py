@@ -97,7 +97,7 @@ def pair_f1(train, test) -> float:
 def write_sample(path: Path, reviews, cells, given, suggested, probs) -> None:
     with path.open("w", encoding="utf-8", newline="") as fh:
         out = csv.writer(fh)
-        out.writerow(["file_row", "aspect", "given (= original)", "suggested", "p_suggested", "text"])
+        out.writerow(["file_row", "aspect", "given", "suggested", "p_suggested", "text"])
         for n, a in cells:
             out.writerow(
                 [
@@ -193,16 +193,15 @@ def main() -> None:
             rng = np.random.default_rng(args.seed)
             pick = unplanted[rng.choice(len(unplanted), min(args.sample, len(unplanted)), False)]
             cells = sorted((int(n), int(a)) for n, a in pick)
-            write_sample(args.copies / f"hand_check_{name}_{rule}.csv", noisy, cells, given,
-                         suggested, probs)
+            write_sample(
+                args.copies / f"hand_check_{name}_{rule}.csv", noisy, cells, given, suggested, probs
+            )
             for policy in args.policies:
                 clean_dir = args.copies / f"{name}_{rule}_{policy}"
                 shutil.rmtree(clean_dir, ignore_errors=True)
                 write_clean_copy(noisy, issues.flagged, suggested, policy, noisy_cfg, clean_dir)
                 copy_other_splits(splits, original.source, clean_dir)
-                clean_cfg = resolved.model_copy(
-                    update={"train": clean_dir / original.source.name}
-                )
+                clean_cfg = resolved.model_copy(update={"train": clean_dir / original.source.name})
                 clean, _ = load_analysed_split(clean_cfg, "train", ROOT)
                 record(
                     {

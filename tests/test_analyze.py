@@ -115,7 +115,7 @@ def test_strict_rule_keeps_planted_errors_and_drops_ambiguous_false_alarms() -> 
     rng = random.Random(1)
     ambiguous = set()
     rows = [list(r) for r in noisy]
-    for j in range(60):
+    for _ in range(60):
         texts.append(f"pin tạm được, {rng.choice(FILLER)} (đơn {len(rows)})")
         ambiguous.add((len(rows), 0))
         rows.append([rng.choice([1, 3]), 0])

@@ -31,7 +31,8 @@ Rules (``acsa analyze --rule``):
   the smartphone split and checked unchanged on the cosmetics split
   (docs/BENCHMARKS.md, issue 22).
 * ``cleanlab``: cleanlab's own default (``prune_by_noise_rate``), no margin:
-  about twice the recall of planted errors at about half the precision; for a
+  more of the planted errors found at half the precision (smartphone split,
+  5% planted: recall 0.89 against 0.62, precision 0.36 against 0.72); for a
   person who reviews every flag in a labelling tool.
 """
 
@@ -49,7 +50,7 @@ NUM_CLASSES = 4
 RULES: tuple[str, ...] = ("strict", "cleanlab")
 DEFAULT_RULE = "strict"
 # least margin p(suggested) - p(given) of a strict flag between not-mentioned and a polarity
-MENTION_MARGIN = 0.97
+MENTION_MARGIN = 0.975
 # least margin of a strict flag between two polarities
 POLARITY_MARGIN = 0.5
 _FILTER_BY = {"strict": "both", "cleanlab": "prune_by_noise_rate"}
@@ -138,9 +139,7 @@ def find_cell_issues(
         with warnings.catch_warnings():
             # "too few examples in class k": expected for a rare neutral class
             warnings.simplefilter("ignore", UserWarning)
-            flagged[rows, a] = find_label_issues(
-                labels, p, filter_by=_FILTER_BY[rule], n_jobs=1
-            )
+            flagged[rows, a] = find_label_issues(labels, p, filter_by=_FILTER_BY[rule], n_jobs=1)
             joint[a] = estimate_joint(labels, p)
         score[rows, a] = get_label_quality_scores(labels, p, method="self_confidence")
     suggested = suggested_labels(reviews.labels, probs)
