@@ -430,6 +430,10 @@ def test_cli_exit_codes(planted, tmp_path, capsys) -> None:
     err = capsys.readouterr().err
     assert err.startswith("error: --encoder offline: unknown; use tfidf") and err.count("\n") == 1
     with pytest.raises(SystemExit) as info:
+        main(["analyze", str(config), "--rule", "loose", "-o", str(tmp_path / "x")])
+    assert info.value.code == 2
+    assert capsys.readouterr().err == "error: --rule loose: unknown; use one of strict, cleanlab\n"
+    with pytest.raises(SystemExit) as info:
         main(["analyze", str(config), "--split", "validation", "-o", str(tmp_path / "x")])
     assert info.value.code == 2 and "data.validation: not set" in capsys.readouterr().err
     with pytest.raises(SystemExit) as info:
@@ -520,6 +524,7 @@ def test_encoder_config_cross_fits_the_configured_network(tmp_path, capsys) -> N
     assert info.value.code in (0, None), capsys.readouterr().err
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["encoder"] == "offline" and summary["reviews"] == 80
+    assert summary["rule"] == "strict"
     assert (out / "label_issues.csv").is_file()
     assert sha(data / "train.csv") == before
     assert sorted(p.name for p in data.iterdir()) == ["test.csv", "train.csv", "validation.csv"]

@@ -112,7 +112,7 @@ def analyze(
     )
     issues = find_cell_issues(reviews, probs, rule=rule)
     name = model_config.encoder if fitter is not None else "tfidf"
-    analysis = Analysis(reviews, issues, conflicting_pairs(reviews), folds, name, split)
+    analysis = Analysis(reviews, issues, conflicting_pairs(reviews), folds, name, split, rule)
     write_report(analysis, out_dir)
     result = AnalyzeResult(analysis, out_dir)
     if label_studio:
