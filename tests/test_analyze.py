@@ -81,7 +81,7 @@ def planted(tmp_path_factory):
     before = sha(train)
     result = analyze(
         data,
-        TfidfModelConfig(min_df=1, char_ngram_max=0, C=1.0),
+        TfidfModelConfig(min_df=1, char_ngram_max=0, C=8.0),
         folds=4,
         out_dir=folder / "out",
         write_clean=folder / "clean",
@@ -100,6 +100,50 @@ def test_planted_errors_are_found(planted) -> None:
     score = result.analysis.issues.score
     planted_scores = [score[r, a] for r, a in picks]
     assert np.median(planted_scores) < np.nanmedian(score)
+
+
+def test_strict_rule_keeps_planted_errors_and_drops_ambiguous_false_alarms() -> None:
+    """60 extra reviews say only "pin tạm được" (battery so-so), labelled negative or
+    positive by a coin toss: no label is wrong, yet the model cannot be sure of any.
+    cleanlab's default rule flags many of them; the strict rule's margin drops them
+    and keeps the planted negative<->positive flips of clear phrases."""
+    from acsa.analysis.crossfit import out_of_fold_proba
+    from acsa.analysis.issues import find_cell_issues
+    from acsa.data.reviews import LabeledReviews
+
+    texts, _, noisy, picks = synthetic()
+    rng = random.Random(1)
+    ambiguous = set()
+    rows = [list(r) for r in noisy]
+    for _ in range(60):
+        texts.append(f"pin tạm được, {rng.choice(FILLER)} (đơn {len(rows)})")
+        ambiguous.add((len(rows), 0))
+        rows.append([rng.choice([1, 3]), 0])
+    labels = np.array(rows)
+    reviews = LabeledReviews(
+        texts=texts,
+        labels=labels,
+        mask=np.ones_like(labels, dtype=bool),
+        source=Path("synthetic.csv"),
+        rows=list(range(2, len(texts) + 2)),
+        aspects=ASPECTS,
+    )
+    probs = out_of_fold_proba(reviews, 4, config=TfidfModelConfig(min_df=1, char_ngram_max=0))
+    found = {}
+    for rule in ("strict", "cleanlab"):
+        flagged = find_cell_issues(reviews, probs, rule=rule).flagged
+        found[rule] = {(int(r), int(a)) for r, a in np.argwhere(flagged)}
+    strict, default = found["strict"], found["cleanlab"]
+    assert len(strict & picks) >= 10, (len(strict & picks), len(picks))
+    assert len(strict & picks) >= len(default & picks) - 1
+    assert len(default & ambiguous) >= 8, len(default & ambiguous)
+    assert len(strict & ambiguous) <= len(default & ambiguous) // 2, (
+        len(strict & ambiguous),
+        len(default & ambiguous),
+    )
+    assert strict <= default  # the strict rule only drops flags
+    with pytest.raises(ConfigError, match="rule='loose': unknown"):
+        find_cell_issues(reviews, probs, rule="loose")
 
 
 def test_report_files_and_issue_table(planted) -> None:
@@ -384,10 +428,12 @@ def test_cli_exit_codes(planted, tmp_path, capsys) -> None:
         main(["analyze", str(config), "--encoder", "offline", "-o", str(tmp_path / "x")])
     assert info.value.code == 2
     err = capsys.readouterr().err
-    assert (
-        err.startswith("error: --encoder offline: only tfidf is supported yet")
-        and err.count("\n") == 1
-    )
+    assert err.startswith("error: --encoder offline: unknown; use --encoder tfidf")
+    assert err.count("\n") == 1
+    with pytest.raises(SystemExit) as info:
+        main(["analyze", str(config), "--rule", "loose", "-o", str(tmp_path / "x")])
+    assert info.value.code == 2
+    assert capsys.readouterr().err == "error: --rule loose: unknown; use one of strict, cleanlab\n"
     with pytest.raises(SystemExit) as info:
         main(["analyze", str(config), "--split", "validation", "-o", str(tmp_path / "x")])
     assert info.value.code == 2 and "data.validation: not set" in capsys.readouterr().err
@@ -423,3 +469,68 @@ def test_cli_exit_codes(planted, tmp_path, capsys) -> None:
     assert (tmp_path / "ok" / "label_issues.csv").is_file()
     assert (tmp_path / "clean" / "train.csv").is_file()
     assert sha(folder / "train.csv") == before
+
+
+def test_out_of_fold_proba_calls_a_fold_fitter_on_disjoint_parts() -> None:
+    from acsa.analysis.crossfit import out_of_fold_proba
+    from acsa.data.reviews import LabeledReviews
+
+    texts = [f"review {i}" for i in range(30)] + ["review 0"]  # a copy of review 0
+    labels = np.zeros((31, 1), dtype=np.int64)
+    reviews = LabeledReviews(texts, labels, labels == 0, Path("x.csv"), list(range(31)), ("A",))
+    seen: list[tuple[set, set]] = []
+
+    def fit_predict(revs, train_idx, test_idx):
+        seen.append((set(train_idx.tolist()), set(test_idx.tolist())))
+        out = np.zeros((len(test_idx), 1, 4))
+        out[:, 0, 0] = np.asarray(test_idx) / 100  # marks which review each row is
+        return out
+
+    probs = out_of_fold_proba(reviews, 3, fit_predict=fit_predict)
+    assert len(seen) == 3
+    assert all(not (train & test) for train, test in seen)
+    assert set().union(*(test for _, test in seen)) == set(range(31))
+    assert all({0, 30} <= test or not ({0, 30} & test) for _, test in seen)
+    assert np.allclose(probs[:, 0, 0], np.arange(31) / 100)
+
+
+@pytest.mark.slow
+def test_encoder_config_cross_fits_the_configured_network(tmp_path, capsys) -> None:
+    """Two folds of a tiny offline network (one training each) instead of TF-IDF."""
+    import yaml
+
+    from tests.test_training import TINY_OFFLINE, write_synthetic_data
+
+    data = write_synthetic_data(tmp_path / "data", sizes=(80, 30, 10))
+    before = sha(data / "train.csv")
+    config = tmp_path / "tiny.yaml"
+    raw = {
+        "data": {"train": "train.csv", "validation": "validation.csv", "test": "test.csv"},
+        "model": TINY_OFFLINE,
+        "training": {
+            "epochs": 2,
+            "min_steps": 0,
+            "batch_size": 16,
+            "learning_rate": 0.01,
+            "early_stopping_patience": 0,
+            "progress_bar": False,
+            "log_gradient_stats": False,
+        },
+    }
+    config.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    out = tmp_path / "out"
+    argv = ["analyze", str(config), "--data-dir", str(data), "--encoder", "config"]
+    with pytest.raises(SystemExit) as info:
+        main([*argv, "--folds", "2", "-o", str(out), "--top", "0"])
+    assert info.value.code in (0, None), capsys.readouterr().err
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["encoder"] == "offline" and summary["reviews"] == 80
+    assert summary["rule"] == "strict"
+    assert (out / "label_issues.csv").is_file()
+    assert sha(data / "train.csv") == before
+    assert sorted(p.name for p in data.iterdir()) == ["test.csv", "train.csv", "validation.csv"]
+    # the network cannot be cross-fitted on the validation file, which stops its training
+    with pytest.raises(SystemExit) as info:
+        main([*argv, "--split", "validation", "-o", str(tmp_path / "v")])
+    assert info.value.code == 2
+    assert "--encoder config with --split validation" in capsys.readouterr().err

@@ -32,6 +32,10 @@ CONFLICTS_FILE = "conflicting_duplicates.csv"
 REPORT_FILE = "report.md"
 PICTURE_FILE = "noise.png"
 SUMMARY_FILE = "summary.json"
+RULE_TEXT = {
+    "strict": "`filter_by='both'` and a decisive out-of-fold margin",
+    "cleanlab": "cleanlab's default, `prune_by_noise_rate`",
+}
 
 
 @dataclass
@@ -44,6 +48,7 @@ class Analysis:
     folds: int
     encoder: str
     split: str
+    rule: str = "strict"
 
     def hardest(self, limit: int = 50) -> list[int]:
         """Reviews with the lowest cell score first (ties: more flagged cells first)."""
@@ -65,6 +70,7 @@ class Analysis:
             "conflicting_duplicate_pairs": len(self.conflicts),
             "folds": self.folds,
             "encoder": self.encoder,
+            "rule": self.rule,
             "per_aspect": {
                 aspect: {
                     "cells": int(self.issues.known[a]),
@@ -229,7 +235,8 @@ def render_markdown(analysis: Analysis, top: int = 20) -> str:
         "",
         f"{s['reviews']} reviews, {s['cells']} known cells; out-of-fold probabilities from "
         f"{analysis.folds}-fold cross-fitting ({analysis.encoder}), probable label errors "
-        "found by cleanlab (confident learning, `prune_by_noise_rate`).",
+        f"found by cleanlab (confident learning), rule `{analysis.rule}` "
+        f"({RULE_TEXT[analysis.rule]}).",
         "",
         f"**{s['flagged_cells']} cells flagged** in {s['reviews_with_flagged_cells']} reviews; "
         f"{s['conflicting_duplicate_pairs']} pairs of (near-)identical reviews with "

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from acsa.analysis.clean import check_clean_options, copy_other_splits, write_clean_copy
-from acsa.analysis.crossfit import out_of_fold_proba
+from acsa.analysis.crossfit import FoldFitter, out_of_fold_proba
 from acsa.analysis.duplicates import conflicting_pairs
-from acsa.analysis.issues import find_cell_issues
+from acsa.analysis.issues import DEFAULT_RULE, check_rule, find_cell_issues
 from acsa.analysis.label_studio import write_label_studio
 from acsa.analysis.report import Analysis, write_report
 from acsa.data.config import DataConfig
@@ -23,7 +23,7 @@ from acsa.models.tfidf import TfidfModelConfig
 logger = logging.getLogger("acsa.analysis")
 
 SPLITS = ("train", "validation", "test")
-ENCODERS = ("tfidf",)
+ENCODERS = ("tfidf", "config")
 
 
 @dataclass
@@ -58,13 +58,20 @@ def tfidf_config(model_config: Any, encoder: str) -> TfidfModelConfig:
     """The cross-fitting model's options: the config's own when it is a TF-IDF model."""
     if encoder not in ENCODERS:
         raise ArgumentError(
-            "{encoder:{got}}: only tfidf is supported yet (cross-fitting the configured "
-            "neural model is not implemented); use {encoder:tfidf}",
+            "{encoder:{got}}: unknown; use {encoder:tfidf} (fast) or {encoder:config} (the "
+            "config's model: {model}, one training per fold)",
             got=encoder,
+            model=getattr(model_config, "encoder", "?"),
         )
     if getattr(model_config, "encoder", None) == "tfidf":
         return model_config
     return TfidfModelConfig()
+
+
+def needs_network(model_config: Any, encoder: str) -> bool:
+    """True when ``--encoder config`` asks for a network (not a TF-IDF model) per fold."""
+    tfidf_config(model_config, encoder)  # validates the name
+    return encoder == "config" and getattr(model_config, "encoder", None) != "tfidf"
 
 
 def analyze(
@@ -81,8 +88,13 @@ def analyze(
     write_clean: Path | None = None,
     policy: str = "relabel",
     label_studio: bool = True,
+    rule: str = DEFAULT_RULE,
+    fold_fitter: FoldFitter | None = None,
 ) -> AnalyzeResult:
     """Analyse one split and write everything into ``out_dir`` (see :mod:`acsa.analysis.report`).
+
+    ``fold_fitter`` cross-fits another model than TF-IDF (``--encoder config``
+    with a network: the command line passes one that trains the network per fold).
 
     Raises:
         ConfigError, DataError: one line (bad option, bad data).
@@ -90,12 +102,23 @@ def analyze(
     optional_import("cleanlab", "analyze", "acsa analyze")
     base = Path.cwd() if base is None else base
     options = tfidf_config(model_config, encoder)
+    if needs_network(model_config, encoder) and fold_fitter is None:
+        raise ArgumentError(
+            "{encoder:config}: cross-fitting the {model} network needs its training "
+            "pipeline; run acsa analyze from the command line, or use {encoder:tfidf}",
+            model=model_config.encoder,
+        )
+    check_rule(rule)
     reviews, resolved = load_analysed_split(data, split, base)
     if write_clean is not None:
         check_clean_options(reviews.source, resolved, policy, write_clean)
-    probs = out_of_fold_proba(reviews, folds, config=options, seed=seed, jobs=jobs)
-    issues = find_cell_issues(reviews, probs)
-    analysis = Analysis(reviews, issues, conflicting_pairs(reviews), folds, encoder, split)
+    fitter = fold_fitter if needs_network(model_config, encoder) else None
+    probs = out_of_fold_proba(
+        reviews, folds, config=options, seed=seed, jobs=jobs, fit_predict=fitter
+    )
+    issues = find_cell_issues(reviews, probs, rule=rule)
+    name = model_config.encoder if fitter is not None else "tfidf"
+    analysis = Analysis(reviews, issues, conflicting_pairs(reviews), folds, name, split, rule)
     write_report(analysis, out_dir)
     result = AnalyzeResult(analysis, out_dir)
     if label_studio:

@@ -22,8 +22,22 @@ def analyze(
     ] = "train",
     folds: Annotated[int, typer.Option("--folds", min=2, help="Cross-fitting folds (k).")] = 5,
     encoder: Annotated[
-        str, typer.Option("--encoder", help="Model cross-fitted for the probabilities: tfidf.")
+        str,
+        typer.Option(
+            "--encoder",
+            help="Model cross-fitted for the probabilities: tfidf (fast), or config (the "
+            "config's model; a network is trained once per fold: slow).",
+        ),
     ] = "tfidf",
+    rule: Annotated[
+        str,
+        typer.Option(
+            "--rule",
+            help="Which cells to flag: strict (cleanlab's confident learning and a decisive "
+            "out-of-fold margin; precise) or cleanlab (cleanlab's default; about twice the "
+            "flags, for a full review in a labelling tool).",
+        ),
+    ] = "strict",
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Folder for the report and tables.")
     ] = Path("acsa-analysis"),
@@ -50,6 +64,11 @@ def analyze(
 
     overrides = {"data.dir": str(data_dir.expanduser().resolve()) if data_dir is not None else None}
     cfg = load_config(config, overrides)
+    fold_fitter = None
+    if encoder == "config" and cfg.model.encoder != "tfidf":
+        from acsa.cli._analyze_network import network_fold_fitter
+
+        fold_fitter = network_fold_fitter(cfg, split)
     result = run_analysis(
         cfg.data,
         cfg.model,
@@ -61,6 +80,8 @@ def analyze(
         jobs=jobs,
         write_clean=write_clean,
         policy=policy,
+        rule=rule,
+        fold_fitter=fold_fitter,
     )
     _print_summary(result, top)
 
