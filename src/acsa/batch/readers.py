@@ -37,8 +37,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from acsa.batch.formats import JSON_TEXT_FIELD, choose_text_column, input_format
-from acsa.data.text_files import check_field_count, csv_field_limit, csv_place, csv_records
-from acsa.errors import DataArgumentError, DataError, one_line, optional_import
+from acsa.data.text_files import (
+    check_field_count,
+    csv_field_limit,
+    csv_place,
+    csv_records,
+    first_header,
+    header_names,
+    open_parquet,
+)
+from acsa.errors import DataArgumentError, DataError
 
 KEEP_ALL = "all"
 # a CSV field's longest text: the csv module's own limit is lifted to this
@@ -62,7 +70,7 @@ class InputSpec:
         import pyarrow as pa
 
         if self.format == "parquet":
-            schema = _parquet_file(self.path).schema_arrow
+            schema = open_parquet(self.path).schema_arrow
             return {name: schema.field(name).type for name in self.keep}
         return {name: pa.string() for name in self.keep}
 
@@ -107,7 +115,7 @@ def open_input(
         raise DataError(f"{path}: expected an input file, found a folder")
     fmt = input_format(path, fmt)
     if fmt in ("csv", "parquet"):
-        names = csv_header(path) if fmt == "csv" else _parquet_file(path).schema_arrow.names
+        names = csv_header(path) if fmt == "csv" else open_parquet(path).schema_arrow.names
         column = choose_text_column(names, text_column, str(path), preferred)
         if fmt == "parquet":
             _check_parquet_text(path, column)
@@ -166,7 +174,7 @@ def read_texts(spec: InputSpec, position: ReadPosition | None = None) -> Iterato
 def new_position(spec: InputSpec) -> ReadPosition:
     """A :class:`ReadPosition` whose total is the file's size (Parquet: its row count)."""
     if spec.format == "parquet":
-        return ReadPosition(_parquet_file(spec.path).metadata.num_rows)
+        return ReadPosition(open_parquet(spec.path).metadata.num_rows)
     return ReadPosition(spec.path.stat().st_size)
 
 
@@ -218,19 +226,16 @@ def _csv_records(path: Path, position: ReadPosition) -> Iterator[tuple[int, int,
 
 def csv_header(path: Path) -> list[str]:
     """The column names of a CSV file (UTF-8, a BOM allowed), with the readers' errors."""
-    for _, _, header in _csv_records(path, ReadPosition(0)):
-        if header:
-            return [h.replace("\ufeff", "").strip() for h in header]
+    header = first_header(_csv_records(path, ReadPosition(0)))
+    if header:
+        return header_names(header)
     raise DataError(f"{path}: empty CSV file; expected a header with a 'data' or 'text' column")
 
 
 def _csv_rows(spec: InputSpec, position: ReadPosition) -> Iterator[Row]:
     records = _csv_records(spec.path, position)
-    header: list[str] = []
-    for _, _, header in records:
-        if header:
-            break
-    names = [h.replace("\ufeff", "").strip() for h in header]
+    header = first_header(records)
+    names = header_names(header)
     text_at = names.index(str(spec.text_column))
     keep_at = [names.index(k) for k in spec.keep]
     for row, line, record in records:
@@ -306,24 +311,16 @@ def _txt_rows(spec: InputSpec, position: ReadPosition) -> Iterator[Row]:
 # ---------------------------------------------------------------- Parquet
 
 
-def _parquet_file(path: Path) -> Any:
-    pq = optional_import("pyarrow.parquet", "parquet", "reading Parquet files")
-    try:
-        return pq.ParquetFile(path)
-    except Exception as exc:  # noqa: BLE001 - pyarrow raises ArrowInvalid, OSError, ...
-        raise DataError(f"{path}: cannot read it as Parquet ({one_line(exc)})") from None
-
-
 def _check_parquet_text(path: Path, column: str) -> None:
     import pyarrow as pa
 
-    kind = _parquet_file(path).schema_arrow.field(column).type
+    kind = open_parquet(path).schema_arrow.field(column).type
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind)):
         raise DataError(f"{path}: column {column!r} holds {kind}, not text")
 
 
 def _parquet_rows(spec: InputSpec, position: ReadPosition) -> Iterator[Row]:
-    parquet = _parquet_file(spec.path)
+    parquet = open_parquet(spec.path)
     columns = [str(spec.text_column), *spec.keep]
     for batch in parquet.iter_batches(batch_size=READ_ROWS, columns=columns):
         values = [batch.column(i).to_pylist() for i in range(len(columns))]

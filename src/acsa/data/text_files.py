@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from acsa.data.config import DataConfig
-from acsa.errors import DataError
+from acsa.errors import DataError, one_line, optional_import
 
 _DELIMITERS = (";", "\t", "|")
 
@@ -190,14 +190,36 @@ def iter_csv(path: Path, text: str) -> Iterator[tuple[int, int, list[str]]]:
             yield row, line, record
 
 
+def header_names(header: Sequence[str]) -> list[str]:
+    """Column names as written: a stray BOM (files joined together) and spaces removed."""
+    return [h.replace("\ufeff", "").strip() for h in header]
+
+
+def first_header(records: Iterator[tuple[int, int, list[str]]]) -> list[str]:
+    """Read ``records`` up to the first non-blank one, the header, and return its fields
+    (``[]`` when there is none); the records after it stay to be read."""
+    for _, _, header in records:
+        if header:
+            return header
+    return []
+
+
+def open_parquet(path: Path) -> Any:
+    """``pyarrow.parquet.ParquetFile`` of ``path``, with one-line errors (``parquet`` extra)."""
+    pq = optional_import("pyarrow.parquet", "parquet", "reading Parquet files")
+    try:
+        return pq.ParquetFile(path)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises ArrowInvalid, OSError, ...
+        raise DataError(f"{path}: cannot read it as Parquet ({one_line(exc)})") from None
+
+
 def csv_header(path: Path, records: Iterator[tuple[int, int, list[str]]]) -> tuple[int, list[str]]:
     """Read the header: its field count and the cleaned column names (no duplicates)."""
     try:
         _, _, header = next(records)
     except StopIteration:
         raise fail(f"{file_place(path)}: the file is empty; it needs a header row") from None
-    # a stray BOM inside the header (files joined together) must not hide a column name
-    names = [h.replace("\ufeff", "").strip() for h in header]
+    names = header_names(header)
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
         key = name.casefold()

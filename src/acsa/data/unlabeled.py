@@ -42,8 +42,10 @@ from acsa.data.text_files import (
     fail,
     file_place,
     find_text_column,
+    first_header,
+    header_names,
+    open_parquet,
 )
-from acsa.errors import DataError, one_line, optional_import
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +93,7 @@ def open_unlabeled(path: Path, config: DataConfig) -> UnlabeledFile:
         text = names[find_text_column(path, names, config)]
         source = UnlabeledFile(path, fmt, text, tuple(n for n in names if n != text))
     elif fmt == "parquet":
-        names = [str(n) for n in _parquet(path).schema_arrow.names]
+        names = [str(n) for n in open_parquet(path).schema_arrow.names]
         match = [n for n in names if n.casefold() == config.text_column.strip().casefold()]
         if not match:
             raise fail(
@@ -156,9 +158,9 @@ def _csv_stream(path: Path) -> Iterator[tuple[int, int, list[str]]]:
 
 
 def _csv_header(path: Path) -> list[str]:
-    for _, _, header in _csv_stream(path):
-        if header:
-            return [h.replace("\ufeff", "").strip() for h in header]
+    header = first_header(_csv_stream(path))
+    if header:
+        return header_names(header)
     raise fail(
         f"{file_place(path)}: the file is empty; data.unlabeled needs reviews (CSV: a header "
         "row with the text column, then one review per row)"
@@ -167,11 +169,8 @@ def _csv_header(path: Path) -> list[str]:
 
 def _csv_texts(source: UnlabeledFile) -> Iterator[tuple[int, str | None]]:
     records = _csv_stream(source.path)
-    header: list[str] = []
-    for _, _, header in records:
-        if header:
-            break
-    names = [h.replace("\ufeff", "").strip() for h in header]
+    header = first_header(records)
+    names = header_names(header)
     at = names.index(str(source.text_field))
     for row, line, record in records:
         if not record:
@@ -221,17 +220,9 @@ def _txt_texts(source: UnlabeledFile) -> Iterator[tuple[int, str | None]]:
 # ---------------------------------------------------------------- Parquet
 
 
-def _parquet(path: Path) -> Any:
-    pq = optional_import("pyarrow.parquet", "parquet", "reading Parquet files")
-    try:
-        return pq.ParquetFile(path)
-    except Exception as exc:  # noqa: BLE001 - pyarrow raises ArrowInvalid, OSError, ...
-        raise DataError(f"{path}: cannot read it as Parquet ({one_line(exc)})") from None
-
-
 def _parquet_texts(source: UnlabeledFile) -> Iterator[tuple[int, str | None]]:
     row = 0
-    batches = _parquet(source.path).iter_batches(
+    batches = open_parquet(source.path).iter_batches(
         batch_size=PARQUET_BATCH_ROWS, columns=[str(source.text_field)]
     )
     for batch in batches:
