@@ -142,7 +142,7 @@ try:
     main(sys.argv[1:])
 except SystemExit as exc:
     code = exc.code or 0
-heavy = ("torch", "transformers", "onnxscript")
+heavy = ("torch", "transformers", "onnxscript", "sklearn", "scipy", "pandas")
 print(json.dumps({"code": code, "loaded": [m for m in heavy if m in sys.modules]}))
 """
 
@@ -168,6 +168,25 @@ def test_onnx_predict_imports_neither_torch_nor_transformers(
     assert _imports_of_predict(checked_dir, tmp_path)["loaded"] == []
     # --runtime torch really runs PyTorch
     assert "torch" in _imports_of_predict(checked_dir, tmp_path, "--runtime", "torch")["loaded"]
+
+
+def test_a_blend_predicts_without_scikit_learn(
+    checked_dir: Path, folder: Path, tmp_path: Path
+) -> None:
+    """The blend's TF-IDF part runs in numpy (acsa.models.tfidf_scorer) on predict's path."""
+    from acsa.models.blended import save_blend
+    from acsa.models.tfidf import TfidfAspectModel
+
+    aspects = read_metadata(folder).label_space.aspects
+    texts = sample_reviews(60, seed=11)
+    labels = np.random.default_rng(0).integers(0, 4, size=(len(texts), len(aspects)))
+    tfidf = TfidfAspectModel(min_df=1).fit(texts, labels, aspects=aspects)
+    save_blend(folder, tfidf, dict.fromkeys(aspects, 0.5), {"test": True})
+    assert _imports_of_predict(folder, tmp_path)["loaded"] == []
+    # the blend really was applied: its TF-IDF half moves the probabilities
+    blended = api.load(folder).predict_proba(texts[:5])
+    network = api.load(checked_dir).predict_proba(texts[:5])
+    assert not np.allclose(blended, network)
 
 
 def test_summary_names_the_runtime() -> None:

@@ -32,7 +32,10 @@ come first: before ``data`` in a table, as the first keys of a JSON record.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -130,19 +133,43 @@ def _predictions(chunk: PredictedChunk) -> list[Any]:
     ]
 
 
-def frame(chunk: PredictedChunk) -> Any:
-    """The chunk as the tabular layout's DataFrame."""
-    from acsa.evaluation.report import predictions_frame
+def columns(chunk: PredictedChunk) -> dict[str, list[Any]]:
+    """The chunk in the tabular layout: column name -> values (kept columns first)."""
+    from acsa.evaluation.report import prediction_columns
 
-    table = predictions_frame(
+    predicted = prediction_columns(
         chunk.texts, chunk.labels, chunk.aspects, probabilities=chunk.probabilities
     )
-    table.insert(1, "empty", chunk.empty)
+    table = {**chunk.kept_columns(), "data": predicted.pop("data"), "empty": chunk.empty}
+    table.update(predicted)
     if chunk.explanations is not None:
         table[EXPLANATIONS] = [json.dumps(e, ensure_ascii=False) for e in chunk.explanations]
-    for j, (name, values) in enumerate(chunk.kept_columns().items()):
-        table.insert(j, name, values)
     return table
+
+
+def frame(chunk: PredictedChunk) -> Any:
+    """The chunk as the tabular layout's DataFrame."""
+    import pandas as pd
+
+    return pd.DataFrame(columns(chunk))
+
+
+def _csv_cell(value: Any) -> Any:
+    # what pandas writes for a missing value: an empty cell
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return value
+
+
+def _csv_text(chunk: PredictedChunk, header: bool) -> str:
+    """The chunk as CSV text (the csv module: no pandas import on ``acsa predict``'s path)."""
+    table = columns(chunk)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    if header:
+        writer.writerow(table)
+    writer.writerows([_csv_cell(v) for v in row] for row in zip(*table.values(), strict=True))
+    return out.getvalue()
 
 
 def encode(chunk: PredictedChunk, fmt: str, *, first: bool, probabilities: bool) -> bytes:
@@ -179,7 +206,7 @@ def encode(chunk: PredictedChunk, fmt: str, *, first: bool, probabilities: bool)
             records = [{**{k: v[i] for k, v in kept.items()}, **r} for i, r in enumerate(records)]
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
     if fmt == "csv":
-        text = frame(chunk).to_csv(index=False, header=first, lineterminator="\n")
+        text = _csv_text(chunk, header=first)
         return (UTF8_BOM if first else b"") + text.encode("utf-8")
     raise ValueError(f"not a line format: {fmt!r}")
 

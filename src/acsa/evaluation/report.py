@@ -10,19 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from rich.table import Table
 
 from acsa.data.label_space import CANONICAL_CLASSES, CELL_NAMES
 from acsa.files import atomic_write, write_json
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = [
     "format_metrics_table",
     "format_prediction_line",
     "prediction_record",
+    "prediction_columns",
     "predictions_frame",
     "write_metrics_json",
     "write_predictions_csv",
@@ -58,7 +61,34 @@ def predictions_frame(
     label_names: Mapping[int, str] | None = None,
     class_names: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Predictions in the wide layout of the input data, as a DataFrame.
+    """:func:`prediction_columns` (the same arguments) as a pandas DataFrame."""
+    import pandas as pd
+
+    columns = prediction_columns(
+        texts,
+        pred_canonical,
+        aspects,
+        gold,
+        probabilities,
+        gold_mask=gold_mask,
+        label_names=label_names,
+        class_names=class_names,
+    )
+    return pd.DataFrame(columns)
+
+
+def prediction_columns(
+    texts: Sequence[str],
+    pred_canonical: np.ndarray,
+    aspects: Sequence[str],
+    gold: np.ndarray | None = None,
+    probabilities: np.ndarray | None = None,
+    *,
+    gold_mask: np.ndarray | None = None,
+    label_names: Mapping[int, str] | None = None,
+    class_names: Sequence[str] | None = None,
+) -> dict[str, list[Any]]:
+    """Predictions in the wide layout of the input data: column name -> values.
 
     The columns of ``predictions.csv`` (:func:`write_predictions_csv`) and of
     ``acsa predict``'s CSV and Parquet outputs: ``data`` (the text), one column
@@ -113,7 +143,7 @@ def predictions_frame(
         for j, a in enumerate(aspects):
             for k, c in enumerate(cls):
                 columns[f"prob_{a}_{c}"] = np.round(probs[:, j, k], 4).tolist()
-    return pd.DataFrame(columns)
+    return columns
 
 
 def write_predictions_csv(path: str | Path, *columns: Any, **options: Any) -> Path:

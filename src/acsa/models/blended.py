@@ -2,7 +2,7 @@
 
 The folder is the network's, as always, plus::
 
-    tfidf/        the TF-IDF model (TfidfAspectModel.save_pretrained)
+    tfidf/        the TF-IDF model (TfidfAspectModel.save_pretrained; predicted in numpy)
     blend.json    per-aspect network weights w: p = w * p_network + (1 - w) * p_tfidf
 
 :class:`BlendedBackend` wraps the network's backend (PyTorch or ONNX Runtime)
@@ -111,10 +111,10 @@ def read_blend_weights(model_dir: str | Path, aspects: Sequence[str]) -> np.ndar
     return np.asarray(weights, dtype=np.float32)
 
 
-def _load_tfidf(folder: Path) -> Any:
-    from acsa.models.tfidf import TfidfAspectModel  # imports scikit-learn
+def _load_scorer(folder: Path) -> Any:
+    from acsa.models.tfidf_scorer import TfidfScorer  # numpy only: no scikit-learn import
 
-    return TfidfAspectModel.from_pretrained(folder)
+    return TfidfScorer.from_pretrained(folder)
 
 
 def _check_aspects(tfidf: Any, label_space: LabelSpace) -> None:
@@ -141,38 +141,60 @@ def blend_log_probabilities(
 class BlendedBackend:
     """The network's backend and the TF-IDF model, blended per aspect.
 
+    The TF-IDF part predicts with :class:`acsa.models.tfidf_scorer.TfidfScorer`
+    (numpy: the same probabilities as the scikit-learn model, without importing
+    scikit-learn); :attr:`tfidf`, the scikit-learn model itself, is loaded only
+    when asked for (explanations read its vectorizers).
+
     Args:
         network: the network's backend (``TorchBackend`` or ``OnnxBackend``);
             its label scheme must be ``with_none`` (4 canonical classes).
-        tfidf: the :class:`acsa.models.tfidf.TfidfAspectModel`.
+        scorer: the TF-IDF part's :class:`~acsa.models.tfidf_scorer.TfidfScorer`,
+            or a ``Future`` of it while it loads.
         weights: ``[A]`` network weights.
+        tfidf_dir: the folder the TF-IDF part was saved in (for :attr:`tfidf`).
     """
 
-    def __init__(self, network: Any, tfidf: Any, weights: np.ndarray) -> None:
+    def __init__(
+        self, network: Any, scorer: Any, weights: np.ndarray, tfidf_dir: Path | None = None
+    ) -> None:
         if network.label_space.scheme != "with_none":
             raise CheckpointError(
                 "a blend needs label_scheme with_none, the network has "
                 f"{network.label_space.scheme}"
             )
-        if not isinstance(tfidf, Future):
-            _check_aspects(tfidf, network.label_space)
+        if not isinstance(scorer, Future):
+            _check_aspects(scorer, network.label_space)
         self.network = network
-        self._tfidf = tfidf
+        self._scorer = scorer
+        self._tfidf_dir = tfidf_dir
+        self._tfidf: Any = None
         self.weights = np.asarray(weights, dtype=np.float32)
         self.label_space: LabelSpace = network.label_space
         self.kind: str = network.kind
 
     @property
+    def scorer(self) -> Any:
+        """The TF-IDF part's scorer (waits for it when it is still loading beside the network)."""
+        if isinstance(self._scorer, Future):
+            self._scorer = self._scorer.result()
+            _check_aspects(self._scorer, self.label_space)
+        return self._scorer
+
+    @property
     def tfidf(self) -> Any:
-        """The TF-IDF model (waits for it when it is still loading beside the network)."""
-        if isinstance(self._tfidf, Future):
-            self._tfidf = self._tfidf.result()
-            _check_aspects(self._tfidf, self.label_space)
+        """The TF-IDF part as its scikit-learn ``TfidfAspectModel`` (explanations read it)."""
+        if self._tfidf is None:
+            from acsa.models.tfidf import TfidfAspectModel  # imports scikit-learn
+
+            if self._tfidf_dir is None:
+                raise CheckpointError("the blend was not loaded from a folder; load it again")
+            self._tfidf = TfidfAspectModel.from_pretrained(self._tfidf_dir)
         return self._tfidf
 
     @property
     def runtime(self) -> str:
-        """The network's runtime (``"torch"`` or ``"onnx"``); TF-IDF runs in scikit-learn."""
+        """The network's runtime (``"torch"`` or ``"onnx"``); TF-IDF runs in numpy."""
         return str(getattr(self.network, "runtime", "torch"))
 
     @classmethod
@@ -181,33 +203,34 @@ class BlendedBackend:
     ) -> BlendedBackend:
         """Wrap ``network`` with the TF-IDF model and weights saved in ``model_dir``.
 
-        With ``background``, the TF-IDF model loads in a thread while the caller goes
+        With ``background``, the TF-IDF part loads in a thread while the caller goes
         on (reading its input, running the network); its first use waits for it, and
         an error loading it is raised there.
         """
         import threading
 
         root = Path(model_dir)
-        if not (root / TFIDF_DIR).is_dir():
+        folder = root / TFIDF_DIR
+        if not folder.is_dir():
             raise CheckpointError(
                 f"{root}: {BLEND_FILE} names a blend but the {TFIDF_DIR}/ folder is missing; "
                 "copy the whole model folder, or train again"
             )
         weights = read_blend_weights(root, network.label_space.aspects)
         if not background:
-            return cls(network, _load_tfidf(root / TFIDF_DIR), weights)
-        # Loading the TF-IDF part is mostly importing scikit-learn (about 0.7 s); in a
-        # thread it overlaps the network's work, which releases the GIL while it computes.
+            return cls(network, _load_scorer(folder), weights, folder)
+        # Reading the vocabulary (a JSON file of about 2 MB) overlaps the network's
+        # work in a thread: the network releases the GIL while it computes.
         pending: Future[Any] = Future()
 
-        def load_tfidf() -> None:
+        def load_scorer() -> None:
             try:
-                pending.set_result(_load_tfidf(root / TFIDF_DIR))
+                pending.set_result(_load_scorer(folder))
             except BaseException as exc:  # raised where the model is first used
                 pending.set_exception(exc)
 
-        threading.Thread(target=load_tfidf, name="acsa-tfidf-load", daemon=True).start()
-        return cls(network, pending, weights)
+        threading.Thread(target=load_scorer, name="acsa-tfidf-load", daemon=True).start()
+        return cls(network, pending, weights, folder)
 
     def predict_logits(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
         """Log blended probabilities ``[N, A, 4]`` (a softmax gives the blend back)."""
@@ -215,8 +238,5 @@ class BlendedBackend:
         if not texts:
             return np.zeros((0, self.label_space.num_aspects, 4), dtype=np.float32)
         network_logits = self.network.predict_logits(texts, batch_size)
-        step = max(1, batch_size)
-        tfidf = np.concatenate(
-            [self.tfidf.predict_proba(texts[i : i + step]) for i in range(0, len(texts), step)]
-        )
+        tfidf = self.scorer.predict_proba(texts, chunk_size=max(1, batch_size))
         return blend_log_probabilities(network_logits, tfidf, self.weights)

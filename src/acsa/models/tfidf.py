@@ -43,10 +43,9 @@ Example:
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -55,15 +54,9 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from acsa.data.label_space import CANONICAL_CLASSES, LabelSpace
-from acsa.errors import CheckpointError
 from acsa.models.config import TfidfModelConfig
-from acsa.models.saved import (
-    CONFIG_FILE,
-    TFIDF_FEATURES_FILE,
-    WEIGHTS_FILE,
-    read_metadata,
-    write_metadata,
-)
+from acsa.models.saved import TFIDF_FEATURES_FILE, WEIGHTS_FILE, write_metadata
+from acsa.models.tfidf_scorer import nfc, nfc_lower, read_tfidf_arrays
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix, spmatrix
@@ -77,23 +70,13 @@ _NUM_CLASSES = len(CANONICAL_CLASSES)
 _MIN_PROB = 1e-12
 
 
-def _nfc(text: str) -> str:
-    # Vietnamese text mixes precomposed and combining diacritics; one form keeps
-    # the same syllable from becoming two vocabulary entries
-    return unicodedata.normalize("NFC", text)
-
-
-def _nfc_lower(text: str) -> str:
-    return unicodedata.normalize("NFC", text).lower()
-
-
 def _vectorizers(config: TfidfModelConfig) -> dict[str, TfidfVectorizer]:
     """Unfitted vectorizers, by name, in feature-column order."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     # a preprocessor replaces sklearn's own lowercasing, so it does both jobs
     common = {
-        "preprocessor": _nfc_lower if config.lowercase else _nfc,
+        "preprocessor": nfc_lower if config.lowercase else nfc,
         "sublinear_tf": config.sublinear_tf,
         "min_df": config.min_df,
         "dtype": np.float64,
@@ -357,28 +340,32 @@ class TfidfAspectModel(BaseEstimator):
             CheckpointError: a file is missing, corrupt or inconsistent (one line);
                 nothing is unpickled.
         """
-        root = Path(directory)
-        meta = read_metadata(root, kind="tfidf")
-        config = meta.model_config
-        assert isinstance(config, TfidfModelConfig)  # read_metadata checked the kind
-        try:
-            aspect_classes = [[int(c) for c in cs] for cs in meta.fields["aspect_classes"]]
-            if len(aspect_classes) != meta.label_space.num_aspects or any(
-                not cs or sorted(set(cs)) != cs or cs[0] < 0 or cs[-1] >= _NUM_CLASSES
-                for cs in aspect_classes
-            ):
-                raise ValueError("aspect_classes do not match the aspects")
-        except Exception as exc:  # any decode or validation problem: the file is damaged
-            raise meta.damaged(exc) from None
+        from sklearn.linear_model import LogisticRegression
 
-        model = cls.from_config(config)
-        model.vectorizers_ = _load_vectorizers(root / TFIDF_FEATURES_FILE, config)
-        num_features = sum(len(v.vocabulary_) for v in model.vectorizers_.values())
-        model.classifiers_ = _load_classifiers(
-            root / WEIGHTS_FILE, config, aspect_classes, num_features
-        )
-        model.aspect_classes_ = aspect_classes
-        model.aspects_ = meta.label_space.aspects
+        arrays = read_tfidf_arrays(directory)
+        model = cls.from_config(arrays.config)
+        model.vectorizers_ = _vectorizers(arrays.config)
+        for name, vectorizer in model.vectorizers_.items():
+            vectorizer.vocabulary_ = {t: i for i, t in enumerate(arrays.vocabularies[name])}
+            vectorizer.idf_ = arrays.idf[name]
+        num_features = sum(len(terms) for terms in arrays.vocabularies.values())
+        classifiers: list[LogisticRegression | None] = []
+        for coef, intercept, classes in zip(
+            arrays.coef, arrays.intercept, arrays.aspect_classes, strict=True
+        ):
+            if coef is None or intercept is None:
+                classifiers.append(None)
+                continue
+            clf = LogisticRegression(C=model.C, max_iter=model.max_iter, solver="lbfgs")
+            clf.classes_ = np.asarray(classes, dtype=np.int64)
+            clf.coef_ = coef.astype(np.float64)
+            clf.intercept_ = intercept.astype(np.float64)
+            clf.n_features_in_ = num_features
+            clf.n_iter_ = np.zeros(1, dtype=np.int32)
+            classifiers.append(clf)
+        model.classifiers_ = classifiers
+        model.aspect_classes_ = arrays.aspect_classes
+        model.aspects_ = arrays.aspects
         return model
 
 
@@ -393,76 +380,3 @@ def _terms_in_column_order(vocabulary: dict[str, int]) -> list[str]:
     for term, column in vocabulary.items():
         terms[column] = term
     return terms
-
-
-def _read_json(path: Path, what: str) -> Any:
-    if not path.is_file():
-        raise CheckpointError(f"{path}: missing; the saved model is incomplete")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(
-            f"{path}: unreadable {what} ({type(exc).__name__}); save the model again"
-        ) from None
-
-
-def _load_vectorizers(path: Path, config: TfidfModelConfig) -> dict[str, TfidfVectorizer]:
-    data = _read_json(path, "TF-IDF vocabulary")
-    vectorizers = _vectorizers(config)
-    try:
-        if not isinstance(data, dict) or set(data) != set(vectorizers):
-            raise ValueError("vectorizer names differ from the model config")
-        for name, vectorizer in vectorizers.items():
-            terms, idf = data[name]["vocabulary"], np.asarray(data[name]["idf"], dtype=np.float64)
-            if not all(isinstance(t, str) for t in terms) or len(set(terms)) != len(terms):
-                raise ValueError("vocabulary must be distinct strings")
-            if idf.shape != (len(terms),) or not np.isfinite(idf).all() or not terms:
-                raise ValueError("idf does not match the vocabulary")
-            vectorizer.vocabulary_ = {t: i for i, t in enumerate(terms)}
-            vectorizer.idf_ = idf
-    except Exception as exc:
-        raise CheckpointError(
-            f"{path}: damaged TF-IDF vocabulary ({type(exc).__name__}: {exc}); save the model again"
-        ) from None
-    return vectorizers
-
-
-def _load_classifiers(
-    path: Path, config: TfidfModelConfig, aspect_classes: list[list[int]], num_features: int
-) -> list[LogisticRegression | None]:
-    from safetensors.numpy import load_file
-    from sklearn.linear_model import LogisticRegression
-
-    if not path.is_file():
-        raise CheckpointError(f"{path}: missing; the saved model is incomplete")
-    try:
-        tensors = load_file(str(path))
-    except Exception as exc:
-        raise CheckpointError(
-            f"{path}: corrupt weights file ({type(exc).__name__}); save the model again"
-        ) from None
-    classifiers: list[LogisticRegression | None] = []
-    for a, classes in enumerate(aspect_classes):
-        if len(classes) < 2:
-            classifiers.append(None)
-            continue
-        rows = 1 if len(classes) == 2 else len(classes)  # sklearn's binary case has one row
-        coef, intercept = tensors.get(f"coef.{a}"), tensors.get(f"intercept.{a}")
-        if coef is None or intercept is None:
-            raise CheckpointError(
-                f"{path}: no coefficients for aspect number {a + 1}; the file does not match "
-                f"{CONFIG_FILE}, save the model again"
-            )
-        if coef.shape != (rows, num_features) or intercept.shape != (rows,):
-            raise CheckpointError(
-                f"{path}: coefficients of aspect number {a + 1} have shape {coef.shape}, "
-                f"expected {(rows, num_features)}; the file does not match the vocabulary"
-            )
-        clf = LogisticRegression(C=config.C, max_iter=config.max_iter, solver="lbfgs")
-        clf.classes_ = np.asarray(classes, dtype=np.int64)
-        clf.coef_ = coef.astype(np.float64)
-        clf.intercept_ = intercept.astype(np.float64)
-        clf.n_features_in_ = num_features
-        clf.n_iter_ = np.zeros(1, dtype=np.int32)
-        classifiers.append(clf)
-    return classifiers
