@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -237,6 +237,11 @@ class BlendedBackend:
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.label_space.num_aspects, 4), dtype=np.float32)
-        network_logits = self.network.predict_logits(texts, batch_size)
-        tfidf = self.scorer.predict_proba(texts, chunk_size=max(1, batch_size))
-        return blend_log_probabilities(network_logits, tfidf, self.weights)
+        # The TF-IDF part (mostly Python) runs in a thread beside the network, whose
+        # runtime releases the GIL while it computes.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="acsa-tfidf") as pool:
+            tfidf = pool.submit(
+                lambda: self.scorer.predict_proba(texts, chunk_size=max(1, batch_size))
+            )
+            network_logits = self.network.predict_logits(texts, batch_size)
+            return blend_log_probabilities(network_logits, tfidf.result(), self.weights)
