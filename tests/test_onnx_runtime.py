@@ -170,6 +170,35 @@ def test_onnx_predict_imports_neither_torch_nor_transformers(
     assert "torch" in _imports_of_predict(checked_dir, tmp_path, "--runtime", "torch")["loaded"]
 
 
+_SERVE_PROBE = """
+import json, sys
+from fastapi.testclient import TestClient
+from acsa.serve.app import create_app
+from acsa.serve.settings import ServeSettings
+settings = ServeSettings(model_dir=sys.argv[1], runtime=sys.argv[2], threads=1)
+with TestClient(create_app(settings)) as client:
+    answer = client.post("/v1/predict", json={"texts": ["pin tot"]})
+torch = sys.modules.get("torch")
+threads = torch.get_num_threads() if torch else None
+print(json.dumps({"status": answer.status_code, "torch": bool(torch), "threads": threads}))
+"""
+
+
+@pytest.mark.parametrize("runtime", ["onnx", "torch"])
+def test_serve_threads_without_torch_on_onnx(checked_dir: Path, runtime: str) -> None:
+    """``acsa serve --threads`` sets ONNX Runtime's session threads without loading torch,
+    and torch's intra-op threads when the model runs on PyTorch."""
+    command = [sys.executable, "-c", _SERVE_PROBE, str(checked_dir), runtime]
+    done = subprocess.run(command, capture_output=True, text=True, env=acsa_env(), timeout=180)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["status"] == 200
+    if runtime == "onnx":
+        assert result == {"status": 200, "torch": False, "threads": None}
+    else:
+        assert result == {"status": 200, "torch": True, "threads": 1}
+
+
 def test_a_blend_predicts_without_scikit_learn(
     checked_dir: Path, folder: Path, tmp_path: Path
 ) -> None:

@@ -22,6 +22,7 @@ from acsa.batch.output import FileSink, Sink, StdoutSink
 from acsa.batch.readers import InputSpec, open_input
 from acsa.batch.records import JSON_KEYS, table_columns
 from acsa.errors import DataArgumentError, DataError, Interrupted
+from acsa.threads import set_torch_threads
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "PredictOptions", "StreamSummary", "predict_stream"]
 
@@ -108,7 +109,7 @@ def predict_stream(model_dir: str | Path, options: PredictOptions) -> StreamSumm
     sink.open(aspects, keep_types)
     # an ONNX Runtime session got its threads when it was made (_engine)
     on_torch = engine == "local" and runner.predictor.runtime == "torch"
-    previous = _torch_threads(options.threads) if on_torch else None
+    previous = set_torch_threads(options.threads) if on_torch else None
     try:
         with PredictProgress(options.progress, rows_before) as bar:
             source = spec if spec is not None else list(options.source)
@@ -133,7 +134,7 @@ def predict_stream(model_dir: str | Path, options: PredictOptions) -> StreamSumm
     finally:
         sink.close()
         if previous is not None:
-            _torch_threads(previous)
+            set_torch_threads(previous)
     return StreamSummary(bar.rows, rows_before, bar.seconds, out, out_fmt, engine)
 
 
@@ -199,14 +200,3 @@ def _setup(
     if options.explain:  # likewise
         setup["explain_top_k"] = options.top_k
     return setup
-
-
-def _torch_threads(threads: int | None) -> int | None:
-    """Set torch's intra-op threads; returns the previous count (``None``: left alone)."""
-    if threads is None:
-        return None
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    return previous

@@ -144,7 +144,6 @@ def serve(
     from acsa import api
     from acsa.models.saved import resolve_model_dir
     from acsa.serve.app import create_app
-    from acsa.threads import set_torch_threads
 
     options = {
         "host": host,
@@ -159,7 +158,6 @@ def serve(
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
     try:
         if workers == 1:
-            set_torch_threads(settings.threads)
             predictor = api.load(model_dir, settings.runtime, settings.threads)
             uvicorn.run(create_app(settings, predictor), **options)
         else:

@@ -121,7 +121,6 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
         ConfigError: ``settings.api_key_env`` names an unset variable.
     """
     api_key = settings.api_key()
-    set_torch_threads(settings.threads)
     metrics = ServeMetrics()
     state = _State()
 
@@ -136,6 +135,8 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
             loaded = await anyio.to_thread.run_sync(
                 Predictor.load, settings.model_dir, settings.runtime, settings.threads
             )
+        if loaded.runtime == "torch":  # an ONNX Runtime session got its threads when made
+            set_torch_threads(settings.threads)
         await anyio.to_thread.run_sync(loaded.predict, WARM_UP_TEXTS)
         state.predictor = loaded
         state.batcher = MicroBatcher(
