@@ -266,6 +266,14 @@ def test_resume_refuses_another_setup(
     code, _, err = run_cli(["predict", str(model_dir), "-i", str(path), "-o", str(out)], capsys)
     assert code == 2
     assert_one_line_error(err, "out.csv.partial", "--resume", "remove")
+    # the rows done ran on PyTorch (this folder has no model.onnx): not mixed with ONNX rows
+    code, _, err = run_cli([*args, "--chunk-size", "5", "--runtime", "onnx"], capsys)
+    assert code == 2
+    assert_one_line_error(err, "cannot resume", "runtime (--runtime) 'torch'", "this one 'onnx'")
+    # a progress file written before the runtime was recorded resumes as before
+    manifest = json.loads(manifest_path(out).read_text(encoding="utf-8"))
+    assert manifest["setup"].pop("runtime") == "torch"
+    manifest_path(out).write_text(json.dumps(manifest), encoding="utf-8")
     code, _, err = run_cli([*args, "--chunk-size", "5"], capsys)
     assert code == 0, err
     assert "after 5 done before" in err

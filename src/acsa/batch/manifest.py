@@ -39,7 +39,10 @@ SETUP_LABELS: dict[str, str] = {
     "probabilities": "{probabilities}",
     "keep_columns": "kept columns ({keep_columns})",
     "explain_top_k": "{explain} {top_k}",
+    "runtime": "runtime ({runtime})",
 }
+# settings recorded since a later version: a progress file written before has none to compare
+_RECORDED_LATER = frozenset({"runtime"})
 
 
 def partial_path(output: Path) -> Path:
@@ -130,6 +133,8 @@ class Manifest:
     def check_setup(self, setup: dict[str, Any], path: Path, partial: Path) -> None:
         """A one-line error naming the first setting that differs from ``setup``."""
         for key, label in SETUP_LABELS.items():
+            if key in _RECORDED_LATER and key not in self.setup:
+                continue
             old, new = self.setup.get(key), setup.get(key)
             if old != new:
                 raise DataArgumentError(

@@ -22,6 +22,7 @@ from acsa.batch.output import FileSink, Sink, StdoutSink
 from acsa.batch.readers import InputSpec, open_input
 from acsa.batch.records import JSON_KEYS, table_columns
 from acsa.errors import DataArgumentError, DataError, Interrupted
+from acsa.models.backend import choose_runtime
 from acsa.threads import set_torch_threads
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "PredictOptions", "StreamSummary", "predict_stream"]
@@ -199,4 +200,6 @@ def _setup(
         setup["keep_columns"] = list(spec.keep)
     if options.explain:  # likewise
         setup["explain_top_k"] = options.top_k
+    # what runs the network: a resumed run must not mix ONNX Runtime's and PyTorch's rows
+    setup["runtime"] = "torch" if options.explain else choose_runtime(model_path, options.runtime)
     return setup
