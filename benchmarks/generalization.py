@@ -124,6 +124,10 @@ def run_one(
         "cpu_s": round(cpu, 1),
         "load": os.getloadavg()[0],
     }
+    network = (test.get("network") or {}).get("test")
+    if network:  # the network alone, beside the saved default (the blend when kept)
+        row["network_pair_f1"] = network["pair_f1"]
+        row["blend_kept"] = bool((test.get("blend") or {}).get("adopted"))
     base = (test.get("baseline") or {}).get("test")
     if base:
         row["baseline_pair_f1"] = base["pair_f1"]
@@ -146,8 +150,9 @@ def render(rows: list[dict[str, Any]], overrides: dict[str, Any]) -> str:
     lines = [
         "| data set | train reviews | seeds | default pair-F1 | default aspect-F1 "
         "| TF-IDF pair-F1 | TF-IDF aspect-F1 | difference (points) "
+        "| network alone pair-F1 | blend kept | seeds below TF-IDF "
         "| CPU s per run | wall s per run |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name in DATASETS:
         runs = [r for r in mine if r["dataset"] == name]
@@ -161,12 +166,16 @@ def render(rows: list[dict[str, Any]], overrides: dict[str, Any]) -> str:
         diff = (
             f"**{100 * (statistics.mean(pairs) - base['baseline_pair_f1']):+.1f}**" if base else ""
         )
+        networks = [r["network_pair_f1"] for r in runs if "network_pair_f1" in r]
+        kept = sum(bool(r.get("blend_kept")) for r in runs)
+        below = sum(p < base["baseline_pair_f1"] for p in pairs) if base else ""
         cpu = [r["cpu_s"] for r in runs]
         wall = [r["wall_s"] for r in runs]
         lines.append(
             f"| {name} | {runs[0].get('train_reviews') or ''} | {len(runs)} "
             f"| {_mean_std(pairs)} | {_mean_std([r['aspect_f1'] for r in runs])} "
             f"| {base_pair} | {base_aspect} | {diff} "
+            f"| {_mean_std(networks)} | {kept} of {len(runs)} | {below} "
             f"| {min(cpu):.0f}-{max(cpu):.0f} | {min(wall):.0f}-{max(wall):.0f} |"
         )
     return "\n".join(lines)
