@@ -212,3 +212,16 @@ def test_bad_policy_settings_are_one_line_errors(model: dict, key: str) -> None:
     with pytest.raises(ConfigError, match=key) as info:
         config_from_dict({"data": {"train": "t.csv"}, "model": {"encoder": "offline", **model}})
     assert "\n" not in str(info.value)
+
+
+def test_explanations_reach_the_cue_after_max_length(tiny) -> None:
+    pytest.importorskip("captum")
+    from acsa.explain.offline_ig import offline_attributions
+
+    model, featurizer = tiny
+    rng = random.Random(7)
+    cue_at = 2 * MAX_LENGTH + 4
+    text = _review(rng, 3 * MAX_LENGTH, cue_at=cue_at)
+    ((scores, _),) = offline_attributions(model, featurizer, [text], [[(0, POSITIVE)]])[0]
+    assert len(scores) == 3 * MAX_LENGTH  # every token read gets a share
+    assert int(np.argmax(scores)) == cue_at
