@@ -195,7 +195,7 @@ def test_counts_of_windowed_and_truncated_reviews(tiny) -> None:
 def test_windows_is_the_offline_default() -> None:
     config = parse_model_config({})
     assert isinstance(config, OfflineModelConfig)
-    assert config.long_reviews == "windows" and config.read_limit == 1024 * 8
+    assert config.long_reviews == "windows" and config.read_limit == 1024 * 4
 
 
 @pytest.mark.parametrize(

@@ -98,7 +98,10 @@ class OfflineModelConfig(BaseModel):
     lowercase: bool = True
     max_length: int = Field(default=1024, ge=8, le=8192)
     long_reviews: Literal["truncate", "windows"] = "windows"
-    max_windows: int = Field(default=8, ge=1, le=256)
+    # 4 windows of 1,024 tokens: a test review three times longer than the longest
+    # training review is still read whole, and a batch of the longest reviews costs at
+    # most 4 times the memory of truncated ones
+    max_windows: int = Field(default=4, ge=1, le=256)
     min_count: int = Field(default=1, ge=1)
     embedding_dim: int = Field(default=128, ge=8, le=2048)
     char_ngram_min: int = Field(default=2, ge=1, le=8)
