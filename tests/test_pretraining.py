@@ -20,7 +20,6 @@ from tests.conftest import require_module
 from tests.test_training import small_config, synthetic_rows, write_synthetic_data
 
 
-
 @pytest.fixture
 def gensim() -> None:
     require_module("gensim", "pretrain")
@@ -143,9 +142,7 @@ def test_the_pretrained_model_saves_its_grown_vocabulary_and_predicts_as_trained
     pretrained_run: tuple[Any, list[str], Path],
 ) -> None:
     result, _seen, data = pretrained_run
-    featurizer = json.loads(
-        (result.model_dir / "featurizer.json").read_text(encoding="utf-8")
-    )
+    featurizer = json.loads((result.model_dir / "featurizer.json").read_text(encoding="utf-8"))
     assert "zyxa" in featurizer["vocab"]  # seen only in unlabelled text
     metrics = json.loads((result.output_dir / "metrics.json").read_text(encoding="utf-8"))
     reloaded = api.evaluate(result.output_dir, data / "test.csv")
