@@ -115,7 +115,7 @@ def embedding_inputs(
         if encoder.bag_embedding is not None:
             rows = []
             for text in texts:
-                toks = tokenize(text, featurizer.config.lowercase)[: featurizer.config.max_length]
+                toks = tokenize(text, featurizer.config.lowercase)[: featurizer.config.read_limit]
                 ids, where = _gram_positions(featurizer, toks)
                 rows.append(ids)
                 spans.append(where)
@@ -138,7 +138,7 @@ def offline_attributions(
     rows_per_pass: int = ROWS_PER_PASS,
 ) -> list[list[tuple[np.ndarray, float]]]:
     """Per text, per target ``(aspect, class)``: the contribution of each model token
-    (``[T_i]``, the featurizer's tokens, at most ``max_length``) and the attributions' sum.
+    (``[T_i]``, the featurizer's tokens, at most its ``read_limit``) and the attributions' sum.
 
     Args:
         model: an :class:`acsa.models.AcsaModel` with the offline encoder (eval mode).
@@ -151,7 +151,7 @@ def offline_attributions(
     attr = optional_import("captum.attr", "explain", "explanations of neural models")
     ig = attr.IntegratedGradients(_EmbeddingForward(model))
     lengths = [len(tokenize(t, featurizer.config.lowercase)) for t in texts]
-    limit = featurizer.config.max_length
+    limit = featurizer.config.read_limit
     rows = [(i, a, c) for i, pairs in enumerate(targets) for a, c in pairs]
     rows.sort(key=lambda r: lengths[r[0]])
     results: dict[tuple[int, int, int], tuple[np.ndarray, float]] = {}

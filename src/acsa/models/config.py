@@ -20,6 +20,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
+# most tokens of one review the offline encoder may be configured to read
+MAX_READ_TOKENS = 65536
+
 
 class HeadConfig(BaseModel):
     """Classification head over the pooled review vector, plus an optional projection head.
@@ -52,10 +55,21 @@ class OfflineModelConfig(BaseModel):
 
     Args:
         lowercase: lowercase texts before tokenizing (Unicode NFC is always applied).
-        max_length: tokens kept per review (a longer review's end is dropped and the run
-            counts it). The convolutions read any length at a cost linear in it, and
+        max_length: tokens per review, or per window with ``long_reviews: windows``.
+            The convolutions read any length at a cost linear in it, and
             length-grouped batches keep short reviews from paying for long ones, so the
             default covers reviews of several hundred syllables whole.
+        long_reviews: what happens to a review longer than ``max_length`` tokens:
+            ``windows`` (default) reads it in full, up to ``max_windows`` windows of
+            ``max_length`` tokens; ``truncate`` drops its end. The encoder has no
+            position embeddings and its convolutions reach
+            ``1 + (kernel_size - 1) * (2 ** num_layers - 1)`` tokens (7 by default),
+            so the windows are read as one sequence: what encoding overlapping
+            windows and pooling per aspect over all their positions together would
+            give, at the same cost. The run counts both (``run.json``).
+        max_windows: with ``windows``, a review is read up to ``max_length *
+            max_windows`` tokens (the bound on memory and time); the rest is
+            dropped and counted.
         min_count: a token seen fewer times in the training texts maps to ``<unk>``
             (its character n-grams still describe it).
         embedding_dim: width of token, character n-gram and bag embeddings.
@@ -83,6 +97,11 @@ class OfflineModelConfig(BaseModel):
     encoder: Literal["offline"] = "offline"
     lowercase: bool = True
     max_length: int = Field(default=1024, ge=8, le=8192)
+    long_reviews: Literal["truncate", "windows"] = "windows"
+    # 4 windows of 1,024 tokens: a test review three times longer than the longest
+    # training review is still read whole, and a batch of the longest reviews costs at
+    # most 4 times the memory of truncated ones
+    max_windows: int = Field(default=4, ge=1, le=256)
     min_count: int = Field(default=1, ge=1)
     embedding_dim: int = Field(default=128, ge=8, le=2048)
     char_ngram_min: int = Field(default=2, ge=1, le=8)
@@ -110,7 +129,25 @@ class OfflineModelConfig(BaseModel):
             )
         if self.sequence == "gru" and self.hidden_size % 2:
             raise ValueError(f"hidden_size must be even for sequence: gru, got {self.hidden_size}")
+        if self.long_reviews == "windows" and self.max_length * self.max_windows > MAX_READ_TOKENS:
+            raise ValueError(
+                f"max_length * max_windows ({self.max_length} * {self.max_windows}) must be at "
+                f"most {MAX_READ_TOKENS} tokens; lower max_windows"
+            )
         return self
+
+    @property
+    def read_limit(self) -> int:
+        """Most tokens of a review the encoder reads (the rest is dropped and counted)."""
+        return self.max_length * (self.max_windows if self.long_reviews == "windows" else 1)
+
+
+def saved_offline_config(data: dict[str, Any]) -> dict[str, Any]:
+    """An offline ``model_config`` as saved by an acsa without ``long_reviews``: such a
+    model read ``max_length`` tokens (``truncate``), and still does."""
+    if data.get("encoder", "offline") == "offline" and "long_reviews" not in data:
+        return {**data, "long_reviews": "truncate"}
+    return data
 
 
 class HuggingFaceModelConfig(BaseModel):

@@ -2,8 +2,9 @@
 
 :func:`count_truncated` works for every featurizer: one that reports its own
 counts (``long_review_counts``, the Hugging Face featurizer: truncation or
-windows) answers itself; the offline featurizer keeps the first
-``max_length`` tokens of its tokenization, which is counted here.
+windows) answers itself; the offline featurizer reads the first ``max_length``
+tokens of its tokenization (``truncate``) or up to ``max_length * max_windows``
+(``windows``, read whole), which is counted here.
 """
 
 from __future__ import annotations
@@ -33,15 +34,22 @@ def count_truncated(featurizer: Featurizer, texts: Sequence[str]) -> dict[str, A
     if not isinstance(featurizer, OfflineFeaturizer):
         return None
     config = featurizer.config
-    longer = sum(len(tokenize(text, config.lowercase)) > config.max_length for text in texts)
-    return {
-        "policy": "truncate",
+    lengths = [len(tokenize(text, config.lowercase)) for text in texts]
+    longer = sum(n > config.max_length for n in lengths)
+    counts: dict[str, Any] = {
+        "policy": config.long_reviews,
         "max_length": config.max_length,
         "reviews": len(texts),
         "longer_than_max_length": longer,
-        "truncated": longer,
-        "windowed": 0,
     }
+    if config.long_reviews == "windows":
+        counts["windowed"] = longer
+        counts["truncated"] = sum(n > config.read_limit for n in lengths)
+        counts["max_windows"] = config.max_windows
+    else:
+        counts["windowed"] = 0
+        counts["truncated"] = longer
+    return counts
 
 
 def notice(counts: dict[str, dict[str, Any]], key: str = "model.max_length") -> str | None:

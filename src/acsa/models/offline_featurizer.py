@@ -2,7 +2,10 @@
 
 Fitted on the training texts only. Features per text:
 
-* ``input_ids``: token ids (``0`` pad, ``1`` unknown), at most ``max_length``;
+* ``input_ids``: token ids (``0`` pad, ``1`` unknown), at most ``max_length``
+  (``long_reviews: windows``: ``max_length * max_windows``, the config's
+  ``read_limit``: the encoder reads a long review whole, see
+  :class:`~acsa.models.config.OfflineModelConfig`);
 * ``char_ids`` / ``char_counts``: ids of the known character n-grams of every
   token, flattened, and how many belong to each token (ids start at 1, 0 is
   padding; n-grams unseen in training are dropped);
@@ -24,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from acsa.errors import CheckpointError
-from acsa.models.config import OfflineModelConfig
+from acsa.models.config import OfflineModelConfig, saved_offline_config
 from acsa.models.featurizer import Features, Featurizer, pad_rows
 from acsa.models.saved import FEATURIZER_FILE
 from acsa.models.text import char_ngrams, tokenize, word_ngrams
@@ -84,7 +87,7 @@ class OfflineFeaturizer(Featurizer):
         token_counts: Counter[str] = Counter()
         bag_counts: Counter[str] = Counter()
         for text in texts:
-            tokens = tokenize(text, config.lowercase)[: config.max_length]
+            tokens = tokenize(text, config.lowercase)[: config.read_limit]
             token_counts.update(tokens)
             if config.bag_ngram_max > 0:
                 bag_counts.update(set(word_ngrams(tokens, config.bag_ngram_max)))
@@ -121,7 +124,7 @@ class OfflineFeaturizer(Featurizer):
         cfg = self.config
         out: list[Features] = []
         for text in texts:
-            tokens = tokenize(text, cfg.lowercase)[: cfg.max_length]
+            tokens = tokenize(text, cfg.lowercase)[: cfg.read_limit]
             input_ids = [self._token_index.get(t, UNK) for t in tokens] or [UNK]
             feats: Features = {"input_ids": input_ids}
             if self.uses_chars:
@@ -172,7 +175,7 @@ class OfflineFeaturizer(Featurizer):
             raise CheckpointError(f"{path}: featurizer file missing; save the model again")
         try:
             payload = json.loads(path.read_text(encoding="utf-8"))
-            config = OfflineModelConfig.model_validate(payload["config"])
+            config = OfflineModelConfig.model_validate(saved_offline_config(payload["config"]))
             vocab, bag_vocab = payload["vocab"], payload["bag_vocab"]
             char_vocab = payload["char_vocab"]
             if not all(isinstance(v, list) for v in (vocab, bag_vocab, char_vocab)):

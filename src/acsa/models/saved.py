@@ -44,7 +44,12 @@ import acsa
 from acsa.data.label_space import LabelSpace
 from acsa.errors import CheckpointError
 from acsa.files import write_json
-from acsa.models.config import AnyModelConfig, model_config_to_dict, parse_model_config
+from acsa.models.config import (
+    AnyModelConfig,
+    model_config_to_dict,
+    parse_model_config,
+    saved_offline_config,
+)
 
 CONFIG_FILE = "acsa_model.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -99,7 +104,7 @@ class ModelMetadata:
         try:
             if self.fields.get("format") != MODEL_FORMAT:
                 raise ValueError("wrong format tag")
-            return parse_model_config(dict(self.fields["model_config"]))
+            return parse_model_config(saved_offline_config(dict(self.fields["model_config"])))
         except Exception as exc:  # any validation problem means the file is damaged
             raise self.damaged(exc) from None
 
