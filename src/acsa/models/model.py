@@ -204,13 +204,15 @@ def build_model(
     model_config: AnyModelConfig | dict[str, Any] | None,
     label_space: LabelSpace,
     train_texts: Sequence[str],
+    extra_tokens: Sequence[str] = (),
 ) -> tuple[AcsaModel, Featurizer]:
     """Build a fresh model and its featurizer.
 
-    The offline featurizer is fitted on ``train_texts`` only; the Hugging Face
-    path loads tokenizer and pretrained backbone from ``name_or_path``
-    (``train_texts`` unused). Set the torch seed before calling for reproducible
-    initial weights.
+    The offline featurizer is fitted on ``train_texts`` only, then ``extra_tokens``
+    (pre-trained syllables, :mod:`acsa.training.pretraining`) not yet in its vocabulary
+    are appended; the Hugging Face path loads tokenizer and pretrained backbone from
+    ``name_or_path`` (``train_texts`` unused). Set the torch seed before calling for
+    reproducible initial weights.
     """
     if isinstance(model_config, dict) or model_config is None:
         model_config = parse_model_config(model_config)
@@ -229,6 +231,8 @@ def build_model(
         encoder: nn.Module = HFEncoder.from_pretrained(model_config)
         return AcsaModel(encoder, model_config, label_space, featurizer), featurizer
     offline = OfflineFeaturizer.fit(model_config, train_texts)
+    if extra_tokens:
+        offline = offline.with_tokens(extra_tokens)
     sizes = {
         "vocab_size": offline.vocab_size,
         "bag_size": offline.bag_size,

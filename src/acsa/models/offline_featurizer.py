@@ -103,6 +103,13 @@ class OfflineFeaturizer(Featurizer):
             _frequent(char_counts, config.char_min_count),
         )
 
+    def with_tokens(self, tokens: Sequence[str]) -> OfflineFeaturizer:
+        """This featurizer with ``tokens`` not yet in the vocabulary appended (ids after the
+        existing ones; the character n-gram and bag vocabularies are unchanged). Used by
+        pre-training (:mod:`acsa.training.pretraining`) for syllables of unlabelled text."""
+        extra = [t for t in dict.fromkeys(tokens) if t not in self._token_index]
+        return type(self)(self.config, self.vocab + extra, self.bag_vocab, self.char_vocab)
+
     def _chars(self, token: str) -> list[int]:
         ids = self._char_cache.get(token)
         if ids is None:

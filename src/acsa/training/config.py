@@ -40,6 +40,7 @@ from acsa.models.config import (
     OfflineModelConfig,
     TfidfModelConfig,
 )
+from acsa.training.pretraining_config import PretrainingConfig
 from acsa.training.self_training_config import SelfTrainingConfig
 
 if TYPE_CHECKING:
@@ -169,6 +170,7 @@ class TrainingConfig(BaseModel):
     blend: Literal["auto", "off"] = "auto"
     blend_weights: Literal["global", "aspect"] = "global"
     self_training: SelfTrainingConfig | None = None
+    pretraining: PretrainingConfig | None = None
 
     @field_validator("threshold_cv_folds")
     @classmethod
@@ -261,7 +263,15 @@ class AcsaConfig(BaseModel):
     def _check_self_training(self) -> AcsaConfig:
         from acsa.training.self_training_config import check_sections
 
-        problem = check_sections(self.data.unlabeled, self.training.self_training)
+        pretraining = self.training.pretraining
+        on = pretraining is not None and pretraining.enabled
+        problem = check_sections(self.data.unlabeled, self.training.self_training, on)
+        if problem is None and on and self.model.encoder != "offline":
+            problem = (
+                "training.pretraining.method",
+                f"pre-trains the offline encoder's embeddings; model.encoder is "
+                f"{self.model.encoder}: set method: none or encoder: offline",
+            )
         if problem is not None:
             raise PydanticCustomError(
                 "acsa_key", "{path}: {detail}", {"path": problem[0], "detail": problem[1]}
@@ -270,13 +280,15 @@ class AcsaConfig(BaseModel):
 
     def to_yaml_dict(self) -> dict[str, Any]:
         """Plain data for writing the resolved config back to YAML (the optional
-        ``data.unlabeled`` and ``training.self_training`` only when set, so a run without
-        them writes the same file as before they existed)."""
+        ``data.unlabeled``, ``training.self_training`` and ``training.pretraining`` only
+        when set, so a run without them writes the same file as before they existed)."""
         raw = self.model_dump(mode="json", exclude_none=False)
         if raw["data"].get("unlabeled") is None:
             raw["data"].pop("unlabeled", None)
         if raw["training"].get("self_training") is None:
             raw["training"].pop("self_training", None)
+        if raw["training"].get("pretraining") is None:
+            raw["training"].pop("pretraining", None)
         return raw
 
 

@@ -13,6 +13,10 @@ baseline (fitted in a second process while the network trained, on a split of
 ``model.encoder: tfidf`` is fitted instead (:func:`_fit_tfidf`: no Trainer, no
 epochs) and finishes with the same steps into the same run folder.
 
+With ``training.pretraining`` on, :func:`acsa.training.pretraining.pretrain` fits
+syllable vectors on the training and unlabelled texts before the model is built;
+they initialise its token embedding.
+
 With ``training.self_training`` enabled, :func:`acsa.training.self_training.self_train`
 follows: a second run on the labelled and pseudo-labelled reviews (:func:`_train_on`,
 the splits already read), kept only when it wins on validation.
@@ -93,7 +97,11 @@ def train(
     config = _resolve_aspects(config)
 
     self_training = config.training.self_training
-    if self_training is not None and self_training.enabled and config.data.unlabeled:
+    pretraining = config.training.pretraining
+    reads_unlabeled = (self_training is not None and self_training.enabled) or (
+        pretraining is not None and pretraining.enabled
+    )
+    if reads_unlabeled and config.data.unlabeled:
         from acsa.training.self_training import check_unlabeled
 
         check_unlabeled(config.data.unlabeled, config.data)  # before hours of training
@@ -191,8 +199,17 @@ def _train_network(
 
     set_seed(config.training.seed)
     label_space = config.data.label_space
+    pretrained = None
+    if config.training.pretraining is not None and config.training.pretraining.enabled:
+        from acsa.training.pretraining import pretrain
+
+        with clock("pretraining"):  # draws no torch random numbers
+            pretrained = pretrain(config, splits)
     with clock("build_model"):
-        model, featurizer = build_model(config.model, label_space, splits["train"].texts)
+        extra = pretrained.extra_tokens if pretrained is not None else ()
+        model, featurizer = build_model(config.model, label_space, splits["train"].texts, extra)
+        if pretrained is not None:
+            pretrained.initialise(model, featurizer)
     long_reviews = _count_long_reviews(featurizer, splits)
     with clock("encode"):
         datasets = {
@@ -252,6 +269,8 @@ def _train_network(
                 sum(float(e.get("eval_runtime", 0.0)) for e in state.log_history), 3
             ),
             "long_reviews": long_reviews,
+            # only when configured, so a run without it writes what it wrote before
+            **({"pretraining": pretrained.summary} if pretrained is not None else {}),
         },
         best_validation=best_validation,
         history=history,

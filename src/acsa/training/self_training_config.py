@@ -59,19 +59,21 @@ class SelfTrainingConfig(BaseModel):
 
 
 def check_sections(
-    unlabeled: Path | None, self_training: SelfTrainingConfig | None
+    unlabeled: Path | None, self_training: SelfTrainingConfig | None, pretraining: bool = False
 ) -> tuple[str, str] | None:
     """``(key path, problem)`` when ``data.unlabeled`` and ``training.self_training`` do not
-    go together, else ``None``: each is useless without the other."""
+    go together, else ``None``: self-training is useless without unlabelled reviews, and
+    unlabelled reviews without self-training or ``pretraining`` (on) are read by nothing."""
     enabled = self_training is not None and self_training.enabled
     if enabled and unlabeled is None:
         return "training.self_training.enabled", (
             "self-training needs unlabelled reviews; set data.unlabeled to a .csv, .jsonl, "
             ".txt or .parquet file, or set enabled: false"
         )
-    if unlabeled is not None and not enabled:
+    if unlabeled is not None and not enabled and not pretraining:
         return "data.unlabeled", (
-            "is read only by self-training; add training.self_training: {enabled: true}, or "
-            "remove data.unlabeled"
+            "is read only by self-training or pre-training; add training.self_training: "
+            "{enabled: true} or training.pretraining: {method: word2vec}, or remove "
+            "data.unlabeled"
         )
     return None
