@@ -155,3 +155,33 @@ def test_scoring_imports_no_scikit_learn(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
+
+
+_API_PROBE = """
+import json, sys
+from acsa import api
+predictor = api.load(sys.argv[1])
+probabilities = predictor.predict_proba(json.loads(sys.argv[2]))
+print(json.dumps({"sklearn": "sklearn" in sys.modules, "probabilities": probabilities.tolist()}))
+"""
+
+
+def test_a_tfidf_model_folder_predicts_without_scikit_learn(tmp_path: Path) -> None:
+    """``encoder: tfidf`` models: acsa predict / serve / api.load score in numpy, with the
+    probabilities scikit-learn gives."""
+    import json
+
+    model = _fit()
+    folder = model.save_pretrained(tmp_path / "tfidf")
+    texts = ["pin tốt lắm", "camera đẹp", "giao hàng nhanh"]
+    done = subprocess.run(
+        [sys.executable, "-c", _API_PROBE, str(folder), json.dumps(texts)],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["sklearn"] is False
+    np.testing.assert_allclose(result["probabilities"], model.predict_proba(texts), atol=1e-6)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from acsa.models.featurizer import Featurizer
     from acsa.models.model import AcsaModel
     from acsa.models.tfidf import TfidfAspectModel
+    from acsa.models.tfidf_scorer import TfidfScorer
 
 
 class ModelBackend(Protocol):
@@ -70,31 +71,63 @@ class TorchBackend:
 
 
 class TfidfBackend:
-    """The TF-IDF baseline (:class:`acsa.models.tfidf.TfidfAspectModel`): scikit-learn, no torch.
+    """The TF-IDF baseline (:class:`acsa.models.tfidf.TfidfAspectModel`), no torch.
 
     Its logits are log-probabilities over the canonical classes, so the softmax
-    every consumer applies gives back the model's probabilities.
+    every consumer applies gives back the model's probabilities. Loaded from a
+    folder, it predicts with :class:`acsa.models.tfidf_scorer.TfidfScorer`
+    (numpy: the same probabilities without importing scikit-learn), and
+    :attr:`model`, the scikit-learn model explanations read, loads when asked for.
+
+    Args:
+        model: a fitted ``TfidfAspectModel`` (predicts with it), or ``None`` with
+            ``scorer`` and ``model_dir``.
+        scorer: the saved model's scorer.
+        model_dir: the folder ``scorer`` was read from.
     """
 
     kind = "tfidf"
 
-    def __init__(self, model: TfidfAspectModel) -> None:
-        self.model = model
-        self.label_space: LabelSpace = model.label_space
+    def __init__(
+        self,
+        model: TfidfAspectModel | None = None,
+        *,
+        scorer: TfidfScorer | None = None,
+        model_dir: Path | None = None,
+    ) -> None:
+        if model is None and (scorer is None or model_dir is None):
+            raise ValueError("TfidfBackend needs a model, or a scorer and its model_dir")
+        self._model = model
+        self._model_dir = model_dir
+        self._predictor: TfidfAspectModel | TfidfScorer = model if model is not None else scorer  # type: ignore[assignment]
+        self.label_space: LabelSpace = LabelSpace(self._predictor.aspects, "with_none")
+
+    @property
+    def model(self) -> TfidfAspectModel:
+        """The scikit-learn model (loaded on first use when the backend came from a folder)."""
+        if self._model is None:
+            from acsa.models.tfidf import TfidfAspectModel  # imports scikit-learn
+
+            assert self._model_dir is not None  # __init__ checked it
+            self._model = TfidfAspectModel.from_pretrained(self._model_dir)
+        return self._model
 
     @classmethod
     def load(cls, model_dir: Path) -> TfidfBackend:
         """Load a folder written by :meth:`TfidfAspectModel.save_pretrained`."""
-        from acsa.models.tfidf import TfidfAspectModel
+        from acsa.models.tfidf_scorer import TfidfScorer
 
-        return cls(TfidfAspectModel.from_pretrained(model_dir))
+        return cls(scorer=TfidfScorer.from_pretrained(model_dir), model_dir=Path(model_dir))
 
     def predict_logits(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
-        # batches bound the sparse matrices' memory on very large inputs
+        from acsa.models.tfidf_scorer import log_probabilities
+
+        # batches bound the feature matrices' memory on very large inputs
         texts = list(texts)
+        step = max(1, batch_size)
         parts = [
-            self.model.predict_logits(texts[start : start + max(1, batch_size)])
-            for start in range(0, len(texts), max(1, batch_size))
+            log_probabilities(self._predictor.predict_proba(texts[start : start + step]))
+            for start in range(0, len(texts), step)
         ]
         if not parts:
             return np.zeros((0, self.label_space.num_aspects, 4), dtype=np.float32)

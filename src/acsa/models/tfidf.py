@@ -56,7 +56,7 @@ from threadpoolctl import threadpool_limits
 from acsa.data.label_space import CANONICAL_CLASSES, LabelSpace
 from acsa.models.config import TfidfModelConfig
 from acsa.models.saved import TFIDF_FEATURES_FILE, WEIGHTS_FILE, write_metadata
-from acsa.models.tfidf_scorer import nfc, nfc_lower, read_tfidf_arrays
+from acsa.models.tfidf_scorer import log_probabilities, nfc, nfc_lower, read_tfidf_arrays
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix, spmatrix
@@ -67,7 +67,6 @@ if TYPE_CHECKING:
 
 __all__ = ["TfidfAspectModel", "TfidfModelConfig"]
 _NUM_CLASSES = len(CANONICAL_CLASSES)
-_MIN_PROB = 1e-12
 
 
 def _vectorizers(config: TfidfModelConfig) -> dict[str, TfidfVectorizer]:
@@ -297,7 +296,7 @@ class TfidfAspectModel(BaseEstimator):
         with probability 0 gets ``log(1e-12)``), so code written for the neural
         models' ``[N, A, C]`` logits (decision rules, reports) works unchanged.
         """
-        return np.log(np.clip(self.predict_proba(texts), _MIN_PROB, 1.0)).astype(np.float32)
+        return log_probabilities(self.predict_proba(texts))
 
     # ------------------------------------------------------------------ saving
     def save_pretrained(self, directory: str | Path) -> Path:

@@ -39,11 +39,25 @@ from acsa.errors import CheckpointError
 from acsa.models.config import TfidfModelConfig
 from acsa.models.saved import CONFIG_FILE, TFIDF_FEATURES_FILE, WEIGHTS_FILE, read_metadata
 
-__all__ = ["TfidfArrays", "TfidfScorer", "nfc", "nfc_lower", "read_tfidf_arrays"]
+__all__ = [
+    "TfidfArrays",
+    "TfidfScorer",
+    "log_probabilities",
+    "nfc",
+    "nfc_lower",
+    "read_tfidf_arrays",
+]
 
 NUM_CLASSES = 4
+_MIN_PROB = 1e-12
 _WORD_CACHE_SIZE = 500_000
 _WORD_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token_pattern
+
+
+def log_probabilities(probabilities: np.ndarray) -> np.ndarray:
+    """``float32`` log-probabilities usable as logits: a softmax gives the probabilities
+    back, and a class with probability 0 gets ``log(1e-12)``."""
+    return np.log(np.clip(probabilities, _MIN_PROB, 1.0)).astype(np.float32)
 
 
 def nfc(text: str) -> str:
