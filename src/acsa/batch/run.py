@@ -171,9 +171,9 @@ def _engine(model_path: Path, options: PredictOptions) -> tuple[Any, tuple[str, 
     from acsa import api
     from acsa.batch.local import LocalEngine
 
-    if options.explain:
-        runtime = "torch"  # Integrated Gradients needs the model's own weights
-    # resolved once, above; an ONNX Runtime session takes the thread count here, torch later
+    # the runtime the progress file records; an ONNX Runtime session takes the thread
+    # count here, torch later
+    runtime = _runtime(model_path, options)
     predictor = api.Predictor.from_folder(model_path, runtime, options.threads)
     top_k = options.top_k if options.explain else None
     return LocalEngine(predictor, options.batch_size, top_k), tuple(predictor.aspects)
@@ -201,5 +201,11 @@ def _setup(
     if options.explain:  # likewise
         setup["explain_top_k"] = options.top_k
     # what runs the network: a resumed run must not mix ONNX Runtime's and PyTorch's rows
-    setup["runtime"] = "torch" if options.explain else choose_runtime(model_path, options.runtime)
+    setup["runtime"] = _runtime(model_path, options)
     return setup
+
+
+def _runtime(model_path: Path, options: PredictOptions) -> str:
+    """What runs the network: PyTorch for explanations (Integrated Gradients needs the
+    model's own weights), else the runtime ``options.runtime`` chooses for the folder."""
+    return "torch" if options.explain else choose_runtime(model_path, options.runtime)
